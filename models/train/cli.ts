@@ -1,0 +1,172 @@
+/**
+ * `npm run train -- --data <dir> --out <dir> [options]`: trains the GRU session model on a
+ * split-format directory and writes the shipped int8 model to `<out>` and the float model it was
+ * quantised from to `<out>/float`. Progress goes to stderr; `--resume` continues from
+ * `<out>/checkpoint` after an interruption.
+ */
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatDuration, numberArg, parseArgs, UsageError } from '../cliArgs';
+import { skippedCount, type TestCase } from '../data/dataset';
+import { casesFromSessions, DataDirError, readSplit } from '../data/readSplit';
+import { evaluate } from '../eval/evaluate';
+import { scorerFromWeights } from '../eval/modelScorers';
+import { useWasmBackend } from '../nodeBackend';
+import { Random } from '../../src/model/random';
+import { checkpointSettings, hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainProgress } from './checkpoint';
+import { writeMetadata, writeModelDir } from './modelDir';
+import { buildBatch, planEpoch, windowSessions } from './sessionBatches';
+import { SessionTrainer } from './sessionTrainer';
+import { DEFAULT_SETTINGS, type TrainSettings } from './trainSettings';
+
+const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
+  ['embedDim', 'embed-dim', 2, 1024, 'item-embedding size'],
+  ['hiddenDim', 'hidden-dim', 2, 2048, 'GRU hidden size'],
+  ['attnDim', 'attn-dim', 1, 1024, 'attention size'],
+  ['scale', 'scale', 0.1, 100, 'cosine-score temperature'],
+  ['maxLen', 'max-len', 2, 200, 'longest session window'],
+  ['batchSize', 'batch-size', 1, 4096, 'sessions per mini-batch'],
+  ['negatives', 'negatives', 0, 100000, 'shared negative samples per batch'],
+  ['sampleAlpha', 'sample-alpha', 0, 1, 'negatives ~ popularity^alpha'],
+  ['lr', 'lr', 1e-6, 1, 'Adam learning rate'],
+  ['lrFinal', 'lr-final', 0, 1, 'final learning rate as a fraction of --lr'],
+  ['epochs', 'epochs', 1, 1000, 'passes over the training sessions'],
+  ['holdout', 'holdout', 0, 0.5, 'chronological tail of training held out for validation'],
+  ['validCases', 'valid-cases', 0, 1e7, 'validation cases sampled from the held-out tail (0 = all)'],
+  ['seed', 'seed', 0, 2 ** 31, 'random seed'],
+];
+
+const USAGE = `usage: npm run train -- --data <split dir> --out <model dir> [--resume] [--checkpoint-minutes N]
+${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(14)} ${h} (default ${DEFAULT_SETTINGS[k]})`).join('\n')}`;
+
+function log(msg: string): void {
+  process.stderr.write(msg + '\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) { log(USAGE); return; }
+  const args = parseArgs(argv, ['data', 'out', 'checkpoint-minutes', ...OPTIONS.map((o) => o[1])], ['resume']);
+  const dataDir = args.get('data');
+  const outDir = args.get('out');
+  if (!dataDir || !outDir) throw new UsageError(`--data and --out are required\n${USAGE}`);
+  const checkpointDir = join(outDir, 'checkpoint');
+  const resume = args.has('resume');
+  if (resume && !hasCheckpoint(checkpointDir)) throw new UsageError(`--resume: no checkpoint in ${checkpointDir}`);
+  const settings: TrainSettings = resume ? checkpointSettings(checkpointDir) : { ...DEFAULT_SETTINGS };
+  for (const [key, opt, min, max] of OPTIONS) {
+    if (resume && args.has(opt) && key !== 'epochs') throw new UsageError(`--${opt} cannot change on --resume (only --epochs can)`);
+    settings[key] = numberArg(args, opt, settings[key], min, max);
+  }
+  const checkpointMinutes = numberArg(args, 'checkpoint-minutes', 5, 0.1, 1e6);
+
+  log(`backend: ${await useWasmBackend()}`);
+  const data = readSplit(dataDir);
+  for (const r of data.reports) log(`read ${r.source}: ${r.rows} rows, ${skippedCount(r)} skipped ${JSON.stringify(r.skipped)}`);
+  const numItems = data.vocab.length;
+  const cut = Math.round(data.train.length * (1 - settings.holdout));
+  const train = data.train.slice(0, cut);
+  let valid: TestCase[] = casesFromSessions(data.train.slice(cut));
+  if (settings.validCases > 0 && valid.length > settings.validCases) {
+    valid = new Random(settings.seed + 1).shuffle(valid).slice(0, settings.validCases);
+  }
+  log(`data: ${numItems} items, ${train.length} training sessions, ${valid.length} validation cases (holdout ${settings.holdout})`);
+
+  const counts = new Float64Array(numItems);
+  for (const s of train) for (const i of s) counts[i]! += 1;
+  const trainer = new SessionTrainer(settings, numItems, counts);
+  let progress: TrainProgress = { epoch: 0, batch: 0, epochRngState: trainer.rng.state, rngState: trainer.rng.state, globalStep: 0, seconds: 0, history: [] };
+  if (resume) {
+    progress = await loadCheckpoint(checkpointDir, trainer);
+    log(`resumed: epoch ${progress.epoch + 1}, batch ${progress.batch}, ${formatDuration(progress.seconds)} trained so far`);
+  }
+
+  const windows = windowSessions(train, settings.maxLen);
+  const perEpoch = Math.ceil(windows.length / settings.batchSize);
+  const totalSteps = perEpoch * settings.epochs;
+  log(`training: ${windows.length} session windows, ${perEpoch} batches/epoch, ${settings.epochs} epochs, settings ${JSON.stringify(settings)}`);
+
+  let sessionStart = performance.now();
+  const elapsed = (): number => progress.seconds + (performance.now() - sessionStart) / 1000;
+  let lastLog = performance.now();
+  let lastSave = performance.now();
+  let lossAvg = NaN;
+  let examplesSinceLog = 0;
+
+  for (let epoch = progress.epoch; epoch < settings.epochs; epoch++) {
+    if (progress.batch === 0) progress.epochRngState = trainer.rng.state;
+    const rngNow = trainer.rng.state;
+    trainer.rng.state = progress.epochRngState;
+    const plan = planEpoch(windows, settings.batchSize, trainer.rng);
+    if (progress.batch > 0) trainer.rng.state = rngNow; // resumed mid-epoch: continue the sample stream
+    let epochLoss = 0;
+    let epochBatches = 0;
+    for (let b = progress.batch; b < plan.length; b++) {
+      const frac = progress.globalStep / totalSteps;
+      trainer.setLearningRate(settings.lr * (1 - (1 - settings.lrFinal) * frac));
+      const batch = buildBatch(plan[b]!);
+      const loss = trainer.step(batch);
+      for (const t of batch.targets) if (t >= 0) examplesSinceLog++;
+      lossAvg = Number.isNaN(lossAvg) ? loss : 0.98 * lossAvg + 0.02 * loss;
+      epochLoss += loss;
+      epochBatches++;
+      progress.globalStep++;
+      progress.batch = b + 1;
+      const now = performance.now();
+      if (now - lastLog > 10_000) {
+        const rate = examplesSinceLog / ((now - lastLog) / 1000);
+        const stepsPerSec = progress.globalStep / Math.max(elapsed(), 1e-3);
+        const eta = (totalSteps - progress.globalStep) / Math.max(stepsPerSec, 1e-9);
+        log(`epoch ${epoch + 1}/${settings.epochs} batch ${b + 1}/${plan.length} loss ${lossAvg.toFixed(4)} ${Math.round(rate)} examples/s elapsed ${formatDuration(elapsed())} ETA ${formatDuration(eta)}`);
+        lastLog = now;
+        examplesSinceLog = 0;
+      }
+      if (now - lastSave > checkpointMinutes * 60_000) {
+        progress.rngState = trainer.rng.state;
+        progress.seconds = elapsed();
+        sessionStart = performance.now();
+        await saveCheckpoint(checkpointDir, trainer, progress);
+        lastSave = performance.now();
+      }
+    }
+    const entry: TrainProgress['history'][number] = { epoch: epoch + 1, loss: epochLoss / Math.max(epochBatches, 1) };
+    if (valid.length > 0) {
+      const scorer = scorerFromWeights('valid', { config: trainer.config, items: trainer.items, dense: trainer.denseData() }, data.vocab);
+      const r = await evaluate(scorer, valid, numItems, { batchSize: 256 });
+      scorer.model.dispose();
+      Object.assign(entry, { recall20: r.recall20, mrr20: r.mrr20 });
+      log(`epoch ${epoch + 1}: validation Recall@20 ${r.recall20.toFixed(4)} MRR@20 ${r.mrr20.toFixed(4)} (${r.cases} cases, ${r.seconds.toFixed(1)} s)`);
+    }
+    progress.history.push(entry);
+    log(`epoch ${epoch + 1} done: mean loss ${entry.loss.toFixed(4)}, elapsed ${formatDuration(elapsed())}`);
+    progress.epoch = epoch + 1;
+    progress.batch = 0;
+    progress.rngState = trainer.rng.state;
+    progress.seconds = elapsed();
+    sessionStart = performance.now();
+    await saveCheckpoint(checkpointDir, trainer, progress);
+    lastSave = performance.now();
+  }
+
+  const trainSeconds = progress.seconds;
+  const weights = { config: trainer.config, items: trainer.items, dense: trainer.denseData() };
+  const modelVersion = `${new Date().toISOString().slice(0, 10)}-${settings.seed}-${progress.globalStep}`;
+  const metadata = {
+    data: { dir: resolve(dataDir), items: numItems, trainingSessions: train.length, heldOutValidationCases: valid.length },
+    settings,
+    training: { seconds: Math.round(trainSeconds), steps: progress.globalStep, history: progress.history, backend: 'wasm (Node, 1 thread)' },
+  };
+  const intSizes = writeModelDir(outDir, weights, data.vocab, { int8: true, modelVersion, metadata });
+  const floatSizes = writeModelDir(join(outDir, 'float'), weights, data.vocab, { int8: false, modelVersion, metadata, vocabPath: join(outDir, 'vocab.txt') });
+  writeMetadata(outDir, { ...metadata, modelVersion, sizes: { int8: intSizes, float: floatSizes } });
+  rmSync(checkpointDir, { recursive: true, force: true });
+  log(`wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof DataDirError) {
+    log(`train: ${err.message}`);
+    process.exit(2);
+  }
+  log(`train: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,162 @@
+import * as tf from '@tensorflow/tfjs';
+import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
+import { matMul } from '../../src/model/matMul';
+import { Random } from '../../src/model/random';
+import { encodeAllPositions, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
+import { NegativeSampler } from './negativeSampler';
+import type { SessionBatch } from './sessionBatches';
+import { SparseAdam } from './sparseAdam';
+import type { TrainSettings } from './trainSettings';
+
+/**
+ * Trains the session model: dense weights as tfjs variables with Adam, the item table as a JS
+ * array with lazy (row-sparse) Adam. Loss: softmax cross-entropy over the batch's own targets plus
+ * shared popularity-sampled negatives, with log-Q correction, at every position of every session.
+ */
+export class SessionTrainer {
+  readonly config: ModelConfig;
+  readonly items: Float32Array;
+  readonly dense: Map<string, tf.Variable>;
+  readonly optimizer: tf.AdamOptimizer;
+  readonly itemOptimizer: SparseAdam;
+  readonly sampler: NegativeSampler;
+  readonly rng: Random;
+  private readonly _grad: Float32Array;
+  private readonly _seen: Uint8Array;
+
+  constructor(readonly settings: TrainSettings, numItems: number, itemCounts: Float64Array) {
+    const s = settings;
+    this.config = { numItems, embedDim: s.embedDim, hiddenDim: s.hiddenDim, attnDim: s.attnDim, scale: s.scale, maxLen: s.maxLen };
+    this.rng = new Random(s.seed);
+    const d = s.embedDim;
+    this.items = new Float32Array(numItems * d);
+    // Unit-norm random rows: the model only reads directions (cosine scores).
+    for (let i = 0; i < this.items.length; i++) this.items[i] = this.rng.normal() / Math.sqrt(d);
+    this.dense = new Map();
+    for (const [name, shape] of denseShapes(this.config)) {
+      this.dense.set(name, tf.variable(this._init(shape), true, name));
+    }
+    this.optimizer = tf.train.adam(s.lr);
+    this.itemOptimizer = new SparseAdam(this.items, d, s.lr);
+    this.sampler = new NegativeSampler(itemCounts, s.sampleAlpha);
+    this._grad = new Float32Array(this.items.length);
+    this._seen = new Uint8Array(numItems);
+  }
+
+  /** Glorot-uniform matrices, zero biases (GRU update-gate bias 0: no prior toward copying). */
+  private _init(shape: number[]): tf.Tensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(size);
+    if (shape.length === 2) {
+      const limit = Math.sqrt(6 / (shape[0]! + shape[1]!));
+      for (let i = 0; i < size; i++) data[i] = (this.rng.next() * 2 - 1) * limit;
+    }
+    return tf.tensor(data, shape);
+  }
+
+  /** Sets the learning rate of both optimisers. */
+  setLearningRate(lr: number): void {
+    // AdamOptimizer reads `learningRate` on every step; it is not exposed as writable in the types.
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+    this.itemOptimizer.lr = lr;
+  }
+
+  /** One optimisation step on a batch; returns the mean loss per target. */
+  step(b: SessionBatch): number {
+    const d = this.config.embedDim;
+    const { steps, batch, items, targets } = b;
+    const rows = steps * batch;
+    const negatives = this.sampler.sample(this.settings.negatives, this.rng);
+
+    // Candidate columns: the batch's targets first, then the shared negatives, each item once.
+    const col = new Map<number, number>();
+    const cand: number[] = [];
+    let positives = 0;
+    for (const t of targets) {
+      if (t < 0) continue;
+      positives++;
+      if (!col.has(t)) { col.set(t, cand.length); cand.push(t); }
+    }
+    for (const n of negatives) if (!col.has(n)) { col.set(n, cand.length); cand.push(n); }
+    const k = cand.length;
+    const logQ = new Float32Array(k);
+    const candT = new Float32Array(d * k); // [embed, candidates]: untransposed product is fast
+    cand.forEach((item, j) => {
+      logQ[j] = this.sampler.logInclusion(item, positives, negatives.length);
+      for (let e = 0; e < d; e++) candT[e * k + j] = this.items[item * d + e]!;
+    });
+
+    // Inputs time-major; labels and mask batch-major, the row order of the encoder's output.
+    const x = new Float32Array(rows * d);
+    const label = new Int32Array(rows).fill(-1);
+    const mask = new Float32Array(rows);
+    for (let t = 0; t < steps; t++) {
+      for (let bb = 0; bb < batch; bb++) {
+        const r = t * batch + bb;
+        const item = items[r]!;
+        if (item >= 0) x.set(this.items.subarray(item * d, item * d + d), r * d);
+        const target = targets[r]!;
+        if (target >= 0) {
+          label[bb * steps + t] = col.get(target)!;
+          mask[bb * steps + t] = 1;
+        }
+      }
+    }
+
+    const names = [...this.dense.keys()];
+    const vars = names.map((n) => this.dense.get(n)!);
+    const scale = this.config.scale;
+    const lossFn = (xT: tf.Tensor, cT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
+      const net = networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!])));
+      const sess = l2NormalizeRows(encodeAllPositions(xT as tf.Tensor2D, steps, batch, net));
+      const candN = tf.mul(cT, tf.rsqrt(tf.add(tf.sum(tf.square(cT), 0, true), 1e-12)));
+      const logits = tf.sub(tf.mul(matMul(sess, candN as tf.Tensor2D), scale), tf.tensor1d(logQ));
+      // |logits| ≤ scale + max(−logQ) ≈ 40, so exp cannot overflow float32 and the max-shift of
+      // tf.logSumExp (whose gradient costs a slow broadcast `Equal` on wasm) is not needed.
+      const lse = tf.log(tf.sum(tf.exp(logits), 1));
+      const picked = tf.sum(tf.mul(logits, tf.oneHot(tf.tensor1d(label, 'int32'), k)), 1);
+      return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(mask))), Math.max(positives, 1)) as tf.Scalar;
+    };
+
+    return tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads(lossFn as (...a: tf.Tensor[]) => tf.Scalar)([
+        tf.tensor2d(x, [rows, d]), tf.tensor2d(candT, [d, k]), ...vars,
+      ]);
+      const loss = value.dataSync()[0]!;
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss}`);
+      this._applyItemGradients(items, grads[0]!.dataSync() as Float32Array, cand, grads[1]!.dataSync() as Float32Array);
+      this.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: grads[i + 2]! })));
+      return loss;
+    });
+  }
+
+  /** Adds the input-side and output-side gradients per item row and takes one sparse Adam step. */
+  private _applyItemGradients(items: Int32Array, gx: Float32Array, cand: number[], gc: Float32Array): void {
+    const d = this.config.embedDim;
+    const g = this._grad;
+    const touched: number[] = [];
+    const mark = (item: number): void => {
+      if (!this._seen[item]) { this._seen[item] = 1; touched.push(item); }
+    };
+    items.forEach((item, r) => {
+      if (item < 0) return;
+      mark(item);
+      for (let e = 0; e < d; e++) g[item * d + e] += gx[r * d + e]!;
+    });
+    const k = cand.length;
+    cand.forEach((item, j) => {
+      mark(item);
+      for (let e = 0; e < d; e++) g[item * d + e] += gc[e * k + j]!;
+    });
+    const rows = Int32Array.from(touched);
+    this.itemOptimizer.apply(rows, g);
+    for (const r of rows) this._seen[r] = 0;
+  }
+
+  /** Current dense weights as float32 arrays by name. */
+  denseData(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [n, v] of this.dense) out.set(n, v.dataSync() as Float32Array);
+    return out;
+  }
+}

@@ -1,0 +1,43 @@
+/** Every setting of a training run; stored in checkpoints and in the shipped model's metadata. */
+export interface TrainSettings {
+  embedDim: number;
+  hiddenDim: number;
+  attnDim: number;
+  /** Cosine-score temperature (see ModelConfig.scale). */
+  scale: number;
+  /** Longest session window read by the model. */
+  maxLen: number;
+  /** Sessions per mini-batch. */
+  batchSize: number;
+  /** Shared negative samples per mini-batch, on top of the batch's own targets. */
+  negatives: number;
+  /** Negatives are drawn from popularity^sampleAlpha. */
+  sampleAlpha: number;
+  /** Adam learning rate at the start; decays linearly to `lr * lrFinal` by the last step. */
+  lr: number;
+  lrFinal: number;
+  epochs: number;
+  /** Fraction of training sessions (the chronological tail) held out for validation. */
+  holdout: number;
+  /** Validation cases sampled from the held-out tail (0 = all). */
+  validCases: number;
+  seed: number;
+}
+
+/** The committed defaults: the settings the shipped DIGINETICA model was trained with. */
+export const DEFAULT_SETTINGS: TrainSettings = {
+  embedDim: 64,
+  hiddenDim: 128,
+  attnDim: 64,
+  scale: 12,
+  maxLen: 20,
+  batchSize: 128,
+  negatives: 2048,
+  sampleAlpha: 0.5,
+  lr: 0.002,
+  lrFinal: 0.1,
+  epochs: 8,
+  holdout: 0,
+  validCases: 10000,
+  seed: 42,
+};

@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import { matMul } from './matMul';
+
+/**
+ * The session read-out of NARM (Li et al., CIKM 2017): an additive attention over the session's
+ * hidden states, queried by the last one,
+ *
+ *   α_j = vᵀ σ(Aq·h_t + Ak·h_j + b),   c_t = Σ_{j ≤ t} α_j h_j,
+ *   s_t = Wlast·h_t + Wctx·c_t          (the session vector, in item-embedding space)
+ *
+ * so that items seen earlier in the session can count as much as the last one.
+ */
+export interface ReadoutWeights {
+  query: tf.Tensor2D; // [hidden, attn]
+  key: tf.Tensor2D; // [hidden, attn]
+  bias: tf.Tensor1D; // [attn]
+  v: tf.Tensor2D; // [attn, 1]
+  last: tf.Tensor2D; // [hidden, embed]
+  context: tf.Tensor2D; // [hidden, embed]
+}
+
+/**
+ * Read-out at every position of a batch of sessions (training): `hs` is `[batch, steps, hidden]`;
+ * position t attends to positions 0…t. Returns `[batch * steps, embed]`, row `b*steps + t`.
+ */
+export function readoutAllPositions(hs: tf.Tensor3D, w: ReadoutWeights): tf.Tensor2D {
+  const [batch, steps, hidden] = hs.shape;
+  const attn = w.query.shape[1];
+  const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
+  const q = tf.reshape(matMul(flat, w.query), [batch, steps, 1, attn]);
+  const k = tf.reshape(tf.add(matMul(flat, w.key), w.bias), [batch, 1, steps, attn]);
+  const e = tf.sigmoid(tf.add(q, k)); // [batch, steps(t), steps(j), attn]
+  const alpha = tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, w.v), [batch, steps, steps]);
+  const causal = tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0); // j ≤ t
+  const context = matMul(tf.mul(alpha, causal) as tf.Tensor3D, hs); // [batch, steps, hidden]
+  const ctxFlat = tf.reshape(context, [batch * steps, hidden]) as tf.Tensor2D;
+  return tf.add(matMul(flat, w.last), matMul(ctxFlat, w.context));
+}
+
+/**
+ * Read-out at one position per session (inference): `last` is `[batch, hidden]` (the state after
+ * the session's last item), `hs` `[batch, steps, hidden]` the states so far and `mask`
+ * `[batch, steps]` 1 for real positions, 0 for padding. Returns `[batch, embed]`.
+ */
+export function readoutLast(last: tf.Tensor2D, hs: tf.Tensor3D, mask: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
+  const [batch, steps, hidden] = hs.shape;
+  const attn = w.query.shape[1];
+  const q = tf.reshape(matMul(last, w.query), [batch, 1, attn]);
+  const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
+  const k = tf.reshape(tf.add(matMul(flat, w.key), w.bias), [batch, steps, attn]);
+  const e = tf.sigmoid(tf.add(q, k));
+  const alpha = tf.mul(tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, w.v), [batch, steps]), mask);
+  const context = tf.reshape(matMul(tf.reshape(alpha, [batch, 1, steps]) as tf.Tensor3D, hs), [batch, hidden]) as tf.Tensor2D;
+  return tf.add(matMul(last, w.last), matMul(context, w.context));
+}

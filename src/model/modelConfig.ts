@@ -1,0 +1,33 @@
+/**
+ * Shape and read-out settings of the session model. Stored in every model file, so the browser
+ * builds exactly the network that was trained.
+ */
+export interface ModelConfig {
+  /** Items in the vocabulary (rows of the item-embedding table). */
+  numItems: number;
+  /** Item-embedding size; also the size of the session representation (tied output layer). */
+  embedDim: number;
+  /** GRU hidden size. */
+  hiddenDim: number;
+  /** Size of the attention layer of the read-out. */
+  attnDim: number;
+  /**
+   * Scores are `scale · cos(session, item)`: item and session vectors are L2-normalised and the
+   * cosine is multiplied by this constant (a softmax temperature; see NISER, Gupta et al. 2019).
+   */
+  scale: number;
+  /** Only the last `maxLen` items of a session are read (training windows have the same size). */
+  maxLen: number;
+}
+
+/** Names of the dense (non-embedding) weights, in file order, with their shapes. */
+export function denseShapes(c: ModelConfig): Array<[string, number[]]> {
+  const { embedDim: d, hiddenDim: h, attnDim: a } = c;
+  return [
+    ['gru/Wz', [d, h]], ['gru/Wr', [d, h]], ['gru/Wh', [d, h]],
+    ['gru/Uz', [h, h]], ['gru/Ur', [h, h]], ['gru/Uh', [h, h]],
+    ['gru/bz', [h]], ['gru/br', [h]], ['gru/bh', [h]],
+    ['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]],
+    ['out/last', [h, d]], ['out/context', [h, d]],
+  ];
+}

@@ -1,0 +1,75 @@
+import * as tf from '@tensorflow/tfjs';
+import { matMul } from './matMul';
+import { runGru, type GruWeights } from './gruCell';
+import { readoutAllPositions, readoutLast, type ReadoutWeights } from './attentionReadout';
+
+/** The dense weights of the network (everything but the item-embedding table). */
+export interface NetworkWeights {
+  gru: GruWeights;
+  readout: ReadoutWeights;
+}
+
+/** Builds {@link NetworkWeights} from tensors named as in `denseShapes` (`gru/Wz`, `attn/v`, …). */
+export function networkWeights(named: Record<string, tf.Tensor>): NetworkWeights {
+  const get = <T extends tf.Tensor>(name: string): T => {
+    const t = named[name];
+    if (!t) throw new Error(`model weights lack the tensor "${name}"`);
+    return t as T;
+  };
+  return {
+    gru: {
+      Wz: get('gru/Wz'), Wr: get('gru/Wr'), Wh: get('gru/Wh'),
+      Uz: get('gru/Uz'), Ur: get('gru/Ur'), Uh: get('gru/Uh'),
+      bz: get('gru/bz'), br: get('gru/br'), bh: get('gru/bh'),
+    },
+    readout: {
+      query: get('attn/query'), key: get('attn/key'), bias: get('attn/bias'), v: get('attn/v'),
+      last: get('out/last'), context: get('out/context'),
+    },
+  };
+}
+
+/** Scales every row of `x` to unit L2 norm (rows of zeros stay near zero). */
+export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), 1, true), 1e-12)));
+}
+
+/**
+ * Training-time encoder: session vectors at every position of `batch` left-aligned sessions.
+ * `x` holds the raw (not yet normalised) embeddings of the items, time-major
+ * (`[steps * batch, embed]`). Returns `[batch * steps, embed]`, row `b*steps + t` = the session
+ * vector after item t of session b (rows past a session's end are padding, masked by the loss).
+ */
+export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights): tf.Tensor2D {
+  const states = runGru(l2NormalizeRows(x), steps, batch, w.gru);
+  const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
+  return readoutAllPositions(hs, w.readout);
+}
+
+/**
+ * Inference encoder: one session vector per prefix. `x` holds the *normalised* embeddings,
+ * time-major `[steps * batch, embed]`, prefixes left-aligned; `lengths[b]` is prefix b's length
+ * (1 … steps). Returns `[batch, embed]`.
+ */
+export function encodePrefixes(x: tf.Tensor2D, lengths: Int32Array, steps: number, batch: number, w: NetworkWeights): tf.Tensor2D {
+  const states = runGru(x, steps, batch, w.gru);
+  const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
+  const hidden = hs.shape[2];
+  const lastIdx = new Int32Array(batch);
+  const mask = new Float32Array(batch * steps);
+  for (let b = 0; b < batch; b++) {
+    const len = lengths[b]!;
+    lastIdx[b] = b * steps + len - 1;
+    mask.fill(1, b * steps, b * steps + len);
+  }
+  const last = tf.gather(tf.reshape(hs, [batch * steps, hidden]), tf.tensor1d(lastIdx, 'int32')) as tf.Tensor2D;
+  return readoutLast(last, hs, tf.tensor2d(mask, [batch, steps]), w.readout);
+}
+
+/**
+ * Scores of every item: `scale · cos(s, e_i)`. `itemsT` is the normalised item table,
+ * transposed (`[embed, numItems]`): the untransposed product is ~10× faster on tfjs-wasm.
+ */
+export function scoreItems(sessions: tf.Tensor2D, itemsT: tf.Tensor2D, scale: number): tf.Tensor2D {
+  return tf.mul(matMul(l2NormalizeRows(sessions), itemsT), scale);
+}

@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import { denseShapes, type ModelConfig } from './modelConfig';
+import { encodePrefixes, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
+
+/**
+ * A loaded session model ready to score: the normalised item table (kept both as rows in JS, to
+ * gather a session's inputs without a tensor op, and transposed on the backend for the scoring
+ * product) and the dense network weights as tensors. Used by the Node evaluator and the Worker.
+ */
+export class SessionModel {
+  readonly config: ModelConfig;
+  /** Unit-norm item rows, `numItems × embedDim`, row-major. */
+  readonly itemRows: Float32Array;
+  private readonly _itemsT: tf.Tensor2D;
+  private readonly _dense: Record<string, tf.Tensor>;
+  private readonly _net: NetworkWeights;
+
+  /**
+   * @param items the item table `numItems × embedDim` (any norm; rows are normalised here)
+   * @param dense the dense weights by name (`gru/Wz`, …), float32, shapes as in `denseShapes`
+   */
+  constructor(config: ModelConfig, items: Float32Array, dense: Map<string, Float32Array>) {
+    this.config = config;
+    const { numItems: n, embedDim: d } = config;
+    if (items.length !== n * d) throw new Error(`item table has ${items.length} values, expected ${n}×${d}`);
+    this.itemRows = normalizeRows(items, n, d);
+    this._itemsT = tf.tidy(() => tf.transpose(tf.tensor2d(this.itemRows, [n, d])) as tf.Tensor2D);
+    this._dense = {};
+    for (const [name, shape] of denseShapes(config)) {
+      const data = dense.get(name);
+      if (!data) throw new Error(`model weights lack the tensor "${name}"`);
+      this._dense[name] = tf.tensor(data, shape);
+    }
+    this._net = networkWeights(this._dense);
+  }
+
+  /** Scores every item after each prefix: `[prefixes.length, numItems]` (caller disposes). */
+  scorePrefixes(prefixes: Int32Array[]): tf.Tensor2D {
+    const { embedDim: d, maxLen, scale } = this.config;
+    const batch = prefixes.length;
+    const lengths = new Int32Array(batch);
+    let steps = 1;
+    for (let b = 0; b < batch; b++) {
+      lengths[b] = Math.max(1, Math.min(maxLen, prefixes[b]!.length));
+      if (lengths[b]! > steps) steps = lengths[b]!;
+    }
+    // Time-major, left-aligned inputs: row t*batch + b holds item t of prefix b's window.
+    const x = new Float32Array(steps * batch * d);
+    for (let b = 0; b < batch; b++) {
+      const p = prefixes[b]!;
+      const start = Math.max(0, p.length - lengths[b]!);
+      for (let t = 0; t < lengths[b]! && start + t < p.length; t++) {
+        const item = p[start + t]!;
+        x.set(this.itemRows.subarray(item * d, item * d + d), (t * batch + b) * d);
+      }
+    }
+    return tf.tidy(() => {
+      const s = encodePrefixes(tf.tensor2d(x, [steps * batch, d]), lengths, steps, batch, this._net);
+      return scoreItems(s, this._itemsT, scale);
+    });
+  }
+
+  /** Frees the backend memory held by the model. */
+  dispose(): void {
+    this._itemsT.dispose();
+    for (const t of Object.values(this._dense)) t.dispose();
+  }
+}
+
+/** Returns a copy of `rows` (`n × d`) with every row scaled to unit L2 norm. */
+export function normalizeRows(rows: Float32Array, n: number, d: number): Float32Array {
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += rows[i * d + k]! ** 2;
+    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
+    for (let k = 0; k < d; k++) out[i * d + k] = rows[i * d + k]! * inv;
+  }
+  return out;
+}
