@@ -1,28 +1,29 @@
 /**
- * `npm run eval -- --data <dir> [--model <dir>] [--json] [--baselines pop,spop,…|none] [--limit N]`
+ * `npm run eval -- --data <dir> [--model <dir>] [--json] [--record] [--baselines pop,spop,…|none] [--limit N]`
  *
  * Scores the model (float and int8, when `--model` is given) and the baselines on a split-format
  * directory, ranking every target against the whole vocabulary with expected-rank ties, and
  * prints a table beside the published numbers. With `--json` the last stdout line is one JSON
  * object: `{"int8":{…},"float":{…},"baselines":{"pop":{…},…}}`, metrics as fractions.
+ * `--record` also merges the results into `<model>/metadata.json` (what the shipped model states).
  *
  * Exit codes: 0 done, 2 bad arguments or unreadable data/model (one line on stderr, no stack).
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeMetadata } from '../train/modelDir';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { BASELINE_NAMES, createBaseline, isBaselineName, type BaselineName } from './baselines/index';
 import { evaluate } from './evaluate';
+import { loadModelScorers } from './modelScorers';
 import { progressReporter } from './progress';
 import { PUBLISHED } from './published';
 import type { SessionScorer } from './scorer';
 
 const USAGE =
   'usage: npm run eval -- --data <split dir> [--model <model dir>] [--json] ' +
-  `[--baselines ${BASELINE_NAMES.join(',')}|none] [--limit N] [--batch-size N]`;
-
-/** The contract of `./modelScorers` (owned by the model code). */
-type LoadModelScorers = (modelDir: string, vocab: string[]) => Promise<{ float: SessionScorer; int8: SessionScorer }>;
+  `[--record] [--baselines ${BASELINE_NAMES.join(',')}|none] [--limit N] [--batch-size N]`;
 
 /** A user-facing failure: printed as one line, exit code 2. */
 class UsageError extends Error {
@@ -53,6 +54,7 @@ function parse(argv: string[]) {
         data: { type: 'string' },
         model: { type: 'string' },
         json: { type: 'boolean', default: false },
+        record: { type: 'boolean', default: false },
         baselines: { type: 'string' },
         limit: { type: 'string' },
         'batch-size': { type: 'string' },
@@ -64,6 +66,7 @@ function parse(argv: string[]) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
   if (!values.data) throw new UsageError(`--data is required\n${USAGE}`);
+  if (values.record && !values.model) throw new UsageError(`--record needs --model\n${USAGE}`);
   let baselines: BaselineName[] = [...BASELINE_NAMES];
   if (values.baselines !== undefined) {
     const list = values.baselines.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
@@ -80,6 +83,7 @@ function parse(argv: string[]) {
     data: values.data,
     model: values.model,
     json: values.json === true,
+    record: values.record === true,
     baselines,
     limit: positiveInt('--limit', values.limit),
     batchSize: positiveInt('--batch-size', values['batch-size']) ?? 256,
@@ -87,16 +91,8 @@ function parse(argv: string[]) {
 }
 
 async function loadModel(modelDir: string, vocab: string[]): Promise<{ float: SessionScorer; int8: SessionScorer }> {
-  // A variable specifier, so this file type-checks and runs before ./modelScorers exists.
-  const specifier = './modelScorers';
-  let load: LoadModelScorers;
   try {
-    ({ loadModelScorers: load } = (await import(specifier)) as { loadModelScorers: LoadModelScorers });
-  } catch (err) {
-    throw new UsageError(`cannot load the model code (models/eval/modelScorers.ts): ${(err as Error).message}`);
-  }
-  try {
-    return await load(modelDir, vocab);
+    return await loadModelScorers(modelDir, vocab);
   } catch (err) {
     throw new UsageError(`cannot load the model from ${modelDir}: ${(err as Error).message}`);
   }
@@ -169,6 +165,21 @@ async function main(argv: string[]): Promise<void> {
     for (const key of ['int8', 'float']) if (modelRows[key]) json[key] = metrics(modelRows[key]);
     json.baselines = Object.fromEntries(Object.entries(baselineRows).map(([k, r]) => [k, metrics(r)]));
     process.stdout.write(`${JSON.stringify(json)}\n`);
+  }
+  if (opts.record && opts.model !== undefined) {
+    const metrics = (r: Row) => ({ recall20: round(r.recall20), mrr20: round(r.mrr20) });
+    writeMetadata(opts.model, {
+      test: {
+        data: resolve(opts.data),
+        cases: cases.length,
+        items: numItems,
+        ties: 'expected rank, ties broken uniformly at random in expectation',
+        ...Object.fromEntries(Object.entries(modelRows).map(([k, r]) => [k, metrics(r)])),
+        baselines: Object.fromEntries(Object.entries(baselineRows).map(([k, r]) => [k, metrics(r)])),
+        command: `npm run eval -- ${process.argv.slice(2).join(' ')}`,
+      },
+    });
+    process.stderr.write(`recorded the results in ${opts.model}/metadata.json\n`);
   }
 }
 

@@ -32,7 +32,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   scale: 12,
   maxLen: 20,
   batchSize: 128,
-  negatives: 2048,
+  negatives: 8192,
   sampleAlpha: 0.5,
   lr: 0.002,
   lrFinal: 0.1,

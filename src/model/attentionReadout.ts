@@ -6,9 +6,11 @@ import { matMul } from './matMul';
  * hidden states, queried by the last one,
  *
  *   α_j = vᵀ σ(Aq·h_t + Ak·h_j + b),   c_t = Σ_{j ≤ t} α_j h_j,
- *   s_t = Wlast·h_t + Wctx·c_t          (the session vector, in item-embedding space)
+ *   s_t = Wlast·h_t + Wctx·c_t + Witem·x_t   (the session vector, in item-embedding space)
  *
- * so that items seen earlier in the session can count as much as the last one.
+ * so that items seen earlier in the session can count as much as the last one. The last item's
+ * own embedding x_t enters directly (as in STAMP and SR-GNN's local preference): the next item is
+ * most often close to the last one clicked.
  */
 export interface ReadoutWeights {
   query: tf.Tensor2D; // [hidden, attn]
@@ -17,13 +19,15 @@ export interface ReadoutWeights {
   v: tf.Tensor2D; // [attn, 1]
   last: tf.Tensor2D; // [hidden, embed]
   context: tf.Tensor2D; // [hidden, embed]
+  item: tf.Tensor2D; // [embed, embed]
 }
 
 /**
- * Read-out at every position of a batch of sessions (training): `hs` is `[batch, steps, hidden]`;
- * position t attends to positions 0…t. Returns `[batch * steps, embed]`, row `b*steps + t`.
+ * Read-out at every position of a batch of sessions (training): `hs` is `[batch, steps, hidden]`,
+ * `x` the normalised inputs `[batch * steps, embed]` (row `b*steps + t`); position t attends to
+ * positions 0…t. Returns `[batch * steps, embed]`, row `b*steps + t`.
  */
-export function readoutAllPositions(hs: tf.Tensor3D, w: ReadoutWeights): tf.Tensor2D {
+export function readoutAllPositions(hs: tf.Tensor3D, x: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
   const [batch, steps, hidden] = hs.shape;
   const attn = w.query.shape[1];
   const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
@@ -34,15 +38,16 @@ export function readoutAllPositions(hs: tf.Tensor3D, w: ReadoutWeights): tf.Tens
   const causal = tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0); // j ≤ t
   const context = matMul(tf.mul(alpha, causal) as tf.Tensor3D, hs); // [batch, steps, hidden]
   const ctxFlat = tf.reshape(context, [batch * steps, hidden]) as tf.Tensor2D;
-  return tf.add(matMul(flat, w.last), matMul(ctxFlat, w.context));
+  return tf.addN([matMul(flat, w.last), matMul(ctxFlat, w.context), matMul(x, w.item)]);
 }
 
 /**
  * Read-out at one position per session (inference): `last` is `[batch, hidden]` (the state after
- * the session's last item), `hs` `[batch, steps, hidden]` the states so far and `mask`
- * `[batch, steps]` 1 for real positions, 0 for padding. Returns `[batch, embed]`.
+ * the session's last item), `lastItem` `[batch, embed]` that item's normalised embedding, `hs`
+ * `[batch, steps, hidden]` the states so far and `mask` `[batch, steps]` 1 for real positions,
+ * 0 for padding. Returns `[batch, embed]`.
  */
-export function readoutLast(last: tf.Tensor2D, hs: tf.Tensor3D, mask: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
+export function readoutLast(last: tf.Tensor2D, lastItem: tf.Tensor2D, hs: tf.Tensor3D, mask: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
   const [batch, steps, hidden] = hs.shape;
   const attn = w.query.shape[1];
   const q = tf.reshape(matMul(last, w.query), [batch, 1, attn]);
@@ -51,5 +56,5 @@ export function readoutLast(last: tf.Tensor2D, hs: tf.Tensor3D, mask: tf.Tensor2
   const e = tf.sigmoid(tf.add(q, k));
   const alpha = tf.mul(tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, w.v), [batch, steps]), mask);
   const context = tf.reshape(matMul(tf.reshape(alpha, [batch, 1, steps]) as tf.Tensor3D, hs), [batch, hidden]) as tf.Tensor2D;
-  return tf.add(matMul(last, w.last), matMul(context, w.context));
+  return tf.addN([matMul(last, w.last), matMul(context, w.context), matMul(lastItem, w.item)]);
 }

@@ -28,6 +28,6 @@ export function denseShapes(c: ModelConfig): Array<[string, number[]]> {
     ['gru/Uz', [h, h]], ['gru/Ur', [h, h]], ['gru/Uh', [h, h]],
     ['gru/bz', [h]], ['gru/br', [h]], ['gru/bh', [h]],
     ['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]],
-    ['out/last', [h, d]], ['out/context', [h, d]],
+    ['out/last', [h, d]], ['out/context', [h, d]], ['out/item', [d, d]],
   ];
 }

@@ -24,7 +24,7 @@ export function networkWeights(named: Record<string, tf.Tensor>): NetworkWeights
     },
     readout: {
       query: get('attn/query'), key: get('attn/key'), bias: get('attn/bias'), v: get('attn/v'),
-      last: get('out/last'), context: get('out/context'),
+      last: get('out/last'), context: get('out/context'), item: get('out/item'),
     },
   };
 }
@@ -41,9 +41,12 @@ export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
  * vector after item t of session b (rows past a session's end are padding, masked by the loss).
  */
 export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights): tf.Tensor2D {
-  const states = runGru(l2NormalizeRows(x), steps, batch, w.gru);
+  const xn = l2NormalizeRows(x);
+  const states = runGru(xn, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
-  return readoutAllPositions(hs, w.readout);
+  const d = x.shape[1];
+  const xBatchMajor = tf.reshape(tf.transpose(tf.reshape(xn, [steps, batch, d]), [1, 0, 2]), [batch * steps, d]) as tf.Tensor2D;
+  return readoutAllPositions(hs, xBatchMajor, w.readout);
 }
 
 /**
@@ -62,8 +65,11 @@ export function encodePrefixes(x: tf.Tensor2D, lengths: Int32Array, steps: numbe
     lastIdx[b] = b * steps + len - 1;
     mask.fill(1, b * steps, b * steps + len);
   }
-  const last = tf.gather(tf.reshape(hs, [batch * steps, hidden]), tf.tensor1d(lastIdx, 'int32')) as tf.Tensor2D;
-  return readoutLast(last, hs, tf.tensor2d(mask, [batch, steps]), w.readout);
+  const idx = tf.tensor1d(lastIdx, 'int32');
+  const last = tf.gather(tf.reshape(hs, [batch * steps, hidden]), idx) as tf.Tensor2D;
+  const d = x.shape[1];
+  const lastItem = tf.gather(tf.reshape(tf.transpose(tf.reshape(x, [steps, batch, d]), [1, 0, 2]), [batch * steps, d]), idx) as tf.Tensor2D;
+  return readoutLast(last, lastItem, hs, tf.tensor2d(mask, [batch, steps]), w.readout);
 }
 
 /**
