@@ -145,8 +145,8 @@ function main(argv: string[]): number {
     return 0;
   } catch (err) {
     const e = err as Error;
-    // parseArgs reports unknown flags with a code; data readers throw DataFileError/DataDirError.
-    const usage = ['UsageError', 'DataFileError', 'DataDirError'].includes(e.name) || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    // parseArgs reports unknown flags with a code; data readers throw DataFileError.
+    const usage = ['UsageError', 'DataFileError'].includes(e.name) || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     log(`prepare-data: ${e.message}`);
     if (!usage) log(e.stack ?? '');
     return usage ? 2 : 1;

@@ -1,11 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataFileError } from './dataFileError';
 import { newReport, skipRow, type ReadReport, type SplitDataset, type TestCase } from './dataset';
-
-/** Raised for a data directory that cannot be read at all (missing, or no training file). */
-export class DataDirError extends Error {
-  override name = 'DataDirError';
-}
 
 /** Files of the split format, relative to the data directory. */
 export const SPLIT_FILES = {
@@ -49,15 +45,15 @@ function lines(path: string): string[] {
  * lines, sessions shorter than 2, malformed ids, pairs without a tab) are skipped and counted in
  * `reports`; test items unknown to training are dropped from test sessions and pair prefixes and
  * counted; a pair whose target is unknown keeps `target = -1` (a guaranteed miss) and is counted.
- * Throws {@link DataDirError} only when the directory or its training file is missing or empty.
+ * Throws {@link DataFileError} only when the directory or its training file is missing or empty.
  */
 export function readSplit(dir: string): SplitDataset {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new DataDirError(`data directory not found: ${dir} (expected a folder with ${SPLIT_FILES.train})`);
+    throw new DataFileError(`data directory not found: ${dir} (expected a folder with ${SPLIT_FILES.train})`);
   }
   const trainPath = join(dir, SPLIT_FILES.train);
   if (!existsSync(trainPath)) {
-    throw new DataDirError(`${trainPath} is missing: a split-format directory needs ${SPLIT_FILES.train} (one session per line, item ids separated by spaces)`);
+    throw new DataFileError(`${trainPath} is missing: a split-format directory needs ${SPLIT_FILES.train} (one session per line, item ids separated by spaces)`);
   }
 
   const vocab: string[] = [];
@@ -86,7 +82,7 @@ export function readSplit(dir: string): SplitDataset {
   });
   reports.push(trainReport);
   if (train.length === 0) {
-    throw new DataDirError(`${trainPath} holds no usable session (${trainReport.rows} rows read; skipped: ${JSON.stringify(trainReport.skipped)})`);
+    throw new DataFileError(`${trainPath} holds no usable session (${trainReport.rows} rows read; skipped: ${JSON.stringify(trainReport.skipped)})`);
   }
 
   const mapKnown = (ids: string[], report: ReadReport, lineNo: number, line: string): Int32Array => {

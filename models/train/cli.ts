@@ -2,13 +2,12 @@
  * `npm run train -- --data <dir> --out <dir> [options]`: trains the GRU session model on a
  * split-format directory and writes the shipped int8 model to `<out>` and the float model it was
  * quantised from to `<out>/float`. Progress goes to stderr; `--resume` continues from
- * `<out>/checkpoint` after an interruption.
+ * `<out>/checkpoint` after an interruption (or, with a larger `--epochs`, after the end).
  */
-import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatDuration, numberArg, parseArgs, UsageError } from '../cliArgs';
 import { skippedCount, type TestCase } from '../data/dataset';
-import { casesFromSessions, DataDirError, readSplit } from '../data/readSplit';
+import { casesFromSessions, readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { scorerFromWeights } from '../eval/modelScorers';
 import { useWasmBackend } from '../nodeBackend';
@@ -59,9 +58,9 @@ async function main(argv: string[]): Promise<void> {
   }
   const checkpointMinutes = numberArg(args, 'checkpoint-minutes', 5, 0.1, 1e6);
 
-  log(`backend: ${await useWasmBackend()}`);
   const data = readSplit(dataDir);
   for (const r of data.reports) log(`read ${r.source}: ${r.rows} rows, ${skippedCount(r)} skipped ${JSON.stringify(r.skipped)}`);
+  log(`backend: ${await useWasmBackend()}`);
   const numItems = data.vocab.length;
   const cut = Math.round(data.train.length * (1 - settings.holdout));
   const train = data.train.slice(0, cut);
@@ -158,12 +157,12 @@ async function main(argv: string[]): Promise<void> {
   const intSizes = writeModelDir(outDir, weights, data.vocab, { int8: true, modelVersion, metadata });
   const floatSizes = writeModelDir(join(outDir, 'float'), weights, data.vocab, { int8: false, modelVersion, metadata, vocabPath: join(outDir, 'vocab.txt') });
   writeMetadata(outDir, { ...metadata, modelVersion, sizes: { int8: intSizes, float: floatSizes } });
-  rmSync(checkpointDir, { recursive: true, force: true });
+  log(`checkpoint kept in ${checkpointDir}: --resume --epochs N continues this run`);
   log(`wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`);
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof DataDirError) {
+  if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
     log(`train: ${err.message}`);
     process.exit(2);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DataDirError, readSplit } from '../../../models/data/readSplit';
+import { DataFileError } from '../../../models/data/dataFileError';
+import { readSplit } from '../../../models/data/readSplit';
 
 const fixture = (name: string) => new URL(`../../fixtures/${name}`, import.meta.url).pathname;
 
@@ -28,7 +29,7 @@ describe('readSplit bad rows', () => {
     expect(data.cases.map((c) => c.target)).toEqual([data.vocab.indexOf('3'), data.vocab.indexOf('2'), -1]);
   });
 
-  it('throws DataDirError for a directory without training sessions', () => {
-    expect(() => readSplit(fixture('no-such-dir'))).toThrow(DataDirError);
+  it('throws DataFileError for a directory without training sessions', () => {
+    expect(() => readSplit(fixture('no-such-dir'))).toThrow(DataFileError);
   });
 });
