@@ -96,3 +96,14 @@ export function* csvRecords(text: string): Generator<CsvRecord> {
     yield { fields, line: start, unterminated };
   }
 }
+
+/**
+ * Why a record cannot be a row of a table with `columnCount` columns (`unterminated_quote`,
+ * `empty_line`, `bad_field_count`), or null when its shape is fine. Readers count the reason.
+ */
+export function recordShapeProblem(r: CsvRecord, columnCount: number): string | null {
+  if (r.unterminated) return 'unterminated_quote';
+  if (r.fields.length === 1 && r.fields[0]!.trim() === '') return 'empty_line';
+  if (r.fields.length !== columnCount) return 'bad_field_count';
+  return null;
+}

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { categoryOf } from './categoryOf';
-import { csvRecords } from './csvRecords';
+import { csvRecords, recordShapeProblem } from './csvRecords';
 import { DataFileError } from './dataFileError';
 import { newReport, skipRow, type ReadReport } from './dataset';
 import { displayName } from './displayName';
@@ -54,12 +54,12 @@ export function catalogueFromCsv(text: string, source: string): Catalogue {
 
   const products: CatalogueProduct[] = [];
   const seen = new Set<string>();
-  for (const { fields, line, unterminated } of records) {
+  for (const record of records) {
+    const { fields, line } = record;
     report.rows++;
     const raw = fields.join(',');
-    if (unterminated) { skipRow(report, 'unterminated_quote', line, raw); continue; }
-    if (fields.length === 1 && fields[0]!.trim() === '') { skipRow(report, 'empty_line', line, raw); continue; }
-    if (fields.length !== columns.length) { skipRow(report, 'bad_field_count', line, raw); continue; }
+    const problem = recordShapeProblem(record, columns.length);
+    if (problem) { skipRow(report, problem, line, raw); continue; }
     const id = productCode(fields[codeAt]!);
     if (id === null) { skipRow(report, 'bad_stock_code', line, raw); continue; }
     if (NON_GOODS_CODES.has(id)) { skipRow(report, 'non_goods', line, raw); continue; }

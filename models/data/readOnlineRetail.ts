@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { csvRecords } from './csvRecords';
+import { csvRecords, recordShapeProblem } from './csvRecords';
 import { DataFileError } from './dataFileError';
 import { newReport, skipRow, type ReadReport } from './dataset';
 import { filterRareItems } from './filterRareItems';
@@ -131,12 +131,12 @@ export function onlineRetailSplit(text: string, source: string, options: OnlineR
 
   const baskets = new Map<string, Basket>();
   let salesLines = 0;
-  for (const { fields, line, unterminated } of records) {
+  for (const record of records) {
+    const { fields, line } = record;
     report.rows++;
     const raw = fields.join(',');
-    if (unterminated) { skipRow(report, 'unterminated_quote', line, raw); continue; }
-    if (fields.length === 1 && fields[0]!.trim() === '') { skipRow(report, 'empty_line', line, raw); continue; }
-    if (fields.length !== columns.length) { skipRow(report, 'bad_field_count', line, raw); continue; }
+    const problem = recordShapeProblem(record, columns.length);
+    if (problem) { skipRow(report, problem, line, raw); continue; }
     const invoice = fields[col.InvoiceNo]!.trim();
     if (invoice === '') { skipRow(report, 'missing_invoice', line, raw); continue; }
     if (/^c/i.test(invoice)) { skipRow(report, 'cancellation', line, raw); continue; }
