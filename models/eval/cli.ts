@@ -9,7 +9,7 @@
  *
  * Exit codes: 0 done, 2 bad arguments or unreadable data/model (one line on stderr, no stack).
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { writeMetadata } from '../train/modelDir';
 import type { TestCase } from '../data/dataset';
@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<void> {
     const metrics = (r: Row) => ({ recall20: round(r.recall20), mrr20: round(r.mrr20) });
     writeMetadata(opts.model, {
       test: {
-        data: resolve(opts.data),
+        data: relative(process.cwd(), resolve(opts.data)),
         cases: cases.length,
         items: numItems,
         ties: 'expected rank, ties broken uniformly at random in expectation',

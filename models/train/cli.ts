@@ -4,7 +4,7 @@
  * quantised from to `<out>/float`. Progress goes to stderr; `--resume` continues from
  * `<out>/checkpoint` after an interruption (or, with a larger `--epochs`, after the end).
  */
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { formatDuration, numberArg, parseArgs, UsageError } from '../cliArgs';
 import { skippedCount, type TestCase } from '../data/dataset';
 import { casesFromSessions, readSplit } from '../data/readSplit';
@@ -150,7 +150,8 @@ async function main(argv: string[]): Promise<void> {
   const weights = { config: trainer.config, items: trainer.items, dense: trainer.denseData() };
   const modelVersion = `${new Date().toISOString().slice(0, 10)}-${settings.seed}-${progress.globalStep}`;
   const metadata = {
-    data: { dir: resolve(dataDir), items: numItems, trainingSessions: train.length, heldOutValidationCases: valid.length },
+    command: `npm run train -- ${argv.join(' ')}`,
+    data: { dir: relative(process.cwd(), resolve(dataDir)), items: numItems, trainingSessions: train.length, heldOutValidationCases: valid.length },
     settings,
     training: { seconds: Math.round(trainSeconds), steps: progress.globalStep, history: progress.history, backend: 'wasm (Node, 1 thread)' },
   };
