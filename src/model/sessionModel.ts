@@ -1,6 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
+import { readoutLast } from './attentionReadout';
+import { gruStep, projectGruInputs, runGru } from './gruCell';
+import { matMul } from './matMul';
 import { denseShapes, type ModelConfig } from './modelConfig';
-import { encodePrefixes, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
+import { encodePrefixes, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
+
+/**
+ * The model's memory of one session, in plain arrays so it can be stored (IndexedDB) and sent
+ * across a Worker boundary: the items of the current window (at most `maxLen`) and the GRU
+ * state after each of them. Advancing by one item costs one GRU step while the window fills.
+ */
+export interface SessionState {
+  items: number[];
+  hidden: number[][];
+}
+
+/** The state of a session with no items yet. */
+export function emptySessionState(): SessionState {
+  return { items: [], hidden: [] };
+}
 
 /**
  * A loaded session model ready to score: the normalised item table (kept both as rows in JS, to
@@ -57,6 +75,52 @@ export class SessionModel {
     return tf.tidy(() => {
       const s = encodePrefixes(tf.tensor2d(x, [steps * batch, d]), lengths, steps, batch, this._net);
       return scoreItems(s, this._itemsT, scale);
+    });
+  }
+
+  /**
+   * The state after `item` follows `state`. While the window has room this is one GRU step from
+   * the last state; once it is full the window slides and its states are recomputed from a zero
+   * state, exactly as training windows and {@link scorePrefixes} read a long session.
+   */
+  advance(state: SessionState, item: number): SessionState {
+    const { maxLen, embedDim: d, hiddenDim: h } = this.config;
+    const items = [...state.items, item].slice(-maxLen);
+    return tf.tidy(() => {
+      if (state.items.length < maxLen) {
+        const x = tf.tensor2d(this.itemRows.subarray(item * d, item * d + d), [1, d]);
+        const prev = state.hidden.length > 0 ? tf.tensor2d(state.hidden[state.hidden.length - 1]!, [1, h]) : tf.zeros([1, h]);
+        const next = gruStep(projectGruInputs(x, this._net.gru), prev as tf.Tensor2D, this._net.gru);
+        return { items, hidden: [...state.hidden, Array.from(next.dataSync())] };
+      }
+      const x = new Float32Array(items.length * d);
+      items.forEach((it, t) => x.set(this.itemRows.subarray(it * d, it * d + d), t * d));
+      const states = runGru(tf.tensor2d(x, [items.length, d]), items.length, 1, this._net.gru);
+      return { items, hidden: states.map((s) => Array.from(s.dataSync())) };
+    });
+  }
+
+  /**
+   * Scores after the session in `state`: of every item, or only of `candidates` (item indices,
+   * e.g. the products on the page). Returns null for an empty session (nothing to personalise).
+   */
+  scoreState(state: SessionState, candidates?: Int32Array): Float32Array | null {
+    const steps = state.items.length;
+    if (steps === 0) return null;
+    const { embedDim: d, hiddenDim: h, scale } = this.config;
+    return tf.tidy(() => {
+      const hs = tf.tensor3d(state.hidden.flat(), [1, steps, h]);
+      const last = tf.tensor2d(state.hidden[steps - 1]!, [1, h]);
+      const lastItem = state.items[steps - 1]!;
+      const xLast = tf.tensor2d(this.itemRows.subarray(lastItem * d, lastItem * d + d), [1, d]);
+      const s = readoutLast(last, xLast, hs, tf.ones([1, steps]), this._net.readout);
+      if (!candidates) return scoreItems(s, this._itemsT, scale).dataSync() as Float32Array;
+      const c = candidates.length;
+      const candT = new Float32Array(d * c);
+      candidates.forEach((item, j) => {
+        for (let k = 0; k < d; k++) candT[k * c + j] = this.itemRows[item * d + k]!;
+      });
+      return tf.mul(matMul(l2NormalizeRows(s), tf.tensor2d(candT, [d, c])), scale).dataSync() as Float32Array;
     });
   }
 

@@ -84,3 +84,27 @@ describe('session encoder', () => {
     expect(n[1]![1]).toBeCloseTo(1);
   });
 });
+
+describe('incremental session state (the Worker path)', () => {
+  it('advancing item by item scores exactly like the batch path on every prefix, past maxLen too', async () => {
+    const { emptySessionState } = await import('../../../src/model/sessionModel');
+    const model = new SessionModel(config, items, dense);
+    const session = Int32Array.from({ length: 12 }, (_, i) => (i * 11 + 3) % 30); // maxLen is 8
+    let state = emptySessionState();
+    expect(model.scoreState(state)).toBeNull();
+    const candidates = Int32Array.of(5, 0, 29, 17);
+    for (let t = 0; t < session.length; t++) {
+      state = model.advance(state, session[t]!);
+      expect(state.items.length).toBe(Math.min(t + 1, config.maxLen));
+      const batch = model.scorePrefixes([session.subarray(0, t + 1)]).dataSync();
+      const inc = model.scoreState(state)!;
+      inc.forEach((v, i) => expect(v).toBeCloseTo(batch[i]!, 4));
+      const some = model.scoreState(state, candidates)!;
+      candidates.forEach((item, j) => expect(some[j]).toBeCloseTo(batch[item]!, 4));
+    }
+    // The state is plain data: it survives JSON (IndexedDB, postMessage) unchanged.
+    const copy = JSON.parse(JSON.stringify(state)) as typeof state;
+    expect(Array.from(model.scoreState(copy)!)).toEqual(Array.from(model.scoreState(state)!));
+    model.dispose();
+  });
+});
