@@ -21,7 +21,7 @@ import { DEFAULT_SETTINGS, type TrainSettings } from './trainSettings';
 const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['embedDim', 'embed-dim', 2, 1024, 'item-embedding size'],
   ['hiddenDim', 'hidden-dim', 2, 2048, 'GRU hidden size'],
-  ['attnDim', 'attn-dim', 1, 1024, 'attention size'],
+  ['attnDim', 'attn-dim', 0, 1024, 'attention size (0 = no attention read-out)'],
   ['scale', 'scale', 0.1, 100, 'cosine-score temperature'],
   ['maxLen', 'max-len', 2, 200, 'longest session window'],
   ['batchSize', 'batch-size', 1, 4096, 'sessions per mini-batch'],

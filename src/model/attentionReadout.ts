@@ -13,12 +13,15 @@ import { matMul } from './matMul';
  * most often close to the last one clicked.
  */
 export interface ReadoutWeights {
-  query: tf.Tensor2D; // [hidden, attn]
-  key: tf.Tensor2D; // [hidden, attn]
-  bias: tf.Tensor1D; // [attn]
-  v: tf.Tensor2D; // [attn, 1]
+  /** The attention weights; absent in a model trained without attention (`attnDim = 0`). */
+  attention?: {
+    query: tf.Tensor2D; // [hidden, attn]
+    key: tf.Tensor2D; // [hidden, attn]
+    bias: tf.Tensor1D; // [attn]
+    v: tf.Tensor2D; // [attn, 1]
+    context: tf.Tensor2D; // [hidden, embed]
+  };
   last: tf.Tensor2D; // [hidden, embed]
-  context: tf.Tensor2D; // [hidden, embed]
   item: tf.Tensor2D; // [embed, embed]
 }
 
@@ -29,16 +32,20 @@ export interface ReadoutWeights {
  */
 export function readoutAllPositions(hs: tf.Tensor3D, x: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
   const [batch, steps, hidden] = hs.shape;
-  const attn = w.query.shape[1];
   const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
-  const q = tf.reshape(matMul(flat, w.query), [batch, steps, 1, attn]);
-  const k = tf.reshape(tf.add(matMul(flat, w.key), w.bias), [batch, 1, steps, attn]);
-  const e = tf.sigmoid(tf.add(q, k)); // [batch, steps(t), steps(j), attn]
-  const alpha = tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, w.v), [batch, steps, steps]);
-  const causal = tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0); // j ≤ t
-  const context = matMul(tf.mul(alpha, causal) as tf.Tensor3D, hs); // [batch, steps, hidden]
-  const ctxFlat = tf.reshape(context, [batch * steps, hidden]) as tf.Tensor2D;
-  return tf.addN([matMul(flat, w.last), matMul(ctxFlat, w.context), matMul(x, w.item)]);
+  const terms = [matMul(flat, w.last), matMul(x, w.item)];
+  const a = w.attention;
+  if (a) {
+    const attn = a.query.shape[1];
+    const q = tf.reshape(matMul(flat, a.query), [batch, steps, 1, attn]);
+    const k = tf.reshape(tf.add(matMul(flat, a.key), a.bias), [batch, 1, steps, attn]);
+    const e = tf.sigmoid(tf.add(q, k)); // [batch, steps(t), steps(j), attn]
+    const alpha = tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, a.v), [batch, steps, steps]);
+    const causal = tf.linalg.bandPart(tf.ones([steps, steps]), -1, 0); // j ≤ t
+    const context = matMul(tf.mul(alpha, causal) as tf.Tensor3D, hs); // [batch, steps, hidden]
+    terms.push(matMul(tf.reshape(context, [batch * steps, hidden]) as tf.Tensor2D, a.context));
+  }
+  return tf.addN(terms);
 }
 
 /**
@@ -48,13 +55,18 @@ export function readoutAllPositions(hs: tf.Tensor3D, x: tf.Tensor2D, w: ReadoutW
  * 0 for padding. Returns `[batch, embed]`.
  */
 export function readoutLast(last: tf.Tensor2D, lastItem: tf.Tensor2D, hs: tf.Tensor3D, mask: tf.Tensor2D, w: ReadoutWeights): tf.Tensor2D {
-  const [batch, steps, hidden] = hs.shape;
-  const attn = w.query.shape[1];
-  const q = tf.reshape(matMul(last, w.query), [batch, 1, attn]);
-  const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
-  const k = tf.reshape(tf.add(matMul(flat, w.key), w.bias), [batch, steps, attn]);
-  const e = tf.sigmoid(tf.add(q, k));
-  const alpha = tf.mul(tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, w.v), [batch, steps]), mask);
-  const context = tf.reshape(matMul(tf.reshape(alpha, [batch, 1, steps]) as tf.Tensor3D, hs), [batch, hidden]) as tf.Tensor2D;
-  return tf.addN([matMul(last, w.last), matMul(context, w.context), matMul(lastItem, w.item)]);
+  const terms = [matMul(last, w.last), matMul(lastItem, w.item)];
+  const a = w.attention;
+  if (a) {
+    const [batch, steps, hidden] = hs.shape;
+    const attn = a.query.shape[1];
+    const q = tf.reshape(matMul(last, a.query), [batch, 1, attn]);
+    const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
+    const k = tf.reshape(tf.add(matMul(flat, a.key), a.bias), [batch, steps, attn]);
+    const e = tf.sigmoid(tf.add(q, k));
+    const alpha = tf.mul(tf.reshape(matMul(tf.reshape(e, [-1, attn]) as tf.Tensor2D, a.v), [batch, steps]), mask);
+    const context = tf.reshape(matMul(tf.reshape(alpha, [batch, 1, steps]) as tf.Tensor3D, hs), [batch, hidden]) as tf.Tensor2D;
+    terms.push(matMul(context, a.context));
+  }
+  return tf.addN(terms);
 }

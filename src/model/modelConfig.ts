@@ -9,7 +9,7 @@ export interface ModelConfig {
   embedDim: number;
   /** GRU hidden size. */
   hiddenDim: number;
-  /** Size of the attention layer of the read-out. */
+  /** Size of the attention layer of the read-out; 0 = no attention (last state + last item only). */
   attnDim: number;
   /**
    * Scores are `scale · cos(session, item)`: item and session vectors are L2-normalised and the
@@ -27,7 +27,9 @@ export function denseShapes(c: ModelConfig): Array<[string, number[]]> {
     ['gru/Wz', [d, h]], ['gru/Wr', [d, h]], ['gru/Wh', [d, h]],
     ['gru/Uz', [h, h]], ['gru/Ur', [h, h]], ['gru/Uh', [h, h]],
     ['gru/bz', [h]], ['gru/br', [h]], ['gru/bh', [h]],
-    ['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]],
-    ['out/last', [h, d]], ['out/context', [h, d]], ['out/item', [d, d]],
+    ...(a > 0
+      ? ([['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]], ['out/context', [h, d]]] as Array<[string, number[]]>)
+      : []),
+    ['out/last', [h, d]], ['out/item', [d, d]],
   ];
 }

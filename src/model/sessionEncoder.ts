@@ -23,8 +23,10 @@ export function networkWeights(named: Record<string, tf.Tensor>): NetworkWeights
       bz: get('gru/bz'), br: get('gru/br'), bh: get('gru/bh'),
     },
     readout: {
-      query: get('attn/query'), key: get('attn/key'), bias: get('attn/bias'), v: get('attn/v'),
-      last: get('out/last'), context: get('out/context'), item: get('out/item'),
+      ...(named['attn/query']
+        ? { attention: { query: get('attn/query'), key: get('attn/key'), bias: get('attn/bias'), v: get('attn/v'), context: get('out/context') } }
+        : {}),
+      last: get('out/last'), item: get('out/item'),
     },
   };
 }

@@ -108,3 +108,19 @@ describe('incremental session state (the Worker path)', () => {
     model.dispose();
   });
 });
+
+describe('model without attention (attnDim = 0)', () => {
+  it('has no attention tensors and keeps the batch and incremental paths equal', async () => {
+    const { emptySessionState } = await import('../../../src/model/sessionModel');
+    const c: ModelConfig = { ...config, attnDim: 0 };
+    const shapes = denseShapes(c);
+    expect(shapes.map(([n]) => n).filter((n) => n.startsWith('attn/') || n === 'out/context')).toEqual([]);
+    const w = new Map(shapes.map(([n, shape]) => [n, rand(shape.reduce((a, b) => a * b, 1))] as const));
+    const model = new SessionModel(c, items, w);
+    let state = emptySessionState();
+    for (const item of [4, 9, 9, 21]) state = model.advance(state, item);
+    const batch = model.scorePrefixes([Int32Array.of(4, 9, 9, 21)]).dataSync();
+    model.scoreState(state)!.forEach((v, i) => expect(v).toBeCloseTo(batch[i]!, 4));
+    model.dispose();
+  });
+});
