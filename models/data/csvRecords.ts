@@ -1,3 +1,5 @@
+import { skipRow, type ReadReport } from './dataset';
+
 /** One CSV record (a logical row) and the physical line it starts on. */
 export interface CsvRecord {
   /** Field values with quoting removed (`""` inside quotes becomes `"`). */
@@ -106,4 +108,23 @@ export function recordShapeProblem(r: CsvRecord, columnCount: number): string | 
   if (r.fields.length === 1 && r.fields[0]!.trim() === '') return 'empty_line';
   if (r.fields.length !== columnCount) return 'bad_field_count';
   return null;
+}
+
+/**
+ * The well-shaped rows of a CSV table: counts every record in `report.rows`, skips (and counts by
+ * reason) those {@link recordShapeProblem} rejects, and yields the rest with their text for
+ * later skip messages.
+ */
+export function* tableRows(
+  records: Iterable<CsvRecord>,
+  columnCount: number,
+  report: ReadReport,
+): Generator<{ fields: string[]; line: number; raw: string }> {
+  for (const record of records) {
+    report.rows++;
+    const raw = record.fields.join(',');
+    const problem = recordShapeProblem(record, columnCount);
+    if (problem) skipRow(report, problem, record.line, raw);
+    else yield { fields: record.fields, line: record.line, raw };
+  }
 }

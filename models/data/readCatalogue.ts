@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { categoryOf } from './categoryOf';
-import { csvRecords, recordShapeProblem } from './csvRecords';
+import { csvRecords, tableRows } from './csvRecords';
 import { DataFileError } from './dataFileError';
 import { newReport, skipRow, type ReadReport } from './dataset';
 import { displayName } from './displayName';
@@ -54,12 +54,7 @@ export function catalogueFromCsv(text: string, source: string): Catalogue {
 
   const products: CatalogueProduct[] = [];
   const seen = new Set<string>();
-  for (const record of records) {
-    const { fields, line } = record;
-    report.rows++;
-    const raw = fields.join(',');
-    const problem = recordShapeProblem(record, columns.length);
-    if (problem) { skipRow(report, problem, line, raw); continue; }
+  for (const { fields, line, raw } of tableRows(records, columns.length, report)) {
     const id = productCode(fields[codeAt]!);
     if (id === null) { skipRow(report, 'bad_stock_code', line, raw); continue; }
     if (NON_GOODS_CODES.has(id)) { skipRow(report, 'non_goods', line, raw); continue; }

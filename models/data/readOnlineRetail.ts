@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { csvRecords, recordShapeProblem } from './csvRecords';
+import { csvRecords, tableRows } from './csvRecords';
 import { DataFileError } from './dataFileError';
 import { newReport, skipRow, type ReadReport } from './dataset';
 import { filterRareItems } from './filterRareItems';
@@ -131,12 +131,7 @@ export function onlineRetailSplit(text: string, source: string, options: OnlineR
 
   const baskets = new Map<string, Basket>();
   let salesLines = 0;
-  for (const record of records) {
-    const { fields, line } = record;
-    report.rows++;
-    const raw = fields.join(',');
-    const problem = recordShapeProblem(record, columns.length);
-    if (problem) { skipRow(report, problem, line, raw); continue; }
+  for (const { fields, line, raw } of tableRows(records, columns.length, report)) {
     const invoice = fields[col.InvoiceNo]!.trim();
     if (invoice === '') { skipRow(report, 'missing_invoice', line, raw); continue; }
     if (/^c/i.test(invoice)) { skipRow(report, 'cancellation', line, raw); continue; }
