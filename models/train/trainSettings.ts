@@ -34,7 +34,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   batchSize: 128,
   negatives: 8192,
   sampleAlpha: 0.5,
-  lr: 0.002,
+  lr: 0.004,
   lrFinal: 0.1,
   epochs: 8,
   holdout: 0,
