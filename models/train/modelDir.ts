@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { dirname, join, relative } from 'node:path';
 import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
 import {
-  checkManifest, decodeTensors, encodeTensors, MODEL_FORMAT, MODEL_FORMAT_VERSION,
+  checkManifest, decodeWeights, encodeTensors, MODEL_FORMAT, MODEL_FORMAT_VERSION, parseVocab,
   type ModelManifest, type TensorToStore,
 } from '../../src/model/modelFile';
 
@@ -66,18 +66,9 @@ export function writeModelDir(
 export function readModelDir(dir: string): { manifest: ModelManifest; weights: ModelWeights; vocab: string[] } {
   const manifest = checkManifest(JSON.parse(readFileSync(join(dir, MODEL_FILES.manifest), 'utf8')));
   const buf = readFileSync(join(dir, manifest.weightsFile));
-  const decoded = decodeTensors(manifest.tensors, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-  const items = decoded.get('items');
-  if (!items) throw new Error(`${dir}: model has no item table`);
-  const dense = new Map<string, Float32Array>();
-  for (const [name] of denseShapes(manifest.config)) {
-    const t = decoded.get(name);
-    if (!t) throw new Error(`${dir}: model lacks tensor ${name}`);
-    dense.set(name, t.data);
-  }
-  const vocabText = readFileSync(join(dir, manifest.vocabFile), 'utf8');
-  const vocab = vocabText.split('\n').filter((l) => l.length > 0);
-  return { manifest, weights: { config: manifest.config, items: items.data, dense }, vocab };
+  const { items, dense } = decodeWeights(manifest, buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const vocab = parseVocab(readFileSync(join(dir, manifest.vocabFile), 'utf8'), manifest.config.numItems);
+  return { manifest, weights: { config: manifest.config, items, dense }, vocab };
 }
 
 /** Writes `metadata.json` beside a model (merged into any existing one). */

@@ -1,5 +1,4 @@
-import { checkManifest, decodeTensors, ModelFormatError, type ModelManifest } from './modelFile';
-import { denseShapes } from './modelConfig';
+import { checkManifest, decodeWeights, ModelFormatError, parseVocab, type ModelManifest } from './modelFile';
 import { SessionModel } from './sessionModel';
 
 /** A model fetched and decoded: ready to score, with its vocabulary and manifest. */
@@ -59,21 +58,11 @@ export async function fetchModel(manifestUrl: string, fetchFn: typeof fetch = fe
   const [weightsRes, vocabRes] = await Promise.all([get(fetchFn, rel(manifest.weightsFile)), get(fetchFn, rel(manifest.vocabFile))]);
   const [weights, vocabText] = await Promise.all([weightsRes.arrayBuffer(), vocabRes.text()]);
 
-  const tensors = decodeTensors(manifest.tensors, weights);
-  const { config } = manifest;
-  const vocab = vocabText.split('\n').filter((l) => l.length > 0);
-  if (vocab.length !== config.numItems) throw new ModelFormatError(`vocabulary has ${vocab.length} ids, the model ${config.numItems} items`);
-  const items = tensors.get('items');
-  if (!items) throw new ModelFormatError('model has no item table');
-  const dense = new Map<string, Float32Array>();
-  for (const [name] of denseShapes(config)) {
-    const t = tensors.get(name);
-    if (!t) throw new ModelFormatError(`model lacks tensor ${name}`);
-    dense.set(name, t.data);
-  }
+  const { items, dense } = decodeWeights(manifest, weights);
+  const vocab = parseVocab(vocabText, manifest.config.numItems);
   return {
     manifest,
-    model: new SessionModel(config, items.data, dense),
+    model: new SessionModel(manifest.config, items, dense),
     vocab,
     index: new Map(vocab.map((id, i) => [id, i])),
     bytes: manifestText.length + weights.byteLength + vocabText.length,

@@ -1,4 +1,4 @@
-import type { ModelConfig } from './modelConfig';
+import { denseShapes, type ModelConfig } from './modelConfig';
 import { dequantizeInt8, fromFloat16, quantizeInt8, toFloat16 } from './quantize';
 
 /**
@@ -131,4 +131,35 @@ export function decodeTensors(entries: TensorEntry[], buffer: ArrayBuffer): Deco
     out.set(e.name, { shape: e.shape, data });
   }
   return out;
+}
+
+/** The weights of a model file as float32 arrays: the item table and the dense tensors by name. */
+export interface DecodedWeights {
+  items: Float32Array;
+  dense: Map<string, Float32Array>;
+}
+
+/**
+ * Decodes a model's binary and picks out what the network needs (the item table and every dense
+ * tensor its config calls for); throws {@link ModelFormatError} when one is missing. Shared by the
+ * Node reader and the browser loader so both accept exactly the same files.
+ */
+export function decodeWeights(manifest: ModelManifest, buffer: ArrayBuffer): DecodedWeights {
+  const tensors = decodeTensors(manifest.tensors, buffer);
+  const items = tensors.get('items');
+  if (!items) throw new ModelFormatError('model has no item table');
+  const dense = new Map<string, Float32Array>();
+  for (const [name] of denseShapes(manifest.config)) {
+    const t = tensors.get(name);
+    if (!t) throw new ModelFormatError(`model lacks tensor ${name}`);
+    dense.set(name, t.data);
+  }
+  return { items: items.data, dense };
+}
+
+/** Parses `vocab.txt` (one id per line) and checks it has one id per model item. */
+export function parseVocab(text: string, numItems: number): string[] {
+  const vocab = text.split('\n').filter((l) => l.length > 0);
+  if (vocab.length !== numItems) throw new ModelFormatError(`vocabulary has ${vocab.length} ids, the model ${numItems} items`);
+  return vocab;
 }
