@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * `a · b` whose gradient avoids tfjs' transposed matrix products. The wasm backend runs

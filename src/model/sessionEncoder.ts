@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './matMul';
 import { runGru, type GruWeights } from './gruCell';
 import { readoutAllPositions, readoutLast, type ReadoutWeights } from './attentionReadout';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { readoutLast } from './attentionReadout';
 import { gruStep, projectGruInputs, runGru } from './gruCell';
 import { matMul } from './matMul';
