@@ -1,0 +1,65 @@
+/**
+ * Builds `dist/`:
+ * - `edge-personalize.js`        the script-tag loader (IIFE, global `edgePersonalize`), no tfjs;
+ * - `edge-personalize.mjs`       the ESM entry (same code, for bundlers);
+ * - `edge-personalize.worker.js` the module Worker (store, session state, comlink);
+ * - `edge-personalize.ml.js`     tfjs + backends + the model: a chunk only the Worker imports;
+ * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
+ * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`).
+ * Every bundle has a source map. Internal `_` properties are mangled in the loader bundles only
+ * (tfjs has its own `_` properties).
+ */
+import { copyFileSync, mkdirSync } from 'node:fs';
+import commonjs from '@rollup/plugin-commonjs';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
+import typescript from '@rollup/plugin-typescript';
+import type { Plugin, RollupOptions } from 'rollup';
+
+const ts = () => typescript({ tsconfig: './tsconfig.build.json', sourceMap: true, outDir: undefined, declaration: false });
+const resolve = () => nodeResolve({ browser: true });
+
+const loaderTerser = () =>
+  terser({ ecma: 2020, compress: { passes: 2 }, mangle: { properties: { regex: /^_/ } }, format: { comments: false } });
+
+/** Copies the wasm backend's binaries next to the Worker, where it looks for them. */
+const copyWasm = (): Plugin => ({
+  name: 'copy-wasm',
+  writeBundle() {
+    mkdirSync('dist', { recursive: true });
+    for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+      copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
+    }
+  },
+});
+
+const config: RollupOptions[] = [
+  {
+    input: 'src/loader/scriptTag.ts',
+    output: { file: 'dist/edge-personalize.js', format: 'iife', sourcemap: true },
+    plugins: [resolve(), ts(), loaderTerser()],
+  },
+  {
+    input: 'src/index.ts',
+    output: { file: 'dist/edge-personalize.mjs', format: 'es', sourcemap: true },
+    plugins: [resolve(), ts(), loaderTerser()],
+  },
+  {
+    input: { 'edge-personalize.worker': 'src/worker/workerEntry.ts' },
+    output: {
+      dir: 'dist',
+      format: 'es',
+      sourcemap: true,
+      entryFileNames: '[name].js',
+      chunkFileNames: 'edge-personalize.ml.js',
+    },
+    plugins: [resolve(), commonjs(), ts(), terser({ ecma: 2020, format: { comments: false } }), copyWasm()],
+    onwarn(warning, warn) {
+      // tfjs' bundled dependencies use `this` at module level and eval-free globals; harmless.
+      if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+      warn(warning);
+    },
+  },
+];
+
+export default config;

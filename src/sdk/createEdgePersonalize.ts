@@ -1,0 +1,261 @@
+import type { ConsentState, EdgePersonalizeConfig, ResolvedConfig } from '../config/config';
+import { resolveConfig } from '../config/resolveConfig';
+import { installHideSheet, removeHideSheet, type HideSheet } from '../dom/hideSheet';
+import { SlotRanker } from '../dom/slotRanker';
+import { asError, sdkError } from '../errors';
+import type { SnippetState } from '../loader/snippet';
+import { effectiveConsent, readPrivacySignals } from '../privacy/effectiveConsent';
+import { startAutoTrack } from '../track/autoTrack';
+import { validateEvent } from '../track/validateEvent';
+import type { WorkerStatus } from '../worker/protocol';
+import { startWorker, type WorkerHandle } from '../worker/startWorker';
+
+/** What `status()` returns: the page's view plus the Worker's. */
+export interface SdkStatus {
+  initialized: boolean;
+  consent: { state: ConsentState; reason: string };
+  /** Null until the Worker runs (consent granted). */
+  worker: WorkerStatus | null;
+  /** Slot decisions so far. */
+  slots: { ranked: number; kept: number };
+  /** When the first slot decisions were made (`performance.now()`), for timing the SDK. */
+  firstRankedAt: number | null;
+}
+
+/** The SDK's public API, as `window.edgePersonalize` and as the ESM exports. */
+export interface EdgePersonalize {
+  /** Starts the SDK. Call once; later calls are reported (ConfigError) and ignored. */
+  init(config: EdgePersonalizeConfig): void;
+  /** Records an interaction (`view`, `click`, `add_to_cart`, `purchase`, or a registered custom type). Never throws. */
+  track(type: string, props: { itemId: string } & Record<string, unknown>): void;
+  /** Sets the shopper's consent; `granted` starts personalization, anything else stops it at once. */
+  consent(state: ConsentState): void;
+  /** Re-ranks the slots that are off screen now (the SDK also does this after each interaction). */
+  rank(): Promise<void>;
+  /** The SDK's state: consent, backend, session, timings. */
+  status(): Promise<SdkStatus>;
+  /** The model's best items for the current session, best first. */
+  topPicks(count?: number): Promise<Array<{ itemId: string; score: number }>>;
+  /** The queue protocol of the install snippet: `push(['track', 'view', { itemId }])`. */
+  push(call: unknown): void;
+}
+
+/** Where the SDK's files are, decided by the entry point (script tag or ESM import). */
+export interface SdkEnvironment {
+  workerUrl: string;
+  snippet?: SnippetState;
+}
+
+const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks'] as const;
+
+/**
+ * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
+ * is caught and reported through `onError` with a named error; the page keeps its own order. Only
+ * the public methods' return values are promises that can reject, and only `status/topPicks`.
+ */
+export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
+  let config: ResolvedConfig | null = null;
+  let consent = { state: 'pending' as ConsentState, reason: 'not initialised' };
+  let worker: WorkerHandle | null = null;
+  let workerReady: Promise<boolean> | null = null;
+  let ranker: SlotRanker | null = null;
+  let sheet: HideSheet | null = null;
+  let stopAutoTrack: (() => void) | null = null;
+  let firstRankedAt: number | null = null;
+  const counts = { ranked: 0, kept: 0 };
+  const early: Array<[string, unknown[]]> = [];
+
+  const report = (err: unknown): void => {
+    const error = asError(err, 'WorkerUnavailableError');
+    try {
+      config?.onError?.(error);
+    } catch {
+      /* a throwing onError must not break the SDK or the page */
+    }
+    if (!config || config.debug) console.warn(`[edge-personalize] ${error.name}: ${error.message}`);
+  };
+
+  /** Races a Worker call with the Worker's death, so nothing waits forever on a dead Worker. */
+  const call = <T>(fn: (w: WorkerHandle) => Promise<T>): Promise<T> => {
+    if (!worker) return Promise.reject(sdkError('WorkerUnavailableError', 'the Worker is not running'));
+    return Promise.race([fn(worker), worker.failed]);
+  };
+
+  const startPersonalization = (): void => {
+    const c = config!;
+    try {
+      worker = startWorker(c.workerUrl ?? env.workerUrl);
+    } catch (err) {
+      report(err);
+      ranker?.fail();
+      return;
+    }
+    worker.failed.catch((err) => {
+      report(err);
+      ranker?.fail();
+    });
+    workerReady = call((w) =>
+      w.api.start({
+        modelUrl: new URL(c.modelUrl, location.href).toString(),
+        backend: c.backend,
+        retention: c.retention,
+        sessionIdleMs: c.sessionIdleMs,
+      }),
+    ).then(
+      (status) => {
+        for (const e of status.errors) report(Object.assign(new Error(e.message), { name: e.name }));
+        void ranker?.ready();
+        return true;
+      },
+      (err) => {
+        report(err);
+        ranker?.fail();
+        return false;
+      },
+    );
+    if (c.autoTrack) {
+      try {
+        stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
+      } catch (err) {
+        report(err);
+      }
+    }
+  };
+
+  const stopPersonalization = (): void => {
+    stopAutoTrack?.();
+    stopAutoTrack = null;
+    worker?.terminate();
+    worker = null;
+    workerReady = null;
+    ranker?.fail('no_consent');
+  };
+
+  const api: EdgePersonalize = {
+    init(input) {
+      try {
+        if (config) return report(sdkError('ConfigError', 'init() was called more than once; the first configuration stays'));
+        const { config: resolved, problems } = resolveConfig((input ?? {}) as Partial<EdgePersonalizeConfig>);
+        if (!resolved) {
+          // Unusable config: tell the site (its onError if it gave one) and show the page as it is.
+          const onError = (input as { onError?: unknown } | undefined)?.onError;
+          for (const p of problems) {
+            console.warn(`[edge-personalize] ${p.name}: ${p.message}`);
+            try {
+              if (typeof onError === 'function') onError(p);
+            } catch {
+              /* the site's callback must not break the page */
+            }
+          }
+          if (env.snippet) clearTimeout(env.snippet.timer);
+          removeHideSheet(env.snippet?.sheet ?? null);
+          return;
+        }
+        config = resolved;
+        problems.forEach(report);
+        // Take over from the snippet: its timer no longer reveals the slots, the ranker does.
+        if (env.snippet) clearTimeout(env.snippet.timer);
+        sheet = env.snippet?.sheet ?? installHideSheet();
+        const t0 = env.snippet?.t0 ?? performance.now();
+        ranker = new SlotRanker({
+          doc: document,
+          sheet,
+          firstDeadline: t0 + Math.min(resolved.hideTimeoutMs, env.snippet?.timeout ?? Infinity),
+          timeoutMs: resolved.hideTimeoutMs,
+          rank: (slots) => call((w) => w.api.rank({ slots })),
+          onRanked: (info) => {
+            firstRankedAt ??= info.at;
+            counts[info.reordered ? 'ranked' : 'kept']++;
+            try {
+              resolved.onRanked?.(info);
+            } catch {
+              /* the site's callback must not break the SDK */
+            }
+          },
+          onError: report,
+        });
+        consent = effectiveConsent(resolved.consent, readPrivacySignals());
+        ranker.start();
+        if (consent.state === 'granted') startPersonalization();
+        else ranker.fail('no_consent');
+        for (const [method, args] of early.splice(0)) (api as unknown as Record<string, (...a: unknown[]) => void>)[method]!(...args);
+      } catch (err) {
+        report(err);
+        ranker?.fail();
+      }
+    },
+
+    track(type, props) {
+      try {
+        if (!config) {
+          early.push(['track', [type, props]]);
+          return;
+        }
+        const event = validateEvent(type, props, Date.now(), {
+          maxItemIdLength: 128,
+          maxPropsBytes: 2048,
+          customTypes: config.customEventTypes,
+        });
+        if (event instanceof Error) return report(event);
+        if (consent.state !== 'granted' || !worker) return;
+        call((w) => w.api.record(event)).then(
+          () => ranker?.rerankOffscreen().catch(report),
+          report,
+        );
+      } catch (err) {
+        report(err);
+      }
+    },
+
+    consent(state) {
+      try {
+        if (!config) {
+          early.push(['consent', [state]]);
+          return;
+        }
+        if (state !== 'granted' && state !== 'denied' && state !== 'pending') {
+          return report(sdkError('ConfigError', `consent(): ${JSON.stringify(state)} is not granted, denied or pending`));
+        }
+        const before = consent.state;
+        consent = effectiveConsent(state, readPrivacySignals());
+        if (before !== 'granted' && consent.state === 'granted') startPersonalization();
+        if (before === 'granted' && consent.state !== 'granted') stopPersonalization();
+      } catch (err) {
+        report(err);
+      }
+    },
+
+    async rank() {
+      if (!workerReady || !(await workerReady)) return;
+      await ranker?.rerankOffscreen().catch(report);
+    },
+
+    async status() {
+      let w: WorkerStatus | null = null;
+      if (worker) w = await call((h) => h.api.status()).catch(() => null);
+      return { initialized: config !== null, consent, worker: w, slots: { ...counts }, firstRankedAt };
+    },
+
+    async topPicks(count = 10) {
+      if (!workerReady || !(await workerReady)) return [];
+      return call((w) => w.api.topPicks(count)).catch((err) => {
+        report(err);
+        return [];
+      });
+    },
+
+    push(entry) {
+      try {
+        if (!Array.isArray(entry) || !METHODS.includes(entry[0])) {
+          return report(sdkError('ConfigError', `edgePersonalize.push(): expected ['init' | 'track' | 'consent' | …, …args], got ${JSON.stringify(entry)}`));
+        }
+        const [method, ...args] = entry as [string, ...unknown[]];
+        const result = (api as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);
+        if (result instanceof Promise) result.catch(report);
+      } catch (err) {
+        report(err);
+      }
+    },
+  };
+  return api;
+}

@@ -1,0 +1,42 @@
+import { EVENT_ATTRIBUTE, ITEM_ATTRIBUTE, VIEW_ATTRIBUTE } from '../dom/slotMarkup';
+
+/** Records interactions from the markup contract (see `slotMarkup.ts`) through `track`. */
+export type TrackFn = (type: string, props: { itemId: string }) => void;
+
+/**
+ * Starts automatic tracking: clicks inside `[data-personalize-item]` elements (type from the
+ * nearest `data-personalize-event`, else `click`) and views of `[data-personalize-view]` elements,
+ * now and when they are added later. Listeners are passive and do nothing heavier than reading
+ * attributes. Returns a function that stops it.
+ */
+export function startAutoTrack(doc: Document, track: TrackFn): () => void {
+  const seen = new WeakSet<Element>();
+  const onClick = (e: Event): void => {
+    const target = e.target instanceof Element ? e.target : null;
+    const item = target?.closest(`[${ITEM_ATTRIBUTE}]`);
+    const itemId = item?.getAttribute(ITEM_ATTRIBUTE);
+    if (!item || !itemId) return;
+    const type = target!.closest(`[${EVENT_ATTRIBUTE}]`)?.getAttribute(EVENT_ATTRIBUTE) || 'click';
+    track(type, { itemId });
+  };
+  const views = (root: ParentNode): void => {
+    const list = root instanceof Element && root.hasAttribute(VIEW_ATTRIBUTE) ? [root] : [];
+    list.push(...Array.from(root.querySelectorAll(`[${VIEW_ATTRIBUTE}]`)));
+    for (const el of list) {
+      if (seen.has(el)) continue;
+      seen.add(el);
+      const itemId = el.getAttribute(VIEW_ATTRIBUTE);
+      if (itemId) track('view', { itemId });
+    }
+  };
+  doc.addEventListener('click', onClick, { capture: true, passive: true });
+  views(doc);
+  const observer = new MutationObserver((records) => {
+    for (const r of records) for (const node of Array.from(r.addedNodes)) if (node instanceof Element) views(node);
+  });
+  observer.observe(doc.documentElement, { childList: true, subtree: true });
+  return () => {
+    doc.removeEventListener('click', onClick, { capture: true });
+    observer.disconnect();
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * A `fetch` for {@link fetchModel} that keeps the model's three files in Cache Storage, so a
+ * returning shopper's next page loads the model without the network. Entries are keyed by the
+ * model version read from the manifest: weights and vocabulary of one version are never mixed
+ * with another's. {@link revalidateModel} checks the network copy of the manifest afterwards and
+ * drops a stale version, so a newly published model is used from the next page on.
+ */
+const CACHE_NAME = 'edge-personalize-model-v1';
+
+/** Cache key of a file of a given model version. */
+function versionedKey(url: string, version: string): string {
+  const u = new URL(url);
+  u.searchParams.set('edge-personalize-model-version', version);
+  return u.toString();
+}
+
+async function openCache(): Promise<Cache | null> {
+  try {
+    return typeof caches === 'undefined' ? null : await caches.open(CACHE_NAME);
+  } catch {
+    return null; // Opaque origins and some private modes refuse Cache Storage: use the network.
+  }
+}
+
+/** A cache-first fetch for one model load; `source` tells afterwards whether the network was used. */
+export interface CachingFetch {
+  fetch: typeof fetch;
+  readonly source: 'network' | 'cache';
+}
+
+export function cachingModelFetch(manifestUrl: string): CachingFetch {
+  let version: string | null = null;
+  let usedNetwork = false;
+  const run = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const url = String(input instanceof Request ? input.url : input);
+    const cache = await openCache();
+    const isManifest = url === manifestUrl;
+    const key = isManifest ? url : version ? versionedKey(url, version) : null;
+    if (cache && key) {
+      const hit = await cache.match(key).catch(() => undefined);
+      if (hit) {
+        if (isManifest) version = await readVersion(hit.clone());
+        return hit;
+      }
+    }
+    usedNetwork = true;
+    const res = await fetch(url, init);
+    if (isManifest && res.ok) version = await readVersion(res.clone());
+    const storeKey = isManifest ? url : version ? versionedKey(url, version) : null;
+    if (cache && storeKey && res.ok) await cache.put(storeKey, res.clone()).catch(() => undefined);
+    return res;
+  };
+  return {
+    fetch: run as typeof fetch,
+    get source() {
+      return usedNetwork ? 'network' : 'cache';
+    },
+  };
+}
+
+async function readVersion(res: Response): Promise<string | null> {
+  try {
+    const v = ((await res.json()) as { modelVersion?: unknown }).modelVersion;
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Asks the network for the manifest (bypassing the HTTP cache's freshness) and, if it names
+ * another version than `loadedVersion`, deletes the cached files so the next load fetches the new
+ * model. Returns the network's version (null when unreachable). Never throws.
+ */
+export async function revalidateModel(manifestUrl: string, loadedVersion: string): Promise<string | null> {
+  try {
+    const res = await fetch(manifestUrl, { cache: 'no-cache' });
+    if (!res.ok) return null;
+    const version = await readVersion(res);
+    if (version && version !== loadedVersion) {
+      const cache = await openCache();
+      if (cache) for (const req of await cache.keys()) await cache.delete(req);
+    }
+    return version;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,246 @@
+import { asError } from '../errors';
+import type { SessionState } from '../model/sessionModel';
+import type { StoredSession } from '../store/historyStore';
+import { HistoryStore } from '../store/historyStore';
+import type { TrackedEvent } from '../track/trackedEvent';
+import type { FetchedModel } from './mlRuntime';
+import type { RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
+
+type MlRuntime = typeof import('./mlRuntime');
+
+/** How many problems the status keeps. */
+const MAX_ERRORS = 20;
+
+/**
+ * The Worker's state and logic behind {@link WorkerApi}: the history store, the model, and the
+ * current session's model state. Operations run one at a time (a promise chain), so an event
+ * recorded while the model loads is read exactly once: either by the restore after loading or
+ * by the step that follows it.
+ *
+ * Degrades rather than fails: without IndexedDB the session lives in memory for this page; a
+ * backend that cannot start is replaced by the next one. Only a model that cannot be loaded, or
+ * no backend at all, makes `start()` reject (named error), and the page keeps its own order.
+ */
+export class Personalizer implements WorkerApi {
+  private _options: WorkerStartOptions | null = null;
+  private _store: HistoryStore | null = null;
+  private _model: FetchedModel | null = null;
+  private _backend: WorkerStatus['backend'] = null;
+  private _session: StoredSession | null = null;
+  private _state: SessionState = { items: [], hidden: [] };
+  private _storedEvents = 0;
+  private _chain: Promise<unknown> = Promise.resolve();
+  private readonly _errors: WorkerStatus['errors'] = [];
+  private readonly _timings: WorkerTimings = {
+    runtimeLoadMs: null,
+    backendInitMs: null,
+    modelLoadMs: null,
+    modelSource: null,
+    sessionRestoreMs: null,
+    lastRankMs: null,
+    lastAdvanceMs: null,
+  };
+
+  constructor(
+    private readonly _loadRuntime: () => Promise<MlRuntime>,
+    private readonly _wasmBase: string,
+    private readonly _openStore: () => Promise<HistoryStore> = () => HistoryStore.open(),
+  ) {}
+
+  start(options: WorkerStartOptions): Promise<WorkerStatus> {
+    return this._serial(async () => {
+      this._options = options;
+      const storeReady = this._openStore().then(
+        (store) => (this._store = store),
+        (err) => this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError'),
+      );
+      let t = performance.now();
+      const ml = await this._loadRuntime();
+      this._timings.runtimeLoadMs = performance.now() - t;
+      const backend = await ml.startBackend(options.backend, this._wasmBase);
+      this._backend = backend.report;
+      this._timings.backendInitMs = backend.initMs;
+      t = performance.now();
+      const { fetched, source } = await ml.loadModel(options.modelUrl);
+      this._model = fetched;
+      this._timings.modelLoadMs = performance.now() - t;
+      this._timings.modelSource = source;
+      await storeReady;
+      t = performance.now();
+      await this._restoreSession();
+      this._timings.sessionRestoreMs = performance.now() - t;
+      return this._status();
+    });
+  }
+
+  record(event: TrackedEvent): Promise<RecordResult> {
+    return this._serial(async () => {
+      const options = this._options;
+      if (!options) return { stored: false, sessionId: null, newSession: false, pruned: 0 };
+      let sessionId: string;
+      let newSession: boolean;
+      let pruned = 0;
+      let stored = false;
+      if (this._store) {
+        try {
+          const r = await this._store.append(event, options.sessionIdleMs, options.retention);
+          ({ sessionId, newSession, pruned } = r);
+          stored = true;
+          this._storedEvents = await this._store.countEvents();
+        } catch (err) {
+          this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError');
+          ({ sessionId, newSession } = this._memorySession(event, options.sessionIdleMs));
+        }
+      } else {
+        ({ sessionId, newSession } = this._memorySession(event, options.sessionIdleMs));
+      }
+      if (newSession || !this._session || this._session.id !== sessionId) {
+        this._session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+        this._state = { items: [], hidden: [] };
+      }
+      this._session.lastAt = event.at;
+      this._session.eventCount += 1;
+      if (this._model) this._step(event.itemId);
+      if (this._model && stored) await this._saveState();
+      return { stored, sessionId, newSession, pruned };
+    });
+  }
+
+  rank(request: RankRequest): Promise<RankResult> {
+    return this._serial(async () => {
+      const t = performance.now();
+      const model = this._requireModel();
+      const empty = { scores: request.slots.map(() => null) };
+      if (this._state.items.length === 0) return { ...empty, reason: 'no_history' as const, ms: performance.now() - t };
+      const wanted = new Map<string, number>();
+      for (const slot of request.slots) for (const id of slot) {
+        const index = model.index.get(id);
+        if (index !== undefined) wanted.set(id, index);
+      }
+      if (wanted.size === 0) return { ...empty, reason: 'no_known_items' as const, ms: performance.now() - t };
+      const ids = [...wanted.keys()];
+      const scores = model.model.scoreState(this._state, Int32Array.from(ids.map((id) => wanted.get(id)!)))!;
+      const byId = new Map(ids.map((id, j) => [id, scores[j]!]));
+      const result: RankResult = {
+        scores: request.slots.map((slot) => {
+          const s = slot.map((id) => byId.get(id) ?? null);
+          return s.some((v) => v !== null) ? s : null;
+        }),
+        ms: 0,
+      };
+      result.ms = this._timings.lastRankMs = performance.now() - t;
+      return result;
+    });
+  }
+
+  topPicks(count: number): Promise<Array<{ itemId: string; score: number }>> {
+    return this._serial(async () => {
+      const model = this._requireModel();
+      const scores = model.model.scoreState(this._state);
+      if (!scores) return [];
+      const n = Math.max(0, Math.min(count | 0, 100));
+      const top: number[] = [];
+      for (let i = 0; i < scores.length; i++) {
+        if (top.length < n || scores[i]! > scores[top[top.length - 1]!]!) {
+          top.push(i);
+          top.sort((a, b) => scores[b]! - scores[a]!);
+          if (top.length > n) top.pop();
+        }
+      }
+      return top.map((i) => ({ itemId: model.vocab[i]!, score: scores[i]! }));
+    });
+  }
+
+  status(): Promise<WorkerStatus> {
+    return Promise.resolve(this._status());
+  }
+
+  /** Runs `op` after every earlier operation; a failed operation does not block later ones. */
+  private _serial<T>(op: () => Promise<T>): Promise<T> {
+    const run = this._chain.then(op, op);
+    this._chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private _requireModel(): FetchedModel {
+    if (!this._model) throw Object.assign(new Error('the model is not loaded (start() failed or has not run)'), { name: 'ModelNotReadyError' });
+    return this._model;
+  }
+
+  /** One model step for an interaction with `itemId`; unknown items and immediate repeats (a tile click, then its page view) are skipped. */
+  private _step(itemId: string): void {
+    const model = this._model!;
+    const index = model.index.get(itemId);
+    if (index === undefined || this._state.items[this._state.items.length - 1] === index) return;
+    const t = performance.now();
+    this._state = model.model.advance(this._state, index);
+    this._timings.lastAdvanceMs = performance.now() - t;
+  }
+
+  /** The session clock without IndexedDB: this page only. */
+  private _memorySession(event: TrackedEvent, idleMs: number): { sessionId: string; newSession: boolean } {
+    const s = this._session;
+    if (s && event.at - s.lastAt < idleMs) return { sessionId: s.id, newSession: false };
+    return { sessionId: `memory-${event.at.toString(36)}`, newSession: true };
+  }
+
+  /** Reads the current session from the store; reuses its saved model state when it is current, else replays its events. */
+  private async _restoreSession(): Promise<void> {
+    if (!this._store || !this._options) return;
+    const model = this._model!;
+    this._storedEvents = await this._store.countEvents();
+    const session = await this._store.currentSession(Date.now(), this._options.sessionIdleMs);
+    this._session = session;
+    this._state = { items: [], hidden: [] };
+    if (!session) return;
+    const saved = session.state;
+    if (saved && saved.modelVersion === model.manifest.modelVersion && saved.eventCount === session.eventCount) {
+      this._state = { items: saved.items, hidden: saved.hidden };
+      return;
+    }
+    for (const event of await this._store.sessionEvents(session.id)) this._step(event.itemId);
+    await this._saveState();
+  }
+
+  private async _saveState(): Promise<void> {
+    if (!this._store || !this._session || !this._model) return;
+    try {
+      await this._store.saveSessionState(this._session.id, {
+        modelVersion: this._model.manifest.modelVersion,
+        eventCount: this._session.eventCount,
+        items: this._state.items,
+        hidden: this._state.hidden,
+      });
+    } catch (err) {
+      this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError');
+    }
+  }
+
+  private _note(err: Error, fallbackName: string): void {
+    this._errors.push({ name: err.name && err.name !== 'Error' ? err.name : fallbackName, message: err.message });
+    if (this._errors.length > MAX_ERRORS) this._errors.shift();
+  }
+
+  private _status(): WorkerStatus {
+    const model = this._model;
+    const session: SessionSummary | null = this._session
+      ? {
+          id: this._session.id,
+          startedAt: this._session.startedAt,
+          lastAt: this._session.lastAt,
+          eventCount: this._session.eventCount,
+          items: model ? this._state.items.map((i) => model.vocab[i]!) : [],
+        }
+      : null;
+    return {
+      ready: model !== null,
+      backend: this._backend,
+      modelVersion: model?.manifest.modelVersion ?? null,
+      modelItems: model?.vocab.length ?? null,
+      timings: { ...this._timings },
+      session,
+      storedEvents: this._storedEvents,
+      errors: [...this._errors],
+    };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The messages between the page and the SDK's Worker, alone in this file (as in comlink's
+ * `protocol.ts`). The page holds a comlink proxy of {@link WorkerApi}; every argument and result
+ * is structured-cloneable. Errors cross as `{ name, message, stack }`: check `err.name`.
+ */
+import type { BackendPreference, RetentionLimits } from '../config/config';
+import type { TrackedEvent } from '../track/trackedEvent';
+
+/** Settings the page passes to the Worker once. */
+export interface WorkerStartOptions {
+  /** Absolute URL of the model's `model.json`. */
+  modelUrl: string;
+  backend: BackendPreference;
+  retention: RetentionLimits;
+  sessionIdleMs: number;
+}
+
+/** The backend the Worker runs the model on, and why it was chosen. */
+export interface BackendReport {
+  name: 'webgl' | 'wasm' | 'cpu';
+  /** e.g. "WebGL renderer is software (SwiftShader): wasm is 10-70× faster". */
+  reason: string;
+  /** The WebGL renderer string seen, when WebGL was probed. */
+  webglRenderer: string | null;
+}
+
+/** Where time went, in milliseconds (measured in the Worker with `performance.now()`). */
+export interface WorkerTimings {
+  /** Importing the ML runtime chunk (tfjs + backends). */
+  runtimeLoadMs: number | null;
+  /** Initialising the chosen backend. */
+  backendInitMs: number | null;
+  /** Fetching (or reading from cache) and decoding the model. */
+  modelLoadMs: number | null;
+  /** Where the model came from on this start. */
+  modelSource: 'network' | 'cache' | null;
+  /** Restoring the session state from IndexedDB. */
+  sessionRestoreMs: number | null;
+  /** The last `rank()` call, inside the Worker. */
+  lastRankMs: number | null;
+  /** The last model step after an interaction. */
+  lastAdvanceMs: number | null;
+}
+
+/** The current session as the Worker knows it. */
+export interface SessionSummary {
+  id: string;
+  startedAt: number;
+  lastAt: number;
+  /** Item ids the model has read, oldest first (at most the model's window). */
+  items: string[];
+  /** Events stored for the session. */
+  eventCount: number;
+}
+
+/** Everything the demo panel (and a curious developer) may want to see. */
+export interface WorkerStatus {
+  ready: boolean;
+  backend: BackendReport | null;
+  modelVersion: string | null;
+  modelItems: number | null;
+  timings: WorkerTimings;
+  session: SessionSummary | null;
+  /** Events stored on this device. */
+  storedEvents: number;
+  /** Problems met so far (named), newest last. */
+  errors: Array<{ name: string; message: string }>;
+}
+
+/** One slot's candidate items, in page order. */
+export interface RankRequest {
+  slots: string[][];
+}
+
+/**
+ * Scores for each slot's items, aligned with the request; `null` for a slot that keeps its order
+ * (no session yet, or no item known to the model). Unknown items score `null`.
+ */
+export interface RankResult {
+  scores: Array<Array<number | null> | null>;
+  /** Why slots are left alone, when they are. */
+  reason?: 'no_history' | 'no_known_items';
+  ms: number;
+}
+
+/** What `record()` did. */
+export interface RecordResult {
+  stored: boolean;
+  sessionId: string | null;
+  newSession: boolean;
+  /** Events deleted by the retention caps (or quota pruning) during this write. */
+  pruned: number;
+}
+
+/**
+ * The Worker's API, exposed with comlink. The page starts a Worker only once the shopper's
+ * consent is granted, and terminates it when consent is withdrawn.
+ */
+export interface WorkerApi {
+  /** Opens the store, restores the session, loads the model. Resolves when ready to rank. */
+  start(options: WorkerStartOptions): Promise<WorkerStatus>;
+  /** Stores one validated event and advances the session state. */
+  record(event: TrackedEvent): Promise<RecordResult>;
+  /** Scores the items of the page's slots for the current session. */
+  rank(request: RankRequest): Promise<RankResult>;
+  /** The model's top picks for the current session (item ids, best first). */
+  topPicks(count: number): Promise<Array<{ itemId: string; score: number }>>;
+  status(): Promise<WorkerStatus>;
+}

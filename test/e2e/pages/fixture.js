@@ -1,0 +1,21 @@
+// E2E fixture glue (not part of the SDK): reads the test's options from the query string, queues
+// init exactly as a site would, and records what the SDK reports for the test to read.
+(function () {
+  var q = new URLSearchParams(location.search);
+  window.__errors = [];
+  window.__ranked = [];
+  window.__uncaught = [];
+  window.addEventListener('error', function (e) { window.__uncaught.push(String(e.message)); });
+  window.addEventListener('unhandledrejection', function (e) { window.__uncaught.push('unhandled: ' + String(e.reason && e.reason.message || e.reason)); });
+  var config = {
+    modelUrl: q.get('model') || '/models/online-retail/model.json',
+    consent: q.get('consent') || 'granted',
+    backend: q.get('backend') || 'auto',
+    debug: true,
+    onError: function (e) { window.__errors.push(e.name + ': ' + e.message); },
+    onRanked: function (i) { window.__ranked.push({ slot: i.slot.id, reordered: i.reordered, kept: i.kept || null, at: i.at }); },
+  };
+  if (q.get('timeout')) config.hideTimeoutMs = Number(q.get('timeout'));
+  if (q.get('worker')) config.workerUrl = q.get('worker');
+  edgePersonalize.push(['init', config]);
+})();
