@@ -22,10 +22,19 @@ export default defineConfig({
     launchOptions: chromiumLaunch,
     viewport: { width: 1000, height: 700 },
   },
-  webServer: {
-    command: 'npx tsx test/e2e/testServer.ts',
-    url: 'http://127.0.0.1:4873/recs.html',
-    reuseExistingServer: !process.env.CI,
-    env: { PORT: '4873' },
-  },
+  webServer: [
+    {
+      command: 'npx tsx test/e2e/testServer.ts',
+      url: 'http://127.0.0.1:4873/recs.html',
+      reuseExistingServer: false,
+      env: { PORT: '4873' },
+    },
+    {
+      // The demo shop exactly as `npm run demo` serves it (without rebuilding: `dist/` is fresh).
+      command: 'npx tsx demo/serve.ts',
+      url: 'http://127.0.0.1:4874/',
+      reuseExistingServer: false,
+      env: { PORT: '4874', HOST: '127.0.0.1' },
+    },
+  ],
 });
