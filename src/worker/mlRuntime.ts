@@ -17,6 +17,8 @@ import type { BackendReport } from './protocol';
 export interface StartedBackend {
   report: BackendReport;
   initMs: number;
+  /** Backends tried before this one that failed to start (e.g. a forced `webgl` without WebGL). */
+  failures: string[];
 }
 
 /**
@@ -38,7 +40,7 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
       if (await tf.setBackend(name)) {
         await tf.ready();
         const reason = failures.length ? `${plan.reason}; ${failures.join('; ')}` : plan.reason;
-        return { report: { name, reason, webglRenderer: webgl.renderer }, initMs: performance.now() - t0 };
+        return { report: { name, reason, webglRenderer: webgl.renderer }, initMs: performance.now() - t0, failures };
       }
       failures.push(`${name} failed to initialise`);
     } catch (err) {

@@ -59,6 +59,9 @@ export class Personalizer implements WorkerApi {
       this._timings.runtimeLoadMs = performance.now() - t;
       const backend = await ml.startBackend(options.backend, this._wasmBase);
       this._backend = backend.report;
+      if (backend.failures.length > 0) {
+        this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }), 'BackendUnavailableError');
+      }
       this._timings.backendInitMs = backend.initMs;
       t = performance.now();
       const { fetched, source } = await ml.loadModel(options.modelUrl);

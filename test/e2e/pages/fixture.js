@@ -17,5 +17,7 @@
   };
   if (q.get('timeout')) config.hideTimeoutMs = Number(q.get('timeout'));
   if (q.get('worker')) config.workerUrl = q.get('worker');
+  if (q.get('maxEvents')) config.retention = { maxEvents: Number(q.get('maxEvents')) };
+  if (q.get('autoTrack')) config.autoTrack = q.get('autoTrack') === 'true';
   edgePersonalize.push(['init', config]);
 })();
