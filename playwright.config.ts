@@ -11,6 +11,12 @@ export const chromiumLaunch = {
   args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 };
 
+/** Ports of the fixture server and the demo shop; `E2E_PORT` moves both (parallel runs). */
+const port = Number(process.env.E2E_PORT ?? 4873);
+const demoPort = port + 1;
+// Read by the demo tests (Playwright loads this file in every test worker).
+process.env.DEMO_ORIGIN = `http://127.0.0.1:${demoPort}`;
+
 export default defineConfig({
   testDir: 'test/e2e',
   testMatch: '**/*.e2e.ts',
@@ -18,23 +24,23 @@ export default defineConfig({
   workers: 1,
   reporter: [['list']],
   use: {
-    baseURL: 'http://127.0.0.1:4873',
+    baseURL: `http://127.0.0.1:${port}`,
     launchOptions: chromiumLaunch,
     viewport: { width: 1000, height: 700 },
   },
   webServer: [
     {
       command: 'npx tsx test/e2e/testServer.ts',
-      url: 'http://127.0.0.1:4873/recs.html',
+      url: `http://127.0.0.1:${port}/recs.html`,
       reuseExistingServer: false,
-      env: { PORT: '4873' },
+      env: { PORT: String(port) },
     },
     {
       // The demo shop exactly as `npm run demo` serves it (without rebuilding: `dist/` is fresh).
       command: 'npx tsx demo/serve.ts',
-      url: 'http://127.0.0.1:4874/',
+      url: `http://127.0.0.1:${demoPort}/`,
       reuseExistingServer: false,
-      env: { PORT: '4874', HOST: '127.0.0.1' },
+      env: { PORT: String(demoPort), HOST: '127.0.0.1' },
     },
   ],
 });

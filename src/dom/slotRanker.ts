@@ -128,6 +128,11 @@ export class SlotRanker {
   private _rankPending(): Promise<void> {
     // One request at a time; slots that arrive meanwhile are taken by the next one.
     this._flush ??= Promise.resolve().then(async () => {
+      // A slot met while the parser is still writing it may not have all its children yet: rank
+      // once the document is parsed (its deadline still holds).
+      if (this._o.doc.readyState === 'loading') {
+        await new Promise<void>((resolve) => this._o.doc.addEventListener('DOMContentLoaded', () => resolve(), { once: true }));
+      }
       const slots = [...this._pending.keys()];
       if (slots.length > 0 && !this._failed) {
         const requests = slots.map((s) => slotChildren(s));

@@ -41,9 +41,11 @@ export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
  * `x` holds the raw (not yet normalised) embeddings of the items, time-major
  * (`[steps * batch, embed]`). Returns `[batch * steps, embed]`, row `b*steps + t` = the session
  * vector after item t of session b (rows past a session's end are padding, masked by the loss).
+ * `inputDropout` (training only) is an inverted-dropout mask shaped like `x` (entries 0 or
+ * 1/(1-p)), multiplied onto the normalised embeddings before they enter the GRU and the read-out.
  */
-export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights): tf.Tensor2D {
-  const xn = l2NormalizeRows(x);
+export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights, inputDropout?: tf.Tensor2D): tf.Tensor2D {
+  const xn = inputDropout ? tf.mul(l2NormalizeRows(x), inputDropout) as tf.Tensor2D : l2NormalizeRows(x);
   const states = runGru(xn, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
   const d = x.shape[1];

@@ -198,10 +198,10 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         });
         if (event instanceof Error) return report(event);
         if (consent.state !== 'granted' || !worker) return;
-        call((w) => w.api.record(event)).then(
-          () => ranker?.rerankOffscreen().catch(report),
-          report,
-        );
+        call((w) => w.api.record(event)).then((result) => {
+          if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
+          return ranker?.rerankOffscreen().catch(report);
+        }, report);
       } catch (err) {
         report(err);
       }

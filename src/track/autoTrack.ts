@@ -32,9 +32,13 @@ export function startAutoTrack(doc: Document, track: TrackFn): () => void {
   doc.addEventListener('click', onClick, { capture: true, passive: true });
   views(doc);
   const observer = new MutationObserver((records) => {
-    for (const r of records) for (const node of Array.from(r.addedNodes)) if (node instanceof Element) views(node);
+    for (const r of records) {
+      if (r.type === 'attributes' && r.target instanceof Element) views(r.target);
+      for (const node of Array.from(r.addedNodes)) if (node instanceof Element) views(node);
+    }
   });
-  observer.observe(doc.documentElement, { childList: true, subtree: true });
+  // Attributes too: a page may mark its main element after creating it.
+  observer.observe(doc.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: [VIEW_ATTRIBUTE] });
   return () => {
     doc.removeEventListener('click', onClick, { capture: true });
     observer.disconnect();

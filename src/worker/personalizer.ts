@@ -1,4 +1,4 @@
-import { asError } from '../errors';
+import { asError, sdkError } from '../errors';
 import type { SessionState } from '../model/sessionModel';
 import type { StoredSession } from '../store/historyStore';
 import { HistoryStore } from '../store/historyStore';
@@ -52,7 +52,7 @@ export class Personalizer implements WorkerApi {
       this._options = options;
       const storeReady = this._openStore().then(
         (store) => (this._store = store),
-        (err) => this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError'),
+        (err) => this._note(storageError(err)),
       );
       let t = performance.now();
       const ml = await this._loadRuntime();
@@ -60,7 +60,7 @@ export class Personalizer implements WorkerApi {
       const backend = await ml.startBackend(options.backend, this._wasmBase);
       this._backend = backend.report;
       if (backend.failures.length > 0) {
-        this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }), 'BackendUnavailableError');
+        this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }));
       }
       this._timings.backendInitMs = backend.initMs;
       t = performance.now();
@@ -84,6 +84,7 @@ export class Personalizer implements WorkerApi {
       let newSession: boolean;
       let pruned = 0;
       let stored = false;
+      let error: Error | null = null;
       if (this._store) {
         try {
           const r = await this._store.append(event, options.sessionIdleMs, options.retention);
@@ -91,7 +92,8 @@ export class Personalizer implements WorkerApi {
           stored = true;
           this._storedEvents = await this._store.countEvents();
         } catch (err) {
-          this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError');
+          error = storageError(err);
+          this._note(error);
           ({ sessionId, newSession } = this._memorySession(event, options.sessionIdleMs));
         }
       } else {
@@ -105,7 +107,7 @@ export class Personalizer implements WorkerApi {
       this._session.eventCount += 1;
       if (this._model) this._step(event.itemId);
       if (this._model && stored) await this._saveState();
-      return { stored, sessionId, newSession, pruned };
+      return { stored, sessionId, newSession, pruned, ...(error ? { error: { name: error.name, message: error.message } } : {}) };
     });
   }
 
@@ -215,12 +217,12 @@ export class Personalizer implements WorkerApi {
         hidden: this._state.hidden,
       });
     } catch (err) {
-      this._note(asError(err, 'StorageUnavailableError'), 'StorageUnavailableError');
+      this._note(storageError(err));
     }
   }
 
-  private _note(err: Error, fallbackName: string): void {
-    this._errors.push({ name: err.name && err.name !== 'Error' ? err.name : fallbackName, message: err.message });
+  private _note(err: Error): void {
+    this._errors.push({ name: err.name, message: err.message });
     if (this._errors.length > MAX_ERRORS) this._errors.shift();
   }
 
@@ -246,4 +248,10 @@ export class Personalizer implements WorkerApi {
       errors: [...this._errors],
     };
   }
+}
+
+/** Any storage failure (IndexedDB missing, refused, broken, over quota twice) as one named error. */
+function storageError(err: unknown): Error {
+  const e = asError(err, 'StorageUnavailableError');
+  return sdkError('StorageUnavailableError', `IndexedDB failed (${e.name}: ${e.message}); the session is kept in memory for this page only`);
 }

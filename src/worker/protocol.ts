@@ -90,6 +90,8 @@ export interface RecordResult {
   newSession: boolean;
   /** Events deleted by the retention caps (or quota pruning) during this write. */
   pruned: number;
+  /** A problem met while recording (the event is then kept in memory only). */
+  error?: { name: string; message: string };
 }
 
 /**

@@ -15,7 +15,9 @@
     onError: function (e) { window.__errors.push(e.name + ': ' + e.message); },
     onRanked: function (i) { window.__ranked.push({ slot: i.slot.id, reordered: i.reordered, kept: i.kept || null, at: i.at }); },
   };
-  if (q.get('timeout')) config.hideTimeoutMs = Number(q.get('timeout'));
+  // Tests run on a shared 2-core machine: allow the slowest start (cold tfjs import) the maximum
+  // wait unless a test asks otherwise; the default 300 ms is what `npm run bench` measures against.
+  config.hideTimeoutMs = Number(q.get('timeout') || 1000);
   if (q.get('worker')) config.workerUrl = q.get('worker');
   if (q.get('maxEvents')) config.retention = { maxEvents: Number(q.get('maxEvents')) };
   if (q.get('autoTrack')) config.autoTrack = q.get('autoTrack') === 'true';
