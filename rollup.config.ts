@@ -3,7 +3,8 @@
  * - `edge-personalize.js`        the script-tag loader (IIFE, global `edgePersonalize`), no tfjs;
  * - `edge-personalize.mjs`       the ESM entry (same code, for bundlers);
  * - `edge-personalize.worker.js` the module Worker (store, session state, comlink);
- * - `edge-personalize.ml.js`     tfjs + backends + the model: a chunk only the Worker imports;
+ * - `edge-personalize.ml*.js`    tfjs-core + the model (`ml`), and one chunk per backend
+ *                                (`ml-webgl`, `ml-wasm`, `ml-cpu`): only the Worker imports them, each when needed;
  * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
  * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`).
  * Every bundle has a source map. Internal `_` properties are mangled in the loader bundles only
@@ -51,7 +52,19 @@ const config: RollupOptions[] = [
       format: 'es',
       sourcemap: true,
       entryFileNames: '[name].js',
-      chunkFileNames: 'edge-personalize.ml.js',
+      chunkFileNames: 'edge-personalize.[name].js',
+      // tfjs-core + the model code, and one chunk per backend (imported only when tried).
+      manualChunks(id) {
+        if (id.includes('tfjs-backend-webgl')) return 'ml-webgl';
+        if (id.includes('tfjs-backend-wasm')) return 'ml-wasm';
+        if (id.includes('tfjs-backend-cpu')) return 'ml-cpu';
+        if (/tfjs-core|node_modules\/(long|seedrandom)\/|\/src\/worker\/mlRuntime/.test(id)) return 'ml';
+        // The model modules that need tfjs; the pure ones (file format, quantization) stay in the
+        // Worker bundle, which reads the model's files while tfjs loads.
+        if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|matMul|buildModel)\.ts$/.test(id)) return 'ml';
+        if (/\/src\/model\//.test(id)) return 'model-format';
+        return undefined;
+      },
     },
     plugins: [resolve(), commonjs(), ts(), terser({ ecma: 2020, format: { comments: false } }), copyWasm()],
     onwarn(warning, warn) {

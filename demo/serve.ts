@@ -1,22 +1,53 @@
 /**
- * `npm run demo`: serves the demo shop (skeleton; the shop pages are being built).
- * PORT (default 8080), HOST (default 127.0.0.1).
+ * `npm run demo`: the demo shop on http://127.0.0.1:8080/ (PORT, HOST to change it). The pages
+ * are rendered here; the SDK (`dist/`), the model and the shop's CSS and scripts are static files.
  */
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { loadCatalogue } from './shop/catalogue';
+import { notFoundPage } from './shop/pages';
+import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
 import { serveStatic } from './staticFiles';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST ?? '127.0.0.1';
-const mounts = { '/sdk': 'dist', '/models/online-retail': 'models/online-retail' };
 
-createServer((req, res) => {
-  if (req.url === '/') {
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end('<!doctype html><title>demo</title><p>demo shop</p>');
-    return;
-  }
-  serveStatic(req, res, mounts)
-    .then((served) => {
-      if (!served) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-    })
-    .catch((err: Error) => res.writeHead(500).end(err.message));
-}).listen(port, host, () => console.log(`demo shop on http://${host}:${port}/`));
+if (!existsSync(`${root}dist/edge-personalize.js`)) {
+  console.error('demo: dist/edge-personalize.js is missing: run `npm run build` first (`npm run demo` does both).');
+  process.exit(1);
+}
+
+const catalogue = loadCatalogue(`${root}models/online-retail`);
+
+/**
+ * Every route of the server, tried in order: the first handler that answers wins. The
+ * aggregation server (a later issue) mounts its API here, beside the shop.
+ */
+function routes(): Handler[] {
+  const mounts = { '/sdk': `${root}dist`, '/models/online-retail': `${root}models/online-retail`, '/static': `${root}demo/static` };
+  return [shopRoutes(catalogue), (req, res) => serveStatic(req, res, mounts)];
+}
+
+const handlers = routes();
+
+const server = createServer((req, res) => {
+  void (async () => {
+    try {
+      for (const handle of handlers) if (await handle(req, res)) return;
+      sendHtml(req, res, 404, notFoundPage(catalogue, 'There is no page at this address.'));
+    } catch (err) {
+      // A bug in a page must cost one response, never the server.
+      console.error('demo:', req.method, req.url, err);
+      if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(`500: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  })();
+});
+
+server.on('error', (err) => {
+  console.error(`demo: cannot listen on ${host}:${port}: ${err.message}`);
+  process.exit(1);
+});
+server.listen(port, host, () => console.log(`demo shop on http://${host}:${port}/`));

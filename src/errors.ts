@@ -12,7 +12,7 @@ export type SdkErrorName =
   | 'ModelFetchError'
   | 'ModelFormatError'
   | 'BackendUnavailableError'
-  | 'RankTimeoutError';
+  | 'InternalError';
 
 /** An error with one of the SDK's names, built without subclassing so it is cheap in the loader. */
 export function sdkError(name: SdkErrorName, message: string): Error {
@@ -21,9 +21,15 @@ export function sdkError(name: SdkErrorName, message: string): Error {
   return err;
 }
 
-/** Normalises anything caught (a string, a DOMException, a structured-clone of an Error) to an Error with a name. */
+/**
+ * Normalises anything caught (a string, a DOMException, a structured clone of an Error) to an
+ * Error with a specific name; a plain `Error` gets `fallbackName`.
+ */
 export function asError(value: unknown, fallbackName: SdkErrorName): Error {
-  if (value instanceof Error) return value;
+  if (value instanceof Error) {
+    if (value.name === 'Error') value.name = fallbackName;
+    return value;
+  }
   if (value && typeof value === 'object' && 'message' in value) {
     const v = value as { name?: unknown; message?: unknown; stack?: unknown };
     const err = new Error(String(v.message));

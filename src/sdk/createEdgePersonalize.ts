@@ -66,7 +66,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   const early: Array<[string, unknown[]]> = [];
 
   const report = (err: unknown): void => {
-    const error = asError(err, 'WorkerUnavailableError');
+    const error = asError(err, 'InternalError');
     try {
       config?.onError?.(error);
     } catch {

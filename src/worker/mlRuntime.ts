@@ -4,13 +4,8 @@
  * (the page's loader never contains tfjs).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { BackendPreference } from '../config/config';
-import { fetchModel, type FetchedModel } from '../model/fetchModel';
 import { backendPlan, probeWebgl } from './chooseBackend';
-import { cachingModelFetch } from './modelCache';
 import type { BackendReport } from './protocol';
 
 /** The backend in use and what it cost to start. */
@@ -30,13 +25,10 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
   const t0 = performance.now();
   const webgl = probeWebgl();
   const plan = backendPlan(preference, webgl, typeof WebAssembly === 'object');
-  setWasmPaths(wasmBase);
-  // A forced WebGL backend must run even on a software renderer (tfjs refuses one flagged with a
-  // major performance caveat unless told otherwise; see PLATFORM.md).
-  if (preference === 'webgl') tf.env().set('SOFTWARE_WEBGL_ENABLED', true);
   const failures: string[] = [];
   for (const name of plan.order) {
     try {
+      await registerBackend(name, wasmBase, preference === 'webgl');
       if (await tf.setBackend(name)) {
         await tf.ready();
         const reason = failures.length ? `${plan.reason}; ${failures.join('; ')}` : plan.reason;
@@ -50,12 +42,19 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
   throw Object.assign(new Error(`no tfjs backend could start: ${failures.join('; ')}`), { name: 'BackendUnavailableError' });
 }
 
-/** Loads the model through Cache Storage; `source` says whether the network was needed. */
-export async function loadModel(manifestUrl: string): Promise<{ fetched: FetchedModel; source: 'network' | 'cache' }> {
-  const caching = cachingModelFetch(manifestUrl);
-  const fetched = await fetchModel(manifestUrl, caching.fetch);
-  return { fetched, source: caching.source };
-}
+export { buildModel, type FetchedModel } from '../model/buildModel';
 
-export { emptySessionState, type SessionState } from '../model/sessionModel';
-export type { FetchedModel } from '../model/fetchModel';
+/**
+ * Each backend is its own chunk, imported only when it is tried: on a machine where `auto`
+ * picks wasm, the WebGL backend (the largest) is never downloaded or evaluated.
+ */
+async function registerBackend(name: BackendReport['name'], wasmBase: string, forced: boolean): Promise<void> {
+  if (name === 'webgl') {
+    await import('@tensorflow/tfjs-backend-webgl');
+    // A forced WebGL backend must run even on a software renderer (tfjs refuses one flagged with a
+    // major performance caveat unless told otherwise; see PLATFORM.md). The flag exists once the
+    // backend module has registered it.
+    if (forced) tf.env().set('SOFTWARE_WEBGL_ENABLED', true);
+  } else if (name === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
+  else (await import('@tensorflow/tfjs-backend-wasm')).setWasmPaths(wasmBase);
+}

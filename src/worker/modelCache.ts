@@ -31,23 +31,32 @@ export interface CachingFetch {
 export function cachingModelFetch(manifestUrl: string): CachingFetch {
   let version: string | null = null;
   let usedNetwork = false;
+  const cache = openCache(); // once per load: each open is a round trip to the browser process
   const run = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const url = String(input instanceof Request ? input.url : input);
-    const cache = await openCache();
+    const c = await cache;
     const isManifest = url === manifestUrl;
     const key = isManifest ? url : version ? versionedKey(url, version) : null;
-    if (cache && key) {
-      const hit = await cache.match(key).catch(() => undefined);
+    if (c && key) {
+      const hit = await c.match(key).catch(() => undefined);
       if (hit) {
-        if (isManifest) version = await readVersion(hit.clone());
-        return hit;
+        if (!isManifest) return hit;
+        // The manifest is small: read it once here, hand the caller a fresh Response.
+        const text = await hit.text();
+        version = versionOf(text);
+        return new Response(text, { headers: { 'Content-Type': 'application/json' } });
       }
     }
     usedNetwork = true;
     const res = await fetch(url, init);
-    if (isManifest && res.ok) version = await readVersion(res.clone());
-    const storeKey = isManifest ? url : version ? versionedKey(url, version) : null;
-    if (cache && storeKey && res.ok) await cache.put(storeKey, res.clone()).catch(() => undefined);
+    if (!res.ok) return res;
+    if (isManifest) {
+      const text = await res.text();
+      version = versionOf(text);
+      if (c) await c.put(url, new Response(text, { headers: { 'Content-Type': 'application/json' } })).catch(() => undefined);
+      return new Response(text, { status: res.status, headers: { 'Content-Type': 'application/json' } });
+    }
+    if (c && version) await c.put(versionedKey(url, version), res.clone()).catch(() => undefined);
     return res;
   };
   return {
@@ -58,9 +67,9 @@ export function cachingModelFetch(manifestUrl: string): CachingFetch {
   };
 }
 
-async function readVersion(res: Response): Promise<string | null> {
+function versionOf(manifestText: string): string | null {
   try {
-    const v = ((await res.json()) as { modelVersion?: unknown }).modelVersion;
+    const v = (JSON.parse(manifestText) as { modelVersion?: unknown }).modelVersion;
     return typeof v === 'string' ? v : null;
   } catch {
     return null;
@@ -76,7 +85,7 @@ export async function revalidateModel(manifestUrl: string, loadedVersion: string
   try {
     const res = await fetch(manifestUrl, { cache: 'no-cache' });
     if (!res.ok) return null;
-    const version = await readVersion(res);
+    const version = versionOf(await res.text());
     if (version && version !== loadedVersion) {
       const cache = await openCache();
       if (cache) for (const req of await cache.keys()) await cache.delete(req);

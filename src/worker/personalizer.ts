@@ -4,6 +4,8 @@ import type { StoredSession } from '../store/historyStore';
 import { HistoryStore } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
+import { fetchModelFiles } from '../model/modelFiles';
+import { cachingModelFetch } from './modelCache';
 import type { RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
 type MlRuntime = typeof import('./mlRuntime');
@@ -34,11 +36,15 @@ export class Personalizer implements WorkerApi {
   private readonly _timings: WorkerTimings = {
     runtimeLoadMs: null,
     backendInitMs: null,
-    modelLoadMs: null,
+    modelFetchMs: null,
+    modelBuildMs: null,
     modelSource: null,
     sessionRestoreMs: null,
     lastRankMs: null,
     lastAdvanceMs: null,
+    scriptAt: performance.timeOrigin + performance.now(),
+    startAt: null,
+    readyAt: null,
   };
 
   constructor(
@@ -50,11 +56,20 @@ export class Personalizer implements WorkerApi {
   start(options: WorkerStartOptions): Promise<WorkerStatus> {
     return this._serial(async () => {
       this._options = options;
+      this._timings.startAt = performance.timeOrigin + performance.now();
       const storeReady = this._openStore().then(
         (store) => (this._store = store),
         (err) => this._note(storageError(err)),
       );
+      // The model's files download (or come from Cache Storage) while tfjs loads and starts.
       let t = performance.now();
+      const caching = cachingModelFetch(options.modelUrl);
+      const files = fetchModelFiles(options.modelUrl, caching.fetch).then((f) => {
+        filesMs = performance.now() - t;
+        return f;
+      });
+      let filesMs = 0;
+      files.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
       const ml = await this._loadRuntime();
       this._timings.runtimeLoadMs = performance.now() - t;
       const backend = await ml.startBackend(options.backend, this._wasmBase);
@@ -63,15 +78,17 @@ export class Personalizer implements WorkerApi {
         this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }));
       }
       this._timings.backendInitMs = backend.initMs;
+      const loaded = await files;
       t = performance.now();
-      const { fetched, source } = await ml.loadModel(options.modelUrl);
-      this._model = fetched;
-      this._timings.modelLoadMs = performance.now() - t;
-      this._timings.modelSource = source;
+      this._model = ml.buildModel(loaded);
+      this._timings.modelFetchMs = filesMs;
+      this._timings.modelBuildMs = performance.now() - t;
+      this._timings.modelSource = caching.source;
       await storeReady;
       t = performance.now();
       await this._restoreSession();
       this._timings.sessionRestoreMs = performance.now() - t;
+      this._timings.readyAt = performance.timeOrigin + performance.now();
       return this._status();
     });
   }

@@ -30,8 +30,10 @@ export interface WorkerTimings {
   runtimeLoadMs: number | null;
   /** Initialising the chosen backend. */
   backendInitMs: number | null;
-  /** Fetching (or reading from cache) and decoding the model. */
-  modelLoadMs: number | null;
+  /** Fetching the model's files (or reading them from Cache Storage) and decoding them; overlaps the runtime load. */
+  modelFetchMs: number | null;
+  /** Building the model's tensors on the backend. */
+  modelBuildMs: number | null;
   /** Where the model came from on this start. */
   modelSource: 'network' | 'cache' | null;
   /** Restoring the session state from IndexedDB. */
@@ -40,6 +42,14 @@ export interface WorkerTimings {
   lastRankMs: number | null;
   /** The last model step after an interaction. */
   lastAdvanceMs: number | null;
+  /**
+   * Wall-clock moments (`performance.timeOrigin + performance.now()`, ms since the epoch) so the
+   * page can place the Worker's start on its own timeline: the Worker script ran, `start()`
+   * arrived, the model was ready.
+   */
+  scriptAt: number | null;
+  startAt: number | null;
+  readyAt: number | null;
 }
 
 /** The current session as the Worker knows it. */

@@ -7,4 +7,7 @@ import { expose } from 'comlink';
 import { Personalizer } from './personalizer';
 
 const here = new URL('./', import.meta.url).toString();
-expose(new Personalizer(() => import('./mlRuntime'), here));
+// Start loading tfjs now, before the page's start() message arrives.
+const runtime = import('./mlRuntime');
+runtime.catch(() => undefined); // reported by start(), which awaits it
+expose(new Personalizer(() => runtime, here));
