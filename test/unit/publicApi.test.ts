@@ -1,0 +1,8 @@
+import { describe, expect, it } from 'vitest';
+import * as api from '../../src/index';
+
+describe('public API', () => {
+  it('exports exactly these names (a change here is a change to the public API)', () => {
+    expect(Object.keys(api).sort()).toEqual(['SNIPPET', 'consent', 'createEdgePersonalize', 'init', 'rank', 'status', 'topPicks', 'track']);
+  });
+});
