@@ -1,0 +1,58 @@
+/**
+ * `npm run size`: gzip (level 9) sizes of everything in `dist/` a browser downloads, checked
+ * against budgets. Exits 1 when a budgeted file is over, or missing (run `npm run build`).
+ * Budgets: the script-tag loader (and the ESM entry) ≤ 10 KB gzip; the Worker bundle ≤ 10 KB.
+ * The ML chunks and the wasm binaries are printed, with the total a shopper's browser downloads
+ * on this machine's backend choice (wasm).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const DIST = 'dist';
+const KB = 1000;
+const BUDGETS: Record<string, number> = {
+  'edge-personalize.js': 10 * KB,
+  'edge-personalize.mjs': 10 * KB,
+  'edge-personalize.worker.js': 10 * KB,
+};
+/** What a page downloads when `auto` picks wasm (this machine): loader, Worker, model format, tfjs-core, cpu + wasm backends, the SIMD binary. */
+const WASM_PATH = ['edge-personalize.js', 'edge-personalize.worker.js', 'edge-personalize.model-format.js', 'edge-personalize.ml.js', 'edge-personalize.ml-cpu.js', 'edge-personalize.ml-wasm.js', 'tfjs-backend-wasm-simd.wasm'];
+
+if (!existsSync(DIST)) {
+  console.error('size: dist/ is missing; run `npm run build` first');
+  process.exit(1);
+}
+const files = readdirSync(DIST).filter((f) => /\.(js|mjs|wasm)$/.test(f)).sort();
+const sizes = new Map<string, { raw: number; gzip: number }>();
+for (const f of files) {
+  const buf = readFileSync(join(DIST, f));
+  sizes.set(f, { raw: buf.length, gzip: gzipSync(buf, { level: 9 }).length });
+}
+const fmt = (n: number): string => `${(n / KB).toFixed(1)} KB`;
+let failed = false;
+console.log(`${'file'.padEnd(42)} ${'raw'.padStart(10)} ${'gzip'.padStart(10)}  budget`);
+for (const [f, s] of sizes) {
+  const budget = BUDGETS[f];
+  const verdict = budget === undefined ? '' : s.gzip <= budget ? `≤ ${fmt(budget)} ok` : `> ${fmt(budget)} OVER BUDGET`;
+  if (budget !== undefined && s.gzip > budget) failed = true;
+  console.log(`${f.padEnd(42)} ${fmt(s.raw).padStart(10)} ${fmt(s.gzip).padStart(10)}  ${verdict}`);
+}
+for (const f of Object.keys(BUDGETS)) {
+  if (!sizes.has(f)) {
+    console.error(`size: ${f} is missing from dist/`);
+    failed = true;
+  }
+}
+const wasmPath = WASM_PATH.reduce((sum, f) => sum + (sizes.get(f)?.gzip ?? 0), 0);
+console.log(`\ndownloaded on the wasm path (loader + Worker + tfjs-core + cpu/wasm backends + SIMD binary): ${fmt(wasmPath)} gzip`);
+for (const dir of ['models/online-retail', 'models/diginetica']) {
+  const model = ['model.json', 'weights.bin', 'vocab.txt'].map((f) => join(dir, f)).filter(existsSync);
+  const raw = model.reduce((s, f) => s + readFileSync(f).length, 0);
+  const gz = model.reduce((s, f) => s + gzipSync(readFileSync(f), { level: 9 }).length, 0);
+  console.log(`model ${dir}: ${fmt(raw)} raw, ${fmt(gz)} gzip (manifest + int8 weights + vocabulary)`);
+}
+if (failed) {
+  console.error('\nsize: over budget (see above)');
+  process.exit(1);
+}
