@@ -33,6 +33,7 @@ const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['holdout', 'holdout', 0, 0.5, 'chronological tail of training held out for validation'],
   ['validCases', 'valid-cases', 0, 1e7, 'validation cases sampled from the held-out tail (0 = all)'],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
+  ['dropout', 'dropout', 0, 0.9, 'training-only dropout on input embeddings and session vectors'],
 ];
 
 const USAGE = `usage: npm run train -- --data <split dir> --out <model dir> [--resume] [--checkpoint-minutes N]

@@ -108,6 +108,12 @@ export class SessionTrainer {
       }
     }
 
+    // Dropout masks (training only) from the seeded RNG, so runs stay reproducible; with dropout 0
+    // nothing is drawn and the step is exactly the dropout-free one.
+    const p = this.settings.dropout ?? 0;
+    const inMask = p > 0 ? this._dropoutMask(rows * d, p) : null;
+    const sessMask = p > 0 ? this._dropoutMask(rows * d, p) : null;
+
     const names = [...this.dense.keys()];
     const vars = names.map((n) => this.dense.get(n)!);
     const scale = this.config.scale;
@@ -117,7 +123,9 @@ export class SessionTrainer {
     // over the largest tensor of the step.
     const lossFn = (xT: tf.Tensor, cT: tf.Tensor, tT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
       const net = networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!])));
-      const sess = l2NormalizeRows(encodeAllPositions(xT as tf.Tensor2D, steps, batch, net));
+      let enc = encodeAllPositions(xT as tf.Tensor2D, steps, batch, net, inMask ? tf.tensor2d(inMask, [rows, d]) : undefined);
+      if (sessMask) enc = tf.mul(enc, tf.tensor2d(sessMask, [rows, d]));
+      const sess = l2NormalizeRows(enc);
       const candN = tf.mul(cT, tf.rsqrt(tf.add(tf.sum(tf.square(cT), 0, true), 1e-12)));
       const logits = tf.sub(tf.mul(matMul(sess, candN as tf.Tensor2D), scale), tf.tensor1d(logQ));
       // |logits| ≤ scale + max(−logQ) ≈ 40, so exp cannot overflow float32 and the max-shift of
@@ -140,6 +148,14 @@ export class SessionTrainer {
       this.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: grads[i + 3]! })));
       return loss;
     });
+  }
+
+  /** An inverted-dropout mask of `n` entries: 0 with probability `p`, else 1/(1-p). */
+  private _dropoutMask(n: number, p: number): Float32Array {
+    const m = new Float32Array(n);
+    const keep = 1 / (1 - p);
+    for (let i = 0; i < n; i++) m[i] = this.rng.next() < p ? 0 : keep;
+    return m;
   }
 
   /**

@@ -22,6 +22,12 @@ export interface TrainSettings {
   /** Validation cases sampled from the held-out tail (0 = all). */
   validCases: number;
   seed: number;
+  /**
+   * Training-only inverted dropout rate, applied to the GRU's input item embeddings and to the
+   * session vector before scoring. Inference never drops anything; 0 = off. Settings saved before
+   * this option existed lack it, which means 0.
+   */
+  dropout: number;
 }
 
 /** The committed defaults: the settings the shipped DIGINETICA model was trained with. */
@@ -40,4 +46,5 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   holdout: 0,
   validCases: 10000,
   seed: 42,
+  dropout: 0,
 };
