@@ -1,0 +1,152 @@
+import { denseShapes, type ModelConfig } from '../model/modelConfig';
+
+/**
+ * The one thing a device ever sends: a model update. Shared by the browser client, the Node
+ * simulation and the aggregation server, so all three read and write the same bytes.
+ *
+ * What is trained and uploaded: the GRU's recurrent weights and biases and the output-side
+ * projections ({@link FEDERATED_TENSORS}). The item-embedding table and the input-side weights
+ * stay frozen: a row of the embedding table changes only for items the shopper touched, so an
+ * embedding update would reveal item ids. Every coordinate of a dense update moves for any
+ * session, so its support says nothing about which items were seen.
+ *
+ * Wire format (`Content-Type: application/vnd.edge-personalize.update`):
+ *   bytes 0-3   ASCII "EPU1"
+ *   bytes 4-7   header length H (uint32, little-endian)
+ *   bytes 8…    H bytes of UTF-8 JSON: {@link UpdateHeader}
+ *   then        the int8 values of every tensor of {@link FEDERATED_TENSORS}, in that order,
+ *               row-major; value = int8 × scale of its tensor.
+ */
+export const UPDATE_CONTENT_TYPE = 'application/vnd.edge-personalize.update';
+export const UPDATE_MAGIC = 'EPU1';
+export const UPDATE_FORMAT_VERSION = 1;
+
+/** The dense tensors a device trains and uploads, in wire order. */
+export const FEDERATED_TENSORS = ['gru/Uz', 'gru/Ur', 'gru/Uh', 'gru/bz', 'gru/br', 'gru/bh', 'out/last', 'out/item'] as const;
+
+/** Example counts are sent as one of these buckets (the largest not above the true count), never exactly. */
+export const EXAMPLE_BUCKETS = [1, 2, 4, 8, 16, 32, 64] as const;
+
+/** The JSON header of an update. No user id, cookie, session id or anything stable. */
+export interface UpdateHeader {
+  formatVersion: number;
+  /** The published model version the device trained from. */
+  modelVersion: string;
+  /** The round the update is for. */
+  roundId: string;
+  /** Bucketed number of training examples (see {@link EXAMPLE_BUCKETS}). */
+  exampleBucket: number;
+  /** A fresh random value (128 bits, hex) so the server can refuse a replay. */
+  nonce: string;
+  /** The L2 clip norm the device applied. */
+  clipNorm: number;
+  /** Standard deviation of the Gaussian noise the device added to each coordinate. */
+  noiseStd: number;
+  /** One quantization step per tensor of {@link FEDERATED_TENSORS}. */
+  scales: number[];
+}
+
+/** An update with its values dequantized: the delta to add to the trainable weights. */
+export interface ModelUpdate {
+  header: UpdateHeader;
+  /** Every trainable value, in wire order. */
+  delta: Float32Array;
+}
+
+/** Named error for bytes that are not a well-formed update (the server answers 400 with `reason`). */
+export class UpdateFormatError extends Error {
+  override name = 'UpdateFormatError';
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Shapes of the trainable tensors for a model config, in wire order. */
+export function federatedShapes(config: ModelConfig): Array<[string, number[]]> {
+  const all = new Map(denseShapes(config));
+  return FEDERATED_TENSORS.map((name) => [name, all.get(name)!]);
+}
+
+/** Number of trainable values (the length of a delta) for a model config. */
+export function federatedSize(config: ModelConfig): number {
+  return federatedShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The bucket for `count` examples. */
+export function exampleBucket(count: number): number {
+  let b: number = EXAMPLE_BUCKETS[0];
+  for (const x of EXAMPLE_BUCKETS) if (count >= x) b = x;
+  return b;
+}
+
+/** L2 norm of a vector. */
+export function l2Norm(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return Math.sqrt(s);
+}
+
+/** Writes an update: `values` are the int8 codes, already clipped, noised and quantized by the client. */
+export function encodeUpdate(header: UpdateHeader, values: Int8Array): Uint8Array {
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + values.length);
+  out.set(new TextEncoder().encode(UPDATE_MAGIC), 0);
+  new DataView(out.buffer).setUint32(4, json.length, true);
+  out.set(json, 8);
+  out.set(new Uint8Array(values.buffer, values.byteOffset, values.length), 8 + json.length);
+  return out;
+}
+
+/**
+ * Reads an update and checks it against the model it claims to update: magic, header fields and
+ * types, one scale per tensor, and exactly {@link federatedSize} values. Throws
+ * {@link UpdateFormatError} with a machine-readable `reason` otherwise.
+ */
+export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdate {
+  const fail = (reason: string, message: string): never => {
+    throw new UpdateFormatError(reason, message);
+  };
+  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== UPDATE_MAGIC) fail('bad_magic', 'not an edge-personalize update (magic "EPU1" missing)');
+  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+  if (8 + headerLength > bytes.length) fail('truncated', `header of ${headerLength} bytes does not fit in ${bytes.length}`);
+  let h: Record<string, unknown> = {};
+  try {
+    h = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+  } catch {
+    fail('bad_header', 'the header is not UTF-8 JSON');
+  }
+  if (!h || typeof h !== 'object' || Array.isArray(h)) fail('bad_header', 'the header is not a JSON object');
+  const str = (k: string, max = 128): string => (typeof h[k] === 'string' && (h[k] as string).length > 0 && (h[k] as string).length <= max ? (h[k] as string) : fail('bad_header', `header.${k} must be a non-empty string`));
+  const num = (k: string): number => (typeof h[k] === 'number' && Number.isFinite(h[k]) && (h[k] as number) >= 0 ? (h[k] as number) : fail('bad_header', `header.${k} must be a finite number ≥ 0`));
+  if (h.formatVersion !== UPDATE_FORMAT_VERSION) fail('bad_format_version', `formatVersion must be ${UPDATE_FORMAT_VERSION}`);
+  const header: UpdateHeader = {
+    formatVersion: UPDATE_FORMAT_VERSION,
+    modelVersion: str('modelVersion'),
+    roundId: str('roundId'),
+    exampleBucket: num('exampleBucket'),
+    nonce: str('nonce', 64),
+    clipNorm: num('clipNorm'),
+    noiseStd: num('noiseStd'),
+    scales: Array.isArray(h.scales) ? (h.scales as unknown[]).map((s) => (typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : fail('bad_scale', 'every scale must be a finite number ≥ 0'))) : fail('bad_header', 'header.scales must be an array'),
+  };
+  if (!(EXAMPLE_BUCKETS as readonly number[]).includes(header.exampleBucket)) fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
+  if (!/^[0-9a-f]{32,64}$/.test(header.nonce)) fail('bad_nonce', 'nonce must be 32-64 lowercase hex digits');
+  const shapes = federatedShapes(config);
+  if (header.scales.length !== shapes.length) fail('wrong_shape', `expected ${shapes.length} scales, got ${header.scales.length}`);
+  const size = federatedSize(config);
+  const values = bytes.length - 8 - headerLength;
+  if (values !== size) fail('wrong_shape', `expected ${size} values for this model version, got ${values}`);
+  const codes = new Int8Array(bytes.buffer, bytes.byteOffset + 8 + headerLength, size);
+  const delta = new Float32Array(size);
+  let offset = 0;
+  shapes.forEach(([, shape], t) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const scale = header.scales[t]!;
+    for (let i = 0; i < n; i++) delta[offset + i] = codes[offset + i]! * scale;
+    offset += n;
+  });
+  return { header, delta };
+}
