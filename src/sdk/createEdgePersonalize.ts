@@ -6,6 +6,8 @@ import { asError, sdkError } from '../errors';
 import type { SnippetState } from '../loader/snippet';
 import { effectiveConsent, readPrivacySignals } from '../privacy/effectiveConsent';
 import { startAutoTrack } from '../track/autoTrack';
+import { PendingEvents } from '../track/pendingEvents';
+import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
 import type { WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
@@ -64,6 +66,17 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let firstRankedAt: number | null = null;
   const counts = { ranked: 0, kept: 0 };
   const early: Array<[string, unknown[]]> = [];
+  let pending: PendingEvents | null = null;
+
+  /** Hands one event to the Worker; it leaves the tab's pending list once the Worker answers. */
+  const record = (event: TrackedEvent): void => {
+    call((w) => w.api.record(event)).then((result) => {
+      // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
+      if (result.stored || result.error) pending?.confirm(event);
+      if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
+      return ranker?.rerankOffscreen().catch(report);
+    }, report);
+  };
 
   const report = (err: unknown): void => {
     const error = asError(err, 'InternalError');
@@ -94,6 +107,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       report(err);
       ranker?.fail();
     });
+
     workerReady = call((w) =>
       w.api.start({
         modelUrl: new URL(c.modelUrl, location.href).toString(),
@@ -113,6 +127,14 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         return false;
       },
     );
+    // Events an earlier page of this tab could not hand over (it was left too soon) go first,
+    // right after start() (the Worker runs calls in order).
+    try {
+      pending ??= new PendingEvents(sessionStorage);
+    } catch {
+      pending ??= new PendingEvents(null); // sessionStorage refused (sandboxed frame, storage off)
+    }
+    for (const event of pending.takeOver()) record(event);
     if (c.autoTrack) {
       try {
         stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
@@ -123,6 +145,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   };
 
   const stopPersonalization = (): void => {
+    pending?.clear();
     stopAutoTrack?.();
     stopAutoTrack = null;
     worker?.terminate();
@@ -198,10 +221,8 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         });
         if (event instanceof Error) return report(event);
         if (consent.state !== 'granted' || !worker) return;
-        call((w) => w.api.record(event)).then((result) => {
-          if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
-          return ranker?.rerankOffscreen().catch(report);
-        }, report);
+        pending?.add(event);
+        record(event);
       } catch (err) {
         report(err);
       }

@@ -49,6 +49,8 @@ export interface AppendResult {
   sessionId: string;
   newSession: boolean;
   pruned: number;
+  /** The event was already stored (a replay); nothing was written. */
+  duplicate?: boolean;
 }
 
 /**
@@ -104,10 +106,18 @@ export class HistoryStore {
     const mark = sessionAt(current, event.at, newSessionId, idleMs);
     await meta.put({ id: mark.id, lastAt: mark.lastAt }, 'currentSession');
     const session: StoredSession = (!mark.isNew && (await sessions.get(mark.id))) || { id: mark.id, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+    // A page replaying events its predecessor left unconfirmed may send one that was stored:
+    // the same type, item and time in the same session is that event, not a new one.
+    const events = tx.objectStore('events');
+    const sameTime = mark.isNew ? [] : await events.index('bySession').getAll([mark.id, event.at]);
+    if (sameTime.some((e) => e.type === event.type && e.itemId === event.itemId)) {
+      await tx.done;
+      return { sessionId: mark.id, newSession: false, pruned: 0, duplicate: true };
+    }
     session.lastAt = mark.lastAt;
     session.eventCount += 1;
     await sessions.put(session);
-    await tx.objectStore('events').add({ ...event, sessionId: mark.id });
+    await events.add({ ...event, sessionId: mark.id });
     const pruned = await enforceRetention(tx, event.at, limits);
     await tx.done;
     return { sessionId: mark.id, newSession: mark.isNew, pruned };

@@ -105,6 +105,7 @@ export class Personalizer implements WorkerApi {
       if (this._store) {
         try {
           const r = await this._store.append(event, options.sessionIdleMs, options.retention);
+          if (r.duplicate) return { stored: true, sessionId: r.sessionId, newSession: false, pruned: 0 };
           ({ sessionId, newSession, pruned } = r);
           stored = true;
           this._storedEvents = await this._store.countEvents();

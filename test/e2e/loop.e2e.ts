@@ -110,6 +110,42 @@ test.describe('the on-device loop', () => {
     expect((await record(page)).errors.length).toBeGreaterThanOrEqual(6);
   });
 
+  test('a click that leaves the page before the Worker has started is not lost', async ({ page }) => {
+    // The first page's Worker script arrives late (slow network), so the click cannot reach it.
+    let delayed = false;
+    await page.route(
+      (url) => url.pathname === '/dist/edge-personalize.worker.js',
+      async (route) => {
+        if (!delayed) {
+          delayed = true;
+          await new Promise((r) => setTimeout(r, 3000));
+        }
+        await route.continue().catch(() => undefined);
+      },
+    );
+    await page.goto('/recs.html?timeout=0');
+    await waitSlotDecided(page);
+    await page.click('#recs [data-personalize-item="22961"]'); // navigates to the product page
+    await page.waitForURL(/product\.html/);
+    await waitReady(page);
+    const events = await page.evaluate(
+      () =>
+        new Promise<Array<{ type: string; itemId: string }>>((resolve, reject) => {
+          const open = indexedDB.open('edge-personalize');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const req = open.result.transaction('events').objectStore('events').getAll();
+            req.onsuccess = () => {
+              open.result.close();
+              resolve((req.result as Array<{ type: string; itemId: string }>).map((e) => ({ type: e.type, itemId: e.itemId })));
+            };
+          };
+        }),
+    );
+    await expect.poll(async () => (await status(page)).worker.storedEvents).toBe(2);
+    expect(events).toContainEqual({ type: 'click', itemId: '22961' });
+  });
+
   test('several tabs writing at once lose no event and share one session', async ({ context }) => {
     const tabs = await Promise.all([context.newPage(), context.newPage(), context.newPage()]);
     for (const t of tabs) {
