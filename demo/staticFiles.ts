@@ -21,10 +21,10 @@ export type Mounts = Record<string, string>;
 
 /**
  * Serves files from `mounts` (GET/HEAD only), with content types, `ETag`/`Last-Modified` for
- * revalidation and no directory listing. Paths cannot escape their directory. Returns false when
+ * revalidation (`cacheControl`, default `no-cache`: always revalidate) and no directory listing. Paths cannot escape their directory. Returns false when
  * no mount matches (the caller answers 404 or routes elsewhere).
  */
-export async function serveStatic(req: IncomingMessage, res: ServerResponse, mounts: Mounts): Promise<boolean> {
+export async function serveStatic(req: IncomingMessage, res: ServerResponse, mounts: Mounts, cacheControl = 'no-cache'): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
   const prefix = Object.keys(mounts)
@@ -43,7 +43,7 @@ export async function serveStatic(req: IncomingMessage, res: ServerResponse, mou
   const etag = `"${info.size.toString(36)}-${info.mtimeMs.toString(36)}"`;
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', info.mtime.toUTCString());
-  res.setHeader('Cache-Control', 'no-cache');
+  res.setHeader('Cache-Control', cacheControl);
   if (req.headers['if-none-match'] === etag) {
     res.writeHead(304).end();
     return true;

@@ -256,7 +256,7 @@ export class Personalizer implements WorkerApi {
         }
       : null;
     return {
-      ready: model !== null,
+      ready: model !== null && this._timings.readyAt !== null,
       backend: this._backend,
       modelVersion: model?.manifest.modelVersion ?? null,
       modelItems: model?.vocab.length ?? null,
