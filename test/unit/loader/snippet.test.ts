@@ -16,6 +16,7 @@ describe('the install snippet', () => {
     expect(html.length).toBeGreaterThan(3);
     for (const f of html) expect(readFileSync(join(pages, f), 'utf8'), f).toContain(SNIPPET);
     expect(String(sdkInstall({ consent: 'granted' }))).toContain(SNIPPET);
+    expect(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')).toContain(SNIPPET);
   });
   it('queues calls and shows the slots again when the SDK never arrives', async () => {
     // A minimal window/document: enough for the snippet's fallback path (<style>).
