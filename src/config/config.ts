@@ -58,6 +58,8 @@ export interface EdgePersonalizeConfig {
   onError?: (error: Error) => void;
   /** Called after each slot decision, for analytics or the site's own debugging. */
   onRanked?: (info: SlotRankedInfo) => void;
+  /** Called when the consent in effect changes (also dispatched as `edge-personalize:consent` on `window`). */
+  onConsentChange?: (consent: { state: ConsentState; source: string; reason: string }) => void;
 }
 
 /** The config with every default applied, as the SDK uses it. */
@@ -75,6 +77,7 @@ export interface ResolvedConfig {
   customEventTypes: string[];
   onError: ((error: Error) => void) | null;
   onRanked: ((info: SlotRankedInfo) => void) | null;
+  onConsentChange: ((consent: { state: ConsentState; source: string; reason: string }) => void) | null;
 }
 
 export const DEFAULT_RETENTION: RetentionLimits = { maxEvents: 10_000, maxAgeDays: 90 };

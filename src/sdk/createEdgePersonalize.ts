@@ -4,18 +4,20 @@ import { installHideSheet, removeHideSheet, type HideSheet } from '../dom/hideSh
 import { SlotRanker } from '../dom/slotRanker';
 import { asError, sdkError } from '../errors';
 import type { SnippetState } from '../loader/snippet';
-import { effectiveConsent, readPrivacySignals } from '../privacy/effectiveConsent';
+import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedConsent } from '../privacy/consentState';
+import { readPrivacySignals } from '../privacy/privacySignals';
+import { deleteDeviceDatabase, readDeviceData, type DeviceDataExport } from '../store/deviceData';
 import { startAutoTrack } from '../track/autoTrack';
 import { PendingEvents } from '../track/pendingEvents';
 import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
-import type { WorkerStatus } from '../worker/protocol';
+import type { Explanation, WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
 
 /** What `status()` returns: the page's view plus the Worker's. */
 export interface SdkStatus {
   initialized: boolean;
-  consent: { state: ConsentState; reason: string };
+  consent: ResolvedConsent;
   /** Null until the Worker runs (consent granted). */
   worker: WorkerStatus | null;
   /** Slot decisions so far. */
@@ -38,9 +40,26 @@ export interface EdgePersonalize {
   status(): Promise<SdkStatus>;
   /** The model's best items for the current session, best first. */
   topPicks(count?: number): Promise<Array<{ itemId: string; score: number }>>;
+  /** Everything the SDK keeps about the shopper on this device, as JSON-ready data. Works in any consent state. */
+  exportData(): Promise<DeviceDataExport>;
+  /** Deletes everything the SDK keeps on this device (history, model state, consent choice, this tab's pending events) and resets the Worker. */
+  eraseData(): Promise<void>;
+  /** Why `itemId` ranks where it does: the session items that most raised its score (leave-one-out). Null without a session. */
+  explain(itemId: string): Promise<Explanation | null>;
   /** The queue protocol of the install snippet: `push(['track', 'view', { itemId }])`. */
   push(call: unknown): void;
 }
+
+/** The event dispatched on `window` when the consent in effect changes (`detail`: {@link ResolvedConsent}). */
+export const CONSENT_EVENT = 'edge-personalize:consent';
+
+const storageOf = (name: 'localStorage' | 'sessionStorage'): Storage | null => {
+  try {
+    return globalThis[name] ?? null;
+  } catch {
+    return null; // access itself throws where storage is disabled
+  }
+};
 
 /** Where the SDK's files are, decided by the entry point (script tag or ESM import). */
 export interface SdkEnvironment {
@@ -48,7 +67,7 @@ export interface SdkEnvironment {
   snippet?: SnippetState;
 }
 
-const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks'] as const;
+const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks', 'exportData', 'eraseData', 'explain'] as const;
 
 /**
  * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
@@ -57,7 +76,27 @@ const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks'] as co
  */
 export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let config: ResolvedConfig | null = null;
-  let consent = { state: 'pending' as ConsentState, reason: 'not initialised' };
+  let consent: ResolvedConsent = { state: 'pending', source: 'site', reason: 'not initialised' };
+
+  /** Applies a newly resolved consent: starts or stops personalization and tells the site. */
+  const applyConsent = (next: ResolvedConsent): void => {
+    const before = consent;
+    consent = next;
+    if (before.state !== 'granted' && next.state === 'granted') startPersonalization();
+    if (before.state === 'granted' && next.state !== 'granted') stopPersonalization();
+    if (before.state !== next.state) {
+      try {
+        config?.onConsentChange?.(next);
+      } catch {
+        /* the site's callback must not break the SDK */
+      }
+      try {
+        window.dispatchEvent(new CustomEvent(CONSENT_EVENT, { detail: next }));
+      } catch {
+        /* no window (tests) */
+      }
+    }
+  };
   let worker: WorkerHandle | null = null;
   let workerReady: Promise<boolean> | null = null;
   let ranker: SlotRanker | null = null;
@@ -129,11 +168,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     );
     // Events an earlier page of this tab could not hand over (it was left too soon) go first,
     // right after start() (the Worker runs calls in order).
-    try {
-      pending ??= new PendingEvents(sessionStorage);
-    } catch {
-      pending ??= new PendingEvents(null); // sessionStorage refused (sandboxed frame, storage off)
-    }
+    pending ??= new PendingEvents(storageOf('sessionStorage'));
     for (const event of pending.takeOver()) record(event);
     if (c.autoTrack) {
       try {
@@ -197,7 +232,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           },
           onError: report,
         });
-        consent = effectiveConsent(resolved.consent, readPrivacySignals());
+        consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
         ranker.start();
         if (consent.state === 'granted') startPersonalization();
         else ranker.fail('no_consent');
@@ -237,10 +272,9 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         if (state !== 'granted' && state !== 'denied' && state !== 'pending') {
           return report(sdkError('ConfigError', `consent(): ${JSON.stringify(state)} is not granted, denied or pending`));
         }
-        const before = consent.state;
-        consent = effectiveConsent(state, readPrivacySignals());
-        if (before !== 'granted' && consent.state === 'granted') startPersonalization();
-        if (before === 'granted' && consent.state !== 'granted') stopPersonalization();
+        const record = { state, at: Date.now() };
+        writeConsentRecord(storageOf('localStorage'), record);
+        applyConsent(resolveConsent(config.consent, record, readPrivacySignals()));
       } catch (err) {
         report(err);
       }
@@ -262,6 +296,27 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       return call((w) => w.api.topPicks(count)).catch((err) => {
         report(err);
         return [];
+      });
+    },
+
+    async exportData() {
+      return readDeviceData([storageOf('localStorage'), storageOf('sessionStorage')], ['edge-personalize.consent', 'edge-personalize.pending']);
+    },
+
+    async eraseData() {
+      pending?.clear();
+      writeConsentRecord(storageOf('localStorage'), null);
+      // The Worker holds the database open: it closes and deletes it and forgets its state.
+      if (worker) await call((w) => w.api.forget());
+      else await deleteDeviceDatabase();
+      if (config) applyConsent(resolveConsent(config.consent, null, readPrivacySignals()));
+    },
+
+    async explain(itemId) {
+      if (!workerReady || !(await workerReady)) return null;
+      return call((w) => w.api.explain(String(itemId))).catch((err) => {
+        report(err);
+        return null;
       });
     },
 

@@ -2,6 +2,7 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from '
 import type { RetentionLimits } from '../config/config';
 import { sessionAt, type SessionMark } from '../track/sessionClock';
 import type { TrackedEvent } from '../track/trackedEvent';
+import { HISTORY_DB_NAME } from './databaseName';
 import { quotaPruneCount, retentionCut } from './retention';
 
 /** One event as stored: the tracked event plus its session. */
@@ -38,8 +39,7 @@ interface HistorySchema extends DBSchema {
   meta: { key: string; value: SessionMark };
 }
 
-/** The IndexedDB database name; one per origin. */
-export const HISTORY_DB_NAME = 'edge-personalize';
+export { HISTORY_DB_NAME };
 const HISTORY_DB_VERSION = 1;
 
 type WriteTx = IDBPTransaction<HistorySchema, ['events', 'sessions', 'meta'], 'readwrite'>;

@@ -1,12 +1,13 @@
 import { asError, sdkError } from '../errors';
 import type { SessionState } from '../model/sessionModel';
 import type { StoredSession } from '../store/historyStore';
+import { deleteDeviceDatabase } from '../store/deviceData';
 import { HistoryStore } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import { fetchModelFiles } from '../model/modelFiles';
 import { cachingModelFetch } from './modelCache';
-import type { RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
+import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
 type MlRuntime = typeof import('./mlRuntime');
 
@@ -171,6 +172,44 @@ export class Personalizer implements WorkerApi {
         }
       }
       return top.map((i) => ({ itemId: model.vocab[i]!, score: scores[i]! }));
+    });
+  }
+
+  explain(itemId: string): Promise<Explanation | null> {
+    return this._serial(async () => {
+      const model = this._requireModel();
+      const target = model.index.get(itemId);
+      const items = this._state.items;
+      if (target === undefined || items.length === 0) return null;
+      const candidates = Int32Array.of(target);
+      const score = model.model.scoreState(this._state, candidates)![0]!;
+      // Leave-one-out: rebuild the session without each item in turn (≤ maxLen GRU passes of ≤ maxLen steps).
+      const influences = items.map((item, k) => {
+        let state: SessionState = { items: [], hidden: [] };
+        items.forEach((other, j) => {
+          if (j !== k) state = model.model.advance(state, other);
+        });
+        const without = state.items.length > 0 ? model.model.scoreState(state, candidates)![0]! : 0;
+        return { itemId: model.vocab[item]!, influence: score - without };
+      });
+      influences.sort((a, b) => b.influence - a.influence);
+      return { itemId, score, influences };
+    });
+  }
+
+  forget(): Promise<void> {
+    return this._serial(async () => {
+      this._store?.close();
+      this._store = null;
+      this._session = null;
+      this._state = { items: [], hidden: [] };
+      this._storedEvents = 0;
+      await deleteDeviceDatabase();
+      // A fresh, empty store for whatever the shopper does next (if consent still allows it).
+      this._store = await this._openStore().catch((err: unknown) => {
+        this._note(storageError(err));
+        return null;
+      });
     });
   }
 

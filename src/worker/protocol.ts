@@ -115,7 +115,23 @@ export interface WorkerApi {
   record(event: TrackedEvent): Promise<RecordResult>;
   /** Scores the items of the page's slots for the current session. */
   rank(request: RankRequest): Promise<RankResult>;
+  /**
+   * Why `itemId` ranks where it does: leave-one-out over the session — each session item's
+   * influence is how much the item's score drops when that item is removed from the session.
+   */
+  explain(itemId: string): Promise<Explanation | null>;
+  /** Forgets everything: closes and deletes the database, resets the session state in memory. */
+  forget(): Promise<void>;
   /** The model's top picks for the current session (item ids, best first). */
   topPicks(count: number): Promise<Array<{ itemId: string; score: number }>>;
   status(): Promise<WorkerStatus>;
+}
+
+/** What `explain(itemId)` returns. */
+export interface Explanation {
+  itemId: string;
+  /** The item's score for the whole session. */
+  score: number;
+  /** The session's items, most influential first: `influence` = score − score without that item. */
+  influences: Array<{ itemId: string; influence: number }>;
 }

@@ -1,0 +1,232 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { RateLimiter } from './rateLimiter';
+import { readBody } from './readBody';
+import { RoundManager } from './roundManager';
+import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
+import { StorageError } from './updateLog';
+import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate, type RejectReason, type UpdateRejection } from './validateUpdate';
+import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
+
+/**
+ * The aggregation server's HTTP API (paths below are under `basePath`):
+ *
+ * - `GET /v1/model` → `{ modelVersion, modelUrl, round: { id, target, received, deadline },
+ *   privacy: { clipNorm, noiseStd, noiseMultiplier } }`, `Cache-Control: no-cache` + ETag;
+ * - `GET /v1/models/<version>/<model.json|weights.bin|vocab.txt>` → a published version's
+ *   files, cached as immutable (a version's content never changes);
+ * - `POST /v1/updates` (body: one update, `Content-Type: application/vnd.edge-personalize.update`)
+ *   → `202 { accepted: true, roundId, received, target }`, sent only once the update is fsynced;
+ *   or `{ accepted: false, reason, message }` with 400/409/413/415/429/503 (see validateUpdate.ts);
+ * - `GET /v1/status` → rounds, versions, per-round and cumulative ε, counts, recent updates.
+ *
+ * Browsers may call it from `allowedOrigins` only (CORS). Neither bodies nor client addresses
+ * are ever logged or stored; addresses live in the rate limiter's memory only.
+ */
+export interface AggregationServer {
+  /**
+   * Answers a request under `basePath` and resolves to true; resolves to false, without touching
+   * `res`, for any other path, so a host server (the demo shop) can try its own routes next.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  /** Starts a standalone HTTP server on `host:port` (port 0: any free one); resolves to it. */
+  listen(port: number, host?: string): Promise<{ server: Server; port: number }>;
+  /** Stops the round timer and the server started by `listen`, and closes the open log. */
+  close(): Promise<void>;
+  /** The `/v1/status` document. */
+  status(): Record<string, unknown>;
+}
+
+type Headers = Record<string, string>;
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+const FILE_TYPES: Record<string, string> = {
+  'model.json': 'application/json; charset=utf-8',
+  'weights.bin': 'application/octet-stream',
+  'vocab.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Creates the server over the data directory: loads (or initialises) its state, resumes the
+ * open round from its log and closes it if it was due. Throws `ServerConfigError` or
+ * `DataDirError` for options or a data directory that cannot work.
+ */
+export function createAggregationServer(options: AggregationServerOptions): AggregationServer {
+  const opts: ResolvedOptions = resolveServerOptions(options);
+  const rounds = new RoundManager(opts);
+  const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit.burst, opts.rateLimit.perMinute, opts.now) : null;
+  const bodyLimit = maxUpdateBytes(rounds.modelConfig);
+  let ticks = 0;
+  const timer = setInterval(() => {
+    rounds.closeIfDue();
+    if (++ticks % 60 === 0) limiter?.sweep();
+  }, 1000);
+  timer.unref();
+  let standalone: Server | null = null;
+
+  const refuse = (res: ServerResponse, r: UpdateRejection | { status: number; reason: RejectReason; message: string }, headers: Headers = {}): void => {
+    rounds.countRejection(r.reason);
+    sendJson(res, r.status, { accepted: false, reason: r.reason, message: r.message }, headers);
+  };
+
+  function cors(req: IncomingMessage, res: ServerResponse): void {
+    const origin = req.headers.origin;
+    if (origin && opts.allowedOrigins.includes(origin)) {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Access-Control-Expose-Headers', 'ETag, Retry-After');
+    }
+    res.setHeader('Vary', 'Origin');
+  }
+
+  function getModel(req: IncomingMessage, res: ServerResponse): void {
+    const v = rounds.currentVersion;
+    const round = rounds.round;
+    // The body also carries the round's progress, so the ETag covers it, not the version alone.
+    const etag = `"${v}:r${round.id}:${round.received}"`;
+    const headers = { 'Cache-Control': 'no-cache', ETag: etag };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    sendJson(res, 200, {
+      modelVersion: v,
+      modelUrl: `${opts.basePath}/v1/models/${v}/model.json`,
+      round,
+      privacy: { clipNorm: opts.clipNorm, noiseStd: opts.noiseStd, noiseMultiplier: opts.noiseMultiplier },
+    }, headers);
+  }
+
+  async function getModelFile(req: IncomingMessage, res: ServerResponse, version: string, file: string): Promise<void> {
+    const dir = VERSION_PATTERN.test(version) && SERVED_FILES.includes(file) ? rounds.versionDir(version) : null;
+    if (!dir) return sendJson(res, 404, { reason: 'not_found', message: `no file ${file} in a published version ${version}` });
+    const etag = `"${version}/${file}"`;
+    const headers = { 'Cache-Control': 'public, max-age=31536000, immutable', ETag: etag };
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const bytes = await readFile(join(dir, file));
+    res.writeHead(200, { ...headers, 'Content-Type': FILE_TYPES[file]!, 'Content-Length': bytes.length });
+    res.end(bytes);
+  }
+
+  async function postUpdate(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const client = req.socket.remoteAddress ?? 'unknown';
+    if (limiter && !limiter.take(client)) {
+      return refuse(res, { status: 429, reason: 'rate_limited', message: 'too many updates from this address; retry later' }, { 'Retry-After': String(limiter.retryAfterSeconds(client)) });
+    }
+    const badType = checkContentType(req.headers['content-type']);
+    if (badType) return refuse(res, badType);
+    const body = await readBody(req, bodyLimit);
+    if (body === 'aborted') {
+      res.destroy();
+      return;
+    }
+    // Closing the connection keeps the unread rest of an oversized body from being parsed.
+    if (body === 'too_large') return refuse(res, tooLarge(bodyLimit), { Connection: 'close' });
+    const checked = validateUpdate(body, req.headers['content-type'], rounds.context());
+    if (!checked.ok) return refuse(res, checked);
+    let accepted: ReturnType<RoundManager['accept']>;
+    try {
+      accepted = rounds.accept(checked, body);
+    } catch (err) {
+      if (!(err instanceof StorageError)) throw err;
+      return storageFailed(res, err);
+    }
+    // Closing now is safe: a close fsyncs the log before it aggregates.
+    rounds.closeIfDue();
+    try {
+      await accepted.durable;
+    } catch (err) {
+      return storageFailed(res, err as Error);
+    }
+    sendJson(res, 202, { accepted: true, ...accepted.ack });
+  }
+
+  function storageFailed(res: ServerResponse, err: Error): void {
+    opts.log(`cannot store an update: ${err.message}`);
+    refuse(res, { status: 503, reason: 'storage_error', message: 'the server could not store the update; retry later' }, { 'Retry-After': '30' });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    if (method === 'OPTIONS') {
+      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' });
+      res.end();
+      return;
+    }
+    const file = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(path);
+    const allow = path === '/v1/updates' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
+    if (!allow) return sendJson(res, 404, { reason: 'not_found', message: `no route ${path}` });
+    if (!allow.split(', ').includes(method)) return sendJson(res, 405, { reason: 'method_not_allowed', message: `use ${allow}` }, { Allow: allow });
+    if (path === '/v1/updates') return postUpdate(req, res);
+    if (path === '/v1/model') return getModel(req, res);
+    if (path === '/v1/status') return sendJson(res, 200, rounds.status());
+    // Version and file names are URL-safe (VERSION_PATTERN), so the raw segments are compared.
+    return getModelFile(req, res, file![1]!, file![2]!);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    } catch {
+      return false;
+    }
+    if (opts.basePath) {
+      if (path !== opts.basePath && !path.startsWith(opts.basePath + '/')) return false;
+      path = path.slice(opts.basePath.length) || '/';
+    } else if (!path.startsWith('/v1/')) {
+      return false;
+    }
+    cors(req, res);
+    try {
+      await route(req, res, path);
+    } catch (err) {
+      // One bad request costs one response, never the server. Only the path is logged.
+      opts.log(`error answering ${req.method} ${path}: ${(err as Error).message}`);
+      if (!res.headersSent) sendJson(res, 500, { reason: 'internal_error', message: 'internal error' });
+      else res.destroy();
+    }
+    return true;
+  }
+
+  return {
+    handle,
+    status: () => rounds.status(),
+    listen(port, host = '127.0.0.1') {
+      const server = createServer((req, res) => {
+        void handle(req, res).then((done) => {
+          if (!done) sendJson(res, 404, { reason: 'not_found', message: 'see /v1/model, /v1/models/…, /v1/updates, /v1/status' });
+        });
+      });
+      // A slow client cannot hold a connection (and its buffer) open for long.
+      server.requestTimeout = 30_000;
+      server.headersTimeout = 10_000;
+      standalone = server;
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve({ server, port: (server.address() as AddressInfo).port }));
+      });
+    },
+    async close() {
+      clearInterval(timer);
+      if (standalone) {
+        const s = standalone;
+        standalone = null;
+        s.closeAllConnections();
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+      }
+      rounds.shutdown();
+    },
+  };
+}

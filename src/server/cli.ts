@@ -1,0 +1,102 @@
+/**
+ * `npm run server -- [options]`: the aggregation server on its own (the demo starts it beside
+ * the shop). Progress lines go to stdout; a bad option or a missing model prints one line to
+ * stderr and exits with code 2. Stop it with Ctrl-C (or `kill`): every acknowledged update is
+ * already on disk, so even `kill -9` loses nothing.
+ */
+import { numberArg, parseArgs, UsageError } from '../../models/cliArgs';
+import { createAggregationServer } from './aggregationServer';
+import { ServerConfigError } from './serverOptions';
+import { DataDirError } from './updateStore';
+
+const HELP = `usage: tsx src/server/cli.ts [options]
+
+  --model DIR              base model directory (default models/online-retail)
+  --data DIR               data directory: rounds, state, published versions (default .data/server)
+  --port N                 port (default 8787; 0 = any free port)
+  --host ADDR              address to listen on (default 127.0.0.1)
+  --base-path PATH         URL prefix of the API, e.g. /fl (default none)
+  --target N               updates that close a round (default 5)
+  --min-updates N          updates a round needs to close at its deadline (default ⌈target/2⌉, ≥ 2)
+  --deadline-minutes M     round deadline (default 10)
+  --max-staleness N        accept updates trained up to N versions back (default 2)
+  --staleness-decay F      weight factor per version of staleness (default 0.5)
+  --example-cap N          example buckets above N count as N (default 16)
+  --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
+  --server-lr F            server learning rate (default 1)
+  --clip F                 L2 clip norm devices apply (default 1)
+  --noise-multiplier F     noise multiplier σ of a full round (default 1; devices add σ·clip/√target)
+  --population N           estimated devices, for the sampling rate target/N (default 10000)
+  --delta F                δ of the reported (ε, δ) (default 1e-6)
+  --rate-limit N           updates per minute per client address, 0 = off (default 30)
+  --rate-burst N           updates at once per client address (default 10)
+  --origin LIST            comma-separated browser origins allowed by CORS (default none)
+  --help                   this text
+`;
+
+const OPTIONS = [
+  'model', 'data', 'port', 'host', 'base-path', 'target', 'min-updates', 'deadline-minutes', 'max-staleness', 'staleness-decay',
+  'example-cap', 'expected-weight', 'server-lr', 'clip', 'noise-multiplier', 'population', 'delta', 'rate-limit', 'rate-burst', 'origin',
+];
+
+const log = (line: string): void => console.log(`server: ${line}`);
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), OPTIONS, ['help']);
+  if (args.has('help')) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const num = (key: string, min: number, max: number): number | undefined => (args.has(key) ? numberArg(args, key, 0, min, max) : undefined);
+  const int = (key: string, min: number, max: number): number | undefined => {
+    const v = num(key, min, max);
+    if (v !== undefined && !Number.isInteger(v)) throw new UsageError(`--${key} must be a whole number, got "${args.get(key)}"`);
+    return v;
+  };
+  const perMinute = num('rate-limit', 0, 1e9) ?? 30;
+  const deadline = num('deadline-minutes', 1 / 60, 7 * 24 * 60);
+  const server = createAggregationServer({
+    modelDir: args.get('model') ?? 'models/online-retail',
+    dataDir: args.get('data') ?? '.data/server',
+    basePath: args.get('base-path'),
+    targetUpdates: int('target', 1, 1e6),
+    minUpdates: int('min-updates', 1, 1e6),
+    roundDeadlineMs: deadline === undefined ? undefined : deadline * 60_000,
+    maxStaleness: int('max-staleness', 0, 1000),
+    stalenessDecay: num('staleness-decay', 1e-6, 1),
+    exampleCap: num('example-cap', 1, 1e6),
+    expectedWeight: num('expected-weight', 1e-6, 1),
+    serverLr: num('server-lr', 1e-9, 1e3),
+    clipNorm: num('clip', 1e-9, 1e6),
+    noiseMultiplier: num('noise-multiplier', 0, 1e3),
+    populationEstimate: num('population', 1, 1e12),
+    delta: num('delta', 1e-30, 0.5),
+    rateLimit: perMinute === 0 ? null : { perMinute, burst: int('rate-burst', 1, 1e9) ?? 10 },
+    allowedOrigins: (args.get('origin') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    log,
+  });
+  const port = int('port', 0, 65535) ?? 8787;
+  const host = args.get('host') ?? '127.0.0.1';
+  let bound: { port: number };
+  try {
+    bound = await server.listen(port, host);
+  } catch (err) {
+    throw new UsageError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
+  }
+  const status = server.status() as { modelVersion: string; round: { id: string; received: number; target: number } };
+  log(`listening on http://${host}:${bound.port}${args.get('base-path') ?? ''}/v1/model: model ${status.modelVersion}, round ${status.round.id} (${status.round.received}/${status.round.target} updates)`);
+  const stop = (): void => {
+    void server.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof UsageError || err instanceof ServerConfigError || err instanceof DataDirError) {
+    console.error(`server: ${err.message}`);
+    process.exit(2);
+  }
+  console.error('server:', err);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+/**
+ * Settings of the aggregation server, their defaults and checks. The privacy settings are the
+ * ones devices must use: `GET /v1/model` hands them out and every update's header must repeat
+ * them (`wrong_privacy_parameters` otherwise).
+ */
+export interface AggregationServerOptions {
+  /** The base model directory (`model.json`, `weights.bin`, `vocab.txt`, optional `float/`). */
+  modelDir: string;
+  /** Where rounds, state and published versions are kept. Default `.data/server`. */
+  dataDir?: string;
+  /** URL prefix the API is mounted under, e.g. `/fl` (default: none). */
+  basePath?: string;
+  /** Updates that close a round. Default 5. */
+  targetUpdates?: number;
+  /** Updates a round needs to close at its deadline (else the deadline is extended). Default ⌈target/2⌉, at least 2. */
+  minUpdates?: number;
+  /** How long a round stays open before the deadline rule applies, in ms. Default 10 minutes. */
+  roundDeadlineMs?: number;
+  /** Updates trained on up to this many versions back are accepted (down-weighted). Default 2. */
+  maxStaleness?: number;
+  /** Weight factor per version of staleness. Default 0.5. */
+  stalenessDecay?: number;
+  /** Example buckets above this count as this many (see fedAvg.ts). Default 16. */
+  exampleCap?: number;
+  /** The average weight expected per update, for the fixed FedAvg denominator. Default 1. */
+  expectedWeight?: number;
+  /** Server learning rate. Default 1. */
+  serverLr?: number;
+  /** L2 clip norm C devices apply. Default 1. */
+  clipNorm?: number;
+  /** Noise multiplier σ of a full round's sum (each device adds σ·C/√target). Default 1. */
+  noiseMultiplier?: number;
+  /** Estimated number of devices that could take part, for the sampling rate q = target / population. Default 10 000. */
+  populationEstimate?: number;
+  /** δ of the reported (ε, δ). Default 1e-6. */
+  delta?: number;
+  /** Per client address: `burst` updates at once, refilled at `perMinute`; null disables. Default 10 and 30/min. */
+  rateLimit?: { burst: number; perMinute: number } | null;
+  /** Origins (e.g. `http://127.0.0.1:8080`) allowed to call the API from a browser. Default none. */
+  allowedOrigins?: string[];
+  /** Progress lines (round closed, version published, ε). Default: none. Never given bodies or addresses. */
+  log?: (line: string) => void;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** Options with every default filled in and the derived device noise. */
+export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit'>> & {
+  rateLimit: { burst: number; perMinute: number } | null;
+  /** Std of the noise each device adds per coordinate: σ·C/√target. */
+  noiseStd: number;
+};
+
+/** Named error for options that cannot work (the CLI prints it and exits with code 2). */
+export class ServerConfigError extends Error {
+  override name = 'ServerConfigError';
+}
+
+/** Fills in defaults and checks ranges; throws {@link ServerConfigError}. */
+export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptions {
+  const targetUpdates = o.targetUpdates ?? 5;
+  const r: ResolvedOptions = {
+    modelDir: o.modelDir,
+    dataDir: o.dataDir ?? '.data/server',
+    basePath: (o.basePath ?? '').replace(/\/+$/, ''),
+    targetUpdates,
+    minUpdates: o.minUpdates ?? Math.min(targetUpdates, Math.max(2, Math.ceil(targetUpdates / 2))),
+    roundDeadlineMs: o.roundDeadlineMs ?? 10 * 60_000,
+    maxStaleness: o.maxStaleness ?? 2,
+    stalenessDecay: o.stalenessDecay ?? 0.5,
+    exampleCap: o.exampleCap ?? 16,
+    expectedWeight: o.expectedWeight ?? 1,
+    serverLr: o.serverLr ?? 1,
+    clipNorm: o.clipNorm ?? 1,
+    noiseMultiplier: o.noiseMultiplier ?? 1,
+    populationEstimate: o.populationEstimate ?? 10_000,
+    delta: o.delta ?? 1e-6,
+    rateLimit: o.rateLimit === undefined ? { burst: 10, perMinute: 30 } : o.rateLimit,
+    allowedOrigins: o.allowedOrigins ?? [],
+    log: o.log ?? (() => {}),
+    now: o.now ?? Date.now,
+    noiseStd: 0,
+  };
+  const check = (ok: boolean, what: string): void => {
+    if (!ok) throw new ServerConfigError(what);
+  };
+  check(typeof r.modelDir === 'string' && r.modelDir.length > 0, 'modelDir is required');
+  check(r.basePath === '' || /^\/[A-Za-z0-9._~/-]*$/.test(r.basePath), `basePath must start with "/", got "${r.basePath}"`);
+  check(Number.isInteger(r.targetUpdates) && r.targetUpdates >= 1, 'targetUpdates must be an integer ≥ 1');
+  check(Number.isInteger(r.minUpdates) && r.minUpdates >= 1 && r.minUpdates <= r.targetUpdates, 'minUpdates must be an integer in [1, targetUpdates]');
+  check(r.roundDeadlineMs >= 1000, 'roundDeadlineMs must be ≥ 1000');
+  check(Number.isInteger(r.maxStaleness) && r.maxStaleness >= 0, 'maxStaleness must be an integer ≥ 0');
+  check(r.stalenessDecay > 0 && r.stalenessDecay <= 1, 'stalenessDecay must be in (0, 1]');
+  check(r.exampleCap >= 1, 'exampleCap must be ≥ 1');
+  check(r.expectedWeight > 0 && r.expectedWeight <= 1, 'expectedWeight must be in (0, 1]');
+  check(r.serverLr > 0 && Number.isFinite(r.serverLr), 'serverLr must be > 0');
+  check(r.clipNorm > 0 && Number.isFinite(r.clipNorm), 'clipNorm must be > 0');
+  check(r.noiseMultiplier >= 0 && Number.isFinite(r.noiseMultiplier), 'noiseMultiplier must be ≥ 0');
+  check(r.populationEstimate >= r.targetUpdates, 'populationEstimate must be ≥ targetUpdates');
+  check(r.delta > 0 && r.delta < 1, 'delta must be in (0, 1)');
+  check(r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0), 'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)');
+  r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(r.targetUpdates);
+  return r;
+}

@@ -1,0 +1,136 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { readUpdateLog, UpdateLog, type LogRecord } from './updateLog';
+import { writeFileDurable } from './writeFileDurable';
+
+/**
+ * The server's embedded storage: plain files under one data directory, no database to set up.
+ *
+ * ```
+ * <data>/state.json          the open round and every closed one (the commit point)
+ * <data>/current.json        { modelVersion }: the published version, for other tools
+ * <data>/rounds/<id>.log     the open round's accepted updates (see UpdateLog)
+ * <data>/rounds/<id>.nonces  a closed round's nonces, one a line (its updates are deleted)
+ * <data>/versions/<version>/ published models (see VersionStore)
+ * ```
+ *
+ * Once a round is aggregated its individual updates are deleted and only their nonces kept,
+ * for replay checks, while an update from that round could still be accepted: the server keeps
+ * no device's update longer than it needs it.
+ */
+
+/** A closed round as recorded in `state.json`. */
+export interface ClosedRound {
+  id: number;
+  /** The version it trained from and the one it published. */
+  parentVersion: string;
+  version: string;
+  updates: number;
+  weightSum: number;
+  /** The round's effective noise multiplier (see privacyLedger.ts). */
+  noiseMultiplier: number;
+  samplingRate: number;
+  /** ε of this round alone at the server's δ (null: infinite). */
+  epsilon: number | null;
+  closedAt: number;
+}
+
+/** Everything the server needs to resume, written atomically at every change of round. */
+export interface ServerState {
+  formatVersion: 1;
+  /** The model the server started from; a data directory serves one model family. */
+  baseVersion: string;
+  /** Published versions, oldest first; the last is current. */
+  versions: string[];
+  round: { id: number; openedAt: number; deadline: number };
+  closed: ClosedRound[];
+}
+
+/** Named error for a data directory that cannot be used (another model's, unreadable state). */
+export class DataDirError extends Error {
+  override name = 'DataDirError';
+}
+
+/** The files of a data directory. */
+export class UpdateStore {
+  readonly roundsDir: string;
+  readonly versionsDir: string;
+
+  constructor(readonly dir: string) {
+    this.roundsDir = join(dir, 'rounds');
+    this.versionsDir = join(dir, 'versions');
+    mkdirSync(this.roundsDir, { recursive: true });
+    mkdirSync(this.versionsDir, { recursive: true });
+  }
+
+  /** The saved state, or null for a new data directory. */
+  loadState(): ServerState | null {
+    const path = join(this.dir, 'state.json');
+    if (!existsSync(path)) return null;
+    let state: ServerState;
+    try {
+      state = JSON.parse(readFileSync(path, 'utf8')) as ServerState;
+    } catch (err) {
+      throw new DataDirError(`${path} is not readable JSON (${(err as Error).message}); move the data directory away to start afresh`);
+    }
+    if (state.formatVersion !== 1 || !Array.isArray(state.versions) || !state.round || !Array.isArray(state.closed)) {
+      throw new DataDirError(`${path} is not a state file this server understands`);
+    }
+    return state;
+  }
+
+  /** Saves the state atomically: the commit point of a round change. */
+  saveState(state: ServerState): void {
+    writeFileDurable(join(this.dir, 'state.json'), JSON.stringify(state, null, 1) + '\n');
+  }
+
+  /** Points `current.json` at a version (derived from the state; rewritten on every start). */
+  writeCurrent(modelVersion: string): void {
+    writeFileDurable(join(this.dir, 'current.json'), JSON.stringify({ modelVersion }) + '\n');
+  }
+
+  /** Opens a round's log for appending, with the records already in it. */
+  openRoundLog(roundId: number): { log: UpdateLog; records: LogRecord[] } {
+    return UpdateLog.open(join(this.roundsDir, `${roundId}.log`));
+  }
+
+  /**
+   * Replaces a closed round's log by its nonces. Safe to repeat: a crash between the state
+   * commit and this step is finished on the next start ({@link sealClosedLogs}).
+   */
+  sealRound(roundId: number): void {
+    const logPath = join(this.roundsDir, `${roundId}.log`);
+    if (!existsSync(logPath)) return;
+    const nonces = readUpdateLog(logPath).records.map((r) => r.meta.nonce);
+    writeFileDurable(join(this.roundsDir, `${roundId}.nonces`), nonces.map((n) => n + '\n').join(''));
+    rmSync(logPath);
+  }
+
+  /** Seals every log of a round before `openRound` (left over by a crash). */
+  sealClosedLogs(openRound: number): void {
+    for (const id of this.roundIds('.log')) if (id < openRound) this.sealRound(id);
+  }
+
+  /** Nonces of closed rounds `fromRound…openRound−1`, with their round. */
+  loadNonces(fromRound: number, openRound: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const id of this.roundIds('.nonces')) {
+      if (id < fromRound || id >= openRound) continue;
+      for (const n of readFileSync(join(this.roundsDir, `${id}.nonces`), 'utf8').split('\n')) if (n) out.set(n, id);
+    }
+    return out;
+  }
+
+  /** Deletes nonce files of rounds before `beforeRound` (their updates are too stale to accept). */
+  pruneNonces(beforeRound: number): void {
+    for (const id of this.roundIds('.nonces')) if (id < beforeRound) rmSync(join(this.roundsDir, `${id}.nonces`), { force: true });
+  }
+
+  private roundIds(ext: string): number[] {
+    return readdirSync(this.roundsDir)
+      .filter((f) => f.endsWith(ext) && /^\d+\./.test(f))
+      .map((f) => Number(f.slice(0, -ext.length)))
+      .filter(Number.isInteger)
+      .sort((a, b) => a - b);
+  }
+}

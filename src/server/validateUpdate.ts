@@ -1,0 +1,148 @@
+import type { ModelConfig } from '../model/modelConfig';
+import {
+  decodeUpdate, federatedShapes, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
+} from '../federated/modelUpdate';
+import { updateWeight, type WeightPolicy } from './fedAvg';
+
+/**
+ * Every check an uploaded update must pass before it is stored. Pure: the caller stores the
+ * update only when the answer is `ok`, so a rejected update changes nothing.
+ */
+
+/** Machine-readable reasons for refusing an update (the `reason` of the JSON answer). */
+export type RejectReason =
+  | 'content_type' | 'too_large' | 'rate_limited'
+  | 'bad_magic' | 'truncated' | 'bad_header' | 'bad_format_version' | 'bad_scale' | 'bad_example_bucket' | 'bad_nonce' | 'wrong_shape'
+  | 'non_finite' | 'wrong_privacy_parameters' | 'norm_too_large'
+  | 'unknown_version' | 'stale_version' | 'unknown_round' | 'round_closed' | 'replayed_nonce'
+  | 'storage_error';
+
+/** A refusal: HTTP status, reason and a sentence for people. */
+export interface UpdateRejection {
+  ok: false;
+  status: number;
+  reason: RejectReason;
+  message: string;
+}
+
+/** An update that passed every check, with its FedAvg weight. */
+export interface AcceptedUpdate {
+  ok: true;
+  update: ModelUpdate;
+  staleness: number;
+  weight: number;
+}
+
+/** What the checks need to know about the server. */
+export interface ValidationContext {
+  config: ModelConfig;
+  clipNorm: number;
+  noiseStd: number;
+  /** Published versions, oldest first; the last is current. */
+  versionIndex: (version: string) => number | undefined;
+  currentIndex: number;
+  maxStaleness: number;
+  openRound: number;
+  hasNonce: (nonce: string) => boolean;
+  weightPolicy: WeightPolicy;
+}
+
+/** Largest update header accepted. */
+export const MAX_HEADER_BYTES = 4096;
+
+/** The body size limit for a model config: magic + length + the largest header + one int8 per value. */
+export function maxUpdateBytes(config: ModelConfig): number {
+  return 8 + MAX_HEADER_BYTES + federatedSize(config);
+}
+
+const reject = (status: number, reason: RejectReason, message: string): UpdateRejection => ({ ok: false, status, reason, message });
+
+/** 415 unless the media type is the update's (parameters such as `; charset` are ignored). */
+export function checkContentType(contentType: string | undefined): UpdateRejection | null {
+  const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return type === UPDATE_CONTENT_TYPE ? null : reject(415, 'content_type', `Content-Type must be ${UPDATE_CONTENT_TYPE}`);
+}
+
+/** The 413 answer for a body over the limit. */
+export function tooLarge(limit: number): UpdateRejection {
+  return reject(413, 'too_large', `an update is at most ${limit} bytes`);
+}
+
+/** True when the header's `scales` holds something JSON turned from NaN/±Infinity (null, or 1e999). */
+function headerHasNonFiniteScale(body: Uint8Array): boolean {
+  try {
+    const length = new DataView(body.buffer, body.byteOffset, body.byteLength).getUint32(4, true);
+    const h = JSON.parse(new TextDecoder().decode(body.subarray(8, 8 + length))) as { scales?: unknown };
+    return Array.isArray(h.scales) && h.scales.some((s) => s === null || (typeof s === 'number' && !Number.isFinite(s)));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The largest norm an honest update can have. Signal `s` (‖s‖ ≤ C) and the device's Gaussian
+ * noise `n` (std σ_n per coordinate) are independent, so ‖s + n‖² = ‖s‖² + 2 s·n + ‖n‖² with
+ * ‖n‖² ~ σ_n²·χ²_d (mean dσ_n², sd σ_n²√(2d)) and s·n ~ N(0, C²σ_n²); allowing 8 standard
+ * deviations of each makes a false refusal practically impossible. int8 rounding then adds at
+ * most half a step per value: √(Σ_t n_t·(scale_t/2)²).
+ *
+ * This bounds what one update can do, not whether it was clipped: noise hides the signal, so
+ * a device that sends no noise may send a signal of norm up to about σ_n·√d (see README.md).
+ */
+export function normBound(update: ModelUpdate, config: ModelConfig, clipNorm: number, noiseStd: number): number {
+  const d = update.delta.length;
+  let quant = 0;
+  federatedShapes(config).forEach(([, shape], t) => {
+    const half = (update.header.scales[t] ?? 0) / 2;
+    quant += shape.reduce((a, b) => a * b, 1) * half * half;
+  });
+  const v = noiseStd * noiseStd;
+  return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(quant);
+}
+
+const same = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+
+/**
+ * Checks a received body: content type, size, format and shape for the model, finite values,
+ * privacy parameters, norm, version staleness, round and nonce, in that order. Returns the
+ * decoded update with its weight, or the first failed check as a rejection.
+ */
+export function validateUpdate(body: Uint8Array, contentType: string | undefined, ctx: ValidationContext): AcceptedUpdate | UpdateRejection {
+  const badType = checkContentType(contentType);
+  if (badType) return badType;
+  const limit = maxUpdateBytes(ctx.config);
+  if (body.length > limit) return tooLarge(limit);
+
+  let update: ModelUpdate;
+  try {
+    update = decodeUpdate(body, ctx.config);
+  } catch (err) {
+    if (!(err instanceof UpdateFormatError)) throw err;
+    if (err.reason === 'bad_scale' && headerHasNonFiniteScale(body)) return reject(400, 'non_finite', 'every scale must be a finite number (NaN and ±Infinity are refused)');
+    return reject(400, err.reason as RejectReason, err.message);
+  }
+  const h = update.header;
+  let sumSq = 0;
+  for (let i = 0; i < update.delta.length; i++) sumSq += update.delta[i]! * update.delta[i]!;
+  // Any NaN or ±Infinity in the delta makes the sum of squares non-finite.
+  if (!Number.isFinite(sumSq)) return reject(400, 'non_finite', 'the update holds non-finite values (a scale too large for float32)');
+  if (!same(h.clipNorm, ctx.clipNorm) || !same(h.noiseStd, ctx.noiseStd)) {
+    return reject(400, 'wrong_privacy_parameters', `clipNorm must be ${ctx.clipNorm} and noiseStd ${ctx.noiseStd} (see GET /v1/model)`);
+  }
+  const norm = Math.sqrt(sumSq);
+  const bound = normBound(update, ctx.config, ctx.clipNorm, ctx.noiseStd);
+  if (norm > bound) return reject(400, 'norm_too_large', `update norm ${norm.toPrecision(4)} exceeds ${bound.toPrecision(4)}, the most a clipped (norm ${ctx.clipNorm}), noised and rounded update can have`);
+
+  const index = ctx.versionIndex(h.modelVersion);
+  if (index === undefined) return reject(409, 'unknown_version', `model version ${h.modelVersion} was never published here`);
+  const staleness = ctx.currentIndex - index;
+  if (staleness > ctx.maxStaleness) {
+    return reject(409, 'stale_version', `model version ${h.modelVersion} is ${staleness} versions old; at most ${ctx.maxStaleness} are accepted: fetch the current model and train again`);
+  }
+  const round = /^\d{1,9}$/.test(h.roundId) ? Number(h.roundId) : NaN;
+  if (!(round >= 1 && round <= ctx.openRound)) return reject(409, 'unknown_round', `round ${h.roundId} was never opened (the open round is ${ctx.openRound})`);
+  if (ctx.openRound - round > ctx.maxStaleness) return reject(409, 'round_closed', `round ${round} closed too long ago (the open round is ${ctx.openRound})`);
+  if (ctx.hasNonce(h.nonce)) return reject(409, 'replayed_nonce', 'an update with this nonce was already received');
+
+  return { ok: true, update, staleness, weight: updateWeight(h.exampleBucket, staleness, ctx.weightPolicy) };
+}
