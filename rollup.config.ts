@@ -3,6 +3,7 @@
  * - `edge-personalize.js`        the script-tag loader (IIFE, global `edgePersonalize`), no tfjs;
  * - `edge-personalize.mjs`       the ESM entry (same code, for bundlers);
  * - `edge-personalize.worker.js` the module Worker (store, session state, comlink);
+ * - `edge-personalize.vitals.js` web-vitals + the SDK's cost report, loaded only for `onVitals`;
  * - `edge-personalize.ml*.js`    tfjs-core + the model (`ml`), and one chunk per backend
  *                                (`ml-webgl`, `ml-wasm`, `ml-cpu`): only the Worker imports them, each when needed;
  * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
@@ -43,6 +44,12 @@ const config: RollupOptions[] = [
   {
     input: 'src/index.ts',
     output: { file: 'dist/edge-personalize.mjs', format: 'es', sourcemap: true },
+    plugins: [resolve(), ts(), loaderTerser()],
+  },
+  {
+    // web-vitals and the SDK's cost report, loaded by the SDK only when a site passes onVitals.
+    input: 'src/vitals/vitalsEntry.ts',
+    output: { file: 'dist/edge-personalize.vitals.js', format: 'es', sourcemap: true },
     plugins: [resolve(), ts(), loaderTerser()],
   },
   {

@@ -1,3 +1,5 @@
+import type { SdkVitals } from '../vitals/vitalsEntry';
+
 /** Where the Worker runs the model. `auto` picks WebGL only where it is hardware-accelerated. */
 export type BackendPreference = 'auto' | 'webgl' | 'wasm' | 'cpu';
 
@@ -60,6 +62,12 @@ export interface EdgePersonalizeConfig {
   onRanked?: (info: SlotRankedInfo) => void;
   /** Called when the consent in effect changes (also dispatched as `edge-personalize:consent` on `window`). */
   onConsentChange?: (consent: { state: ConsentState; source: string; reason: string }) => void;
+  /**
+   * Receives the page's CLS/LCP/INP (web-vitals) and the SDK's own cost on the page (layout shift
+   * inside slots, main-thread time), whenever they change. Loads `edge-personalize.vitals.js`
+   * (web-vitals) only when set. The data goes to this callback only, never to us.
+   */
+  onVitals?: (vitals: SdkVitals) => void;
 }
 
 /** The config with every default applied, as the SDK uses it. */
@@ -78,6 +86,7 @@ export interface ResolvedConfig {
   onError: ((error: Error) => void) | null;
   onRanked: ((info: SlotRankedInfo) => void) | null;
   onConsentChange: ((consent: { state: ConsentState; source: string; reason: string }) => void) | null;
+  onVitals: ((vitals: SdkVitals) => void) | null;
 }
 
 export const DEFAULT_RETENTION: RetentionLimits = { maxEvents: 10_000, maxAgeDays: 90 };

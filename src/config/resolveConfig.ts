@@ -56,6 +56,7 @@ export function resolveConfig(input: Partial<EdgePersonalizeConfig>): { config: 
     onError: pick('onError', input.onError, isFunction, null, 'a function'),
     onRanked: pick('onRanked', input.onRanked, isFunction, null, 'a function'),
     onConsentChange: pick('onConsentChange', input.onConsentChange, isFunction, null, 'a function'),
+    onVitals: pick('onVitals', input.onVitals, isFunction, null, 'a function'),
   };
   if (!config.modelUrl) {
     problems.push(sdkError('ConfigError', 'init(): modelUrl is required (the URL of the model.json to load); personalization is off'));

@@ -17,6 +17,8 @@ export interface SlotRankerOptions {
   rank: (slots: string[][]) => Promise<RankResult>;
   onRanked: (info: SlotRankedInfo) => void;
   onError: (err: unknown) => void;
+  /** Runs SDK work on the main thread while counting its time (see SdkCostMeter). */
+  measure: <T>(fn: () => T) => T;
 }
 
 type Pending = { slot: Element; deadline: number };
@@ -50,7 +52,7 @@ export class SlotRanker {
     } catch {
       /* no IntersectionObserver: shown slots are never re-ranked */
     }
-    this._mutations = new MutationObserver((records) => {
+    this._mutations = new MutationObserver((records) => this._o.measure(() => {
       const now = performance.now();
       for (const r of records) for (const node of Array.from(r.addedNodes)) {
         if (!(node instanceof Element)) continue;
@@ -60,7 +62,7 @@ export class SlotRanker {
         }
       }
       if (this._ready) void this._rankPending();
-    });
+    }));
     this._mutations.observe(this._o.doc.documentElement, { childList: true, subtree: true });
     this._schedule();
   }
@@ -93,11 +95,13 @@ export class SlotRanker {
     if (slots.length === 0) return;
     const requests = slots.map((s) => slotChildren(s));
     const result = await this._o.rank(requests.map((children) => children.flatMap((c) => (c.itemId ? [c.itemId] : []))));
-    slots.forEach((slot, k) => {
-      // Only if it is still off screen now that the scores are back.
-      if (this._onScreen.get(slot) !== false) return;
-      this._reorder(slot, requests[k]!, result.scores[k] ?? null);
-    });
+    this._o.measure(() =>
+      slots.forEach((slot, k) => {
+        // Only if it is still off screen now that the scores are back.
+        if (this._onScreen.get(slot) !== false) return;
+        this._reorder(slot, requests[k]!, result.scores[k] ?? null);
+      }),
+    );
   }
 
   private _add(slot: Element, deadline: number): void {
@@ -112,7 +116,7 @@ export class SlotRanker {
     let next = Infinity;
     for (const p of this._pending.values()) next = Math.min(next, p.deadline);
     if (next === Infinity) return;
-    this._timer = setTimeout(() => {
+    this._timer = setTimeout(() => this._o.measure(() => {
       this._timer = null;
       const now = performance.now();
       for (const p of [...this._pending.values()]) {
@@ -122,7 +126,7 @@ export class SlotRanker {
         }
       }
       this._schedule();
-    }, Math.max(0, next - performance.now()));
+    }), Math.max(0, next - performance.now()));
   }
 
   private _rankPending(): Promise<void> {
@@ -138,13 +142,15 @@ export class SlotRanker {
         const requests = slots.map((s) => slotChildren(s));
         try {
           const result = await this._o.rank(requests.map((children) => children.flatMap((c) => (c.itemId ? [c.itemId] : []))));
-          slots.forEach((slot, k) => {
-            if (!this._pending.delete(slot)) return; // its deadline passed meanwhile: it stays as it is
-            const scores = result.scores[k] ?? null;
-            if (!scores) this._show(slot, false, result.reason ?? 'no_known_items');
-            else if (!isHidden(slot) && this._onScreen.get(slot) !== false) this._show(slot, false, 'visible');
-            else this._show(slot, this._reorder(slot, requests[k]!, scores));
-          });
+          this._o.measure(() =>
+            slots.forEach((slot, k) => {
+              if (!this._pending.delete(slot)) return; // its deadline passed meanwhile: it stays as it is
+              const scores = result.scores[k] ?? null;
+              if (!scores) this._show(slot, false, result.reason ?? 'no_known_items');
+              else if (!isHidden(slot) && this._onScreen.get(slot) !== false) this._show(slot, false, 'visible');
+              else this._show(slot, this._reorder(slot, requests[k]!, scores));
+            }),
+          );
         } catch (err) {
           this._o.onError(err);
           for (const slot of slots) if (this._pending.delete(slot)) this._show(slot, false, 'error');

@@ -17,7 +17,11 @@ const existing = w.edgePersonalize;
 if (!existing || Array.isArray(existing)) {
   const queue: StubQueue = Array.isArray(existing) ? (existing as StubQueue) : [];
   queue.loaded = true;
-  const sdk = createEdgePersonalize({ workerUrl: new URL('edge-personalize.worker.js', base).toString(), ...(queue.snippet ? { snippet: queue.snippet } : {}) });
+  const sdk = createEdgePersonalize({
+    workerUrl: new URL('edge-personalize.worker.js', base).toString(),
+    vitalsUrl: new URL('edge-personalize.vitals.js', base).toString(),
+    ...(queue.snippet ? { snippet: queue.snippet } : {}),
+  });
   w.edgePersonalize = sdk;
   const calls = queue.slice();
   const dataConfig = script ? configFromDataset(script.dataset) : {};

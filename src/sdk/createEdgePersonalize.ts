@@ -13,6 +13,7 @@ import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
 import type { Explanation, WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
+import { SdkCostMeter } from '../vitals/sdkCostMeter';
 
 /** What `status()` returns: the page's view plus the Worker's. */
 export interface SdkStatus {
@@ -64,6 +65,8 @@ const storageOf = (name: 'localStorage' | 'sessionStorage'): Storage | null => {
 /** Where the SDK's files are, decided by the entry point (script tag or ESM import). */
 export interface SdkEnvironment {
   workerUrl: string;
+  /** The web-vitals module (`edge-personalize.vitals.js`), loaded only for `onVitals`. */
+  vitalsUrl: string;
   snippet?: SnippetState;
 }
 
@@ -106,15 +109,16 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   const counts = { ranked: 0, kept: 0 };
   const early: Array<[string, unknown[]]> = [];
   let pending: PendingEvents | null = null;
+  const meter = new SdkCostMeter();
 
   /** Hands one event to the Worker; it leaves the tab's pending list once the Worker answers. */
   const record = (event: TrackedEvent): void => {
-    call((w) => w.api.record(event)).then((result) => {
+    call((w) => w.api.record(event)).then((result) => meter.measure(() => {
       // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
       if (result.stored || result.error) pending?.confirm(event);
       if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
       return ranker?.rerankOffscreen().catch(report);
-    }, report);
+    }), report);
   };
 
   const report = (err: unknown): void => {
@@ -231,7 +235,16 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
             }
           },
           onError: report,
+          measure: (fn) => meter.measure(fn),
         });
+        if (resolved.onVitals) {
+          const onVitals = resolved.onVitals;
+          // A URL only known at run time: bundlers leave it alone and the browser loads it on demand.
+          import(/* webpackIgnore: true */ env.vitalsUrl).then(
+            (m: { startVitals(report: typeof onVitals, meter: SdkCostMeter): void }) => m.startVitals(onVitals, meter),
+            (err) => report(Object.assign(asError(err, 'InternalError'), { message: `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}` })),
+          );
+        }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
         ranker.start();
         if (consent.state === 'granted') startPersonalization();
@@ -333,5 +346,11 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       }
     },
   };
+  // Every public call is SDK work on the page's main thread: count it (see onVitals).
+  const methods = api as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of [...METHODS, 'push']) {
+    const fn = methods[name]!;
+    methods[name] = (...args: unknown[]) => meter.measure(() => fn(...args));
+  }
   return api;
 }

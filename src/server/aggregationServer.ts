@@ -7,7 +7,7 @@ import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
 import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
 import { StorageError } from './updateLog';
-import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate, type RejectReason, type UpdateRejection } from './validateUpdate';
+import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate, type UpdateRejection } from './validateUpdate';
 import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
 
 /**
@@ -71,7 +71,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   timer.unref();
   let standalone: Server | null = null;
 
-  const refuse = (res: ServerResponse, r: UpdateRejection | { status: number; reason: RejectReason; message: string }, headers: Headers = {}): void => {
+  const refuse = (res: ServerResponse, r: Pick<UpdateRejection, 'status' | 'reason' | 'message'>, headers: Headers = {}): void => {
     rounds.countRejection(r.reason);
     sendJson(res, r.status, { accepted: false, reason: r.reason, message: r.message }, headers);
   };

@@ -82,6 +82,8 @@ export class RoundManager {
     for (const r of this.state.closed) this.ledger.add(r);
     this.store.writeCurrent(this.currentVersion);
     this.store.sealClosedLogs(this.state.round.id);
+    this.store.pruneNonces(this.oldestNonceRound());
+    this.versions.pruneMasters(new Set([this.currentVersion]));
     for (const [n, r] of this.store.loadNonces(this.oldestNonceRound(), this.state.round.id)) this.nonces.set(n, r);
     this.openLog();
     // A crash may have come between the last acknowledged update and the close it triggered.
@@ -263,12 +265,17 @@ export class RoundManager {
     this.master = { ...this.master, weights };
     this.ledger.add(privacy);
     this.log.close();
-    this.store.sealRound(id);
-    for (const [n, r] of this.nonces) if (r < this.oldestNonceRound()) this.nonces.delete(n);
-    this.store.pruneNonces(this.oldestNonceRound());
-    this.store.writeCurrent(version);
-    this.versions.pruneMasters(new Set([version]));
     this.openLog();
+    for (const [n, r] of this.nonces) if (r < this.oldestNonceRound()) this.nonces.delete(n);
+    try {
+      // Housekeeping only: every step is redone on the next start if it fails now.
+      this.store.sealRound(id);
+      this.store.pruneNonces(this.oldestNonceRound());
+      this.store.writeCurrent(version);
+      this.versions.pruneMasters(new Set([version]));
+    } catch (err) {
+      o.log(`round ${id}: housekeeping failed (${(err as Error).message}); it is redone at the next start`);
+    }
     const report = this.ledger.report();
     const fmt = (e: number): string => (Number.isFinite(e) ? e.toFixed(3) : '∞');
     o.log(`round ${id} closed with ${closed.updates} updates: published ${version}; ε ${fmt(epsilon)} this round, ${fmt(report.cumulative.epsilon)} cumulative (δ=${o.delta}; ${fmt(report.cumulativeWithoutSampling.epsilon)} without sampling amplification); took ${Math.round(performance.now() - started)} ms`);

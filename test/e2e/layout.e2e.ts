@@ -103,4 +103,27 @@ test.describe('the host page comes first', () => {
     expect(await slotOrder(page, '#below')).toEqual(belowNow);
     expect((await record(page)).uncaught).toEqual([]);
   });
+
+  test("onVitals reports CLS, LCP and the SDK's own cost to the site (and nowhere else)", async ({ page }) => {
+    await viewProducts(page, HISTORY);
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    await page.goto('/two-slots.html?vitals=1');
+    await waitSlotDecided(page, 'recs');
+    await waitSlotDecided(page, 'below');
+    expect((await record(page)).ranked.every((r) => r.reordered)).toBe(true);
+    await page.mouse.click(5, 5); // an interaction, for INP
+    await page.evaluate(() => (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22961' }));
+    await expect.poll(async () => page.evaluate(() => (window as unknown as { __vitals?: { lcp: number | null } }).__vitals?.lcp ?? null)).not.toBeNull();
+    const v = await page.evaluate(() => (window as unknown as { __vitals: { cls: number; lcp: number; inp: number | null; sdk: { slotLayoutShift: number; mainThreadMs: number; longestMs: number } } }).__vitals);
+    console.log(`onVitals: ${JSON.stringify(v)}`);
+    expect(v.cls).toBe(0);
+    expect(v.sdk.slotLayoutShift).toBe(0);
+    expect(v.sdk.mainThreadMs).toBeGreaterThan(0);
+    expect(v.sdk.longestMs).toBeLessThan(50);
+    expect(v.lcp).toBeGreaterThan(0);
+    expect(requests).toContain('/dist/edge-personalize.vitals.js');
+    // Nothing is sent anywhere: no request after the page's own files, the SDK's chunks and the model.
+    expect(requests.filter((p) => !/^\/(two-slots\.html|fixture\.(js|css)|favicon\.ico)$|^\/dist\/|^\/models\//.test(p))).toEqual([]);
+  });
 });
