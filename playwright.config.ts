@@ -1,4 +1,6 @@
 import { defineConfig } from '@playwright/test';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * Real-Chromium tests against the built bundles in `dist/` (run `npm run build` first; `npm test`
@@ -40,7 +42,8 @@ export default defineConfig({
       command: 'npx tsx demo/serve.ts',
       url: `http://127.0.0.1:${demoPort}/`,
       reuseExistingServer: false,
-      env: { PORT: String(demoPort), HOST: '127.0.0.1' },
+      // A fresh aggregation-server store per run, and rounds that close after every update.
+      env: { PORT: String(demoPort), HOST: '127.0.0.1', FL_DATA_DIR: join(tmpdir(), `edge-personalize-demo-fl-${process.pid}-${Date.now()}`), FL_ROUND_TARGET: '1' },
     },
   ],
 });

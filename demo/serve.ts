@@ -1,6 +1,8 @@
 /**
- * `npm run demo`: the demo shop on http://127.0.0.1:8080/ (PORT, HOST to change it). The pages
- * are rendered here; the SDK (`dist/`), the model and the shop's CSS and scripts are static files.
+ * `npm run demo`: the demo shop on http://127.0.0.1:8080/ (PORT, HOST to change it), with the
+ * aggregation server beside it under `/fl` (embedded storage in `.data/demo-fl/`, or
+ * `FL_DATA_DIR`; `FL_ROUND_TARGET` updates per round, default 3). The pages are rendered here; the
+ * SDK (`dist/`), the model and the shop's CSS and scripts are static files.
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadCatalogue } from './shop/catalogue';
 import { notFoundPage } from './shop/pages';
 import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
+import { createAggregationServer } from '../src/server/aggregationServer';
 import { serveStatic } from './staticFiles';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -21,13 +24,24 @@ if (!existsSync(`${root}dist/edge-personalize.js`)) {
 
 const catalogue = loadCatalogue(`${root}models/online-retail`);
 
+/** Federated learning: devices post updates to `/fl/v1/updates`; new versions appear under `/fl/v1/models/`. */
+const roundTarget = Number(process.env.FL_ROUND_TARGET ?? 3);
+const fl = createAggregationServer({
+  modelDir: `${root}models/online-retail`,
+  dataDir: process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`,
+  basePath: '/fl',
+  targetUpdates: roundTarget,
+  minUpdates: Math.min(roundTarget, 1),
+  log: (line) => console.log(`fl: ${line}`),
+});
+
 /**
  * Every route of the server, tried in order: the first handler that answers wins. The
  * aggregation server (a later issue) mounts its API here, beside the shop.
  */
 function routes(): Handler[] {
   const mounts = { '/sdk': `${root}dist`, '/models/online-retail': `${root}models/online-retail`, '/static': `${root}demo/static` };
-  return [shopRoutes(catalogue), (req, res) => serveStatic(req, res, mounts)];
+  return [(req, res) => fl.handle(req, res), shopRoutes(catalogue), (req, res) => serveStatic(req, res, mounts)];
 }
 
 const handlers = routes();
@@ -50,4 +64,4 @@ server.on('error', (err) => {
   console.error(`demo: cannot listen on ${host}:${port}: ${err.message}`);
   process.exit(1);
 });
-server.listen(port, host, () => console.log(`demo shop on http://${host}:${port}/`));
+server.listen(port, host, () => console.log(`demo shop on http://${host}:${port}/ (aggregation server: http://${host}:${port}/fl/v1/status)`));

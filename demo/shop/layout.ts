@@ -1,4 +1,5 @@
 import type { Catalogue } from './catalogue';
+import { consentBanner } from './consentBanner';
 import { html, type SafeHtml } from './html';
 import { sdkInstall } from './sdkInstall';
 
@@ -7,17 +8,20 @@ export interface PageParts {
   title: string;
   /** The main content. */
   main: SafeHtml;
-  /** Extra page scripts from `/static/` (the cart page's renderer). */
+  /** Extra page scripts from `/static/` (the cart page's renderer, the privacy page's). */
   scripts?: string[];
 }
 
 /**
  * The shell shared by every page. The panel is `position: fixed` with a fixed height and the body
- * keeps room for it, so opening, closing or filling it never moves the page (no layout shift).
+ * keeps room for it, so opening, closing or filling it never moves the page (no layout shift); the
+ * consent banner is fixed too. The SDK starts with the site default `pending`: it records nothing
+ * until the shopper allows it (banner or `/privacy`).
  */
 export function layout(cat: Catalogue, page: PageParts): SafeHtml {
   const nav = cat.categories.map((c) => html`<a href="/category/${c.slug}">${c.name}</a>`);
-  const scripts = ['/static/cart.js', '/static/panel.js', ...(page.scripts ?? [])];
+  // Deferred scripts run in order: shopKit.js first, the others use its helpers.
+  const scripts = ['/static/shopKit.js', '/static/cart.js', '/static/consent.js', '/static/panel.js', ...(page.scripts ?? [])];
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -25,7 +29,7 @@ export function layout(cat: Catalogue, page: PageParts): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>${page.title} · Demo shop</title>
-${sdkInstall({ consent: 'granted' })}
+${sdkInstall({ consent: 'pending' })}
 <link rel="stylesheet" href="/static/shop.css">
 ${scripts.map((src) => html`<script defer src="${src}"></script>`)}
 </head>
@@ -34,15 +38,16 @@ ${scripts.map((src) => html`<script defer src="${src}"></script>`)}
   <div class="top-row">
     <a class="brand" href="/">Retail<span>demo</span></a>
     <p class="tagline">Personalized in your browser by edge-personalize</p>
+    <a class="privacy-link" href="/privacy">Your data</a>
     <a class="cart-link" href="/cart">Cart <span class="cart-count" data-cart-count>0</span></a>
   </div>
   <nav class="categories" aria-label="Categories">${nav}</nav>
 </header>
-<!-- A consent banner (later issue) goes here, above the content, in a fixed-height box. -->
+${consentBanner()}
 <main class="page">${page.main}</main>
 <footer class="credit">
   <p>Products, prices and baskets: ${cat.credit}.</p>
-  <p>A demo of edge-personalize: not a real shop, nothing is sold or sent anywhere.</p>
+  <p>A demo of edge-personalize: not a real shop, nothing is sold or sent anywhere. <a href="/privacy">Your data &amp; privacy</a></p>
 </footer>
 ${panel()}
 </body>

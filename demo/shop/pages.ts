@@ -13,7 +13,10 @@ export const VISIBLE = { recommended: 8, shelf: 4, alsoLike: 4 } as const;
 const HOME_SHELVES = 6;
 const CATEGORY_PAGE_SIZE = 48;
 
-/** `/`: the "Recommended for you" slot, then a shelf (itself a slot) per top category. */
+/**
+ * `/`: the "Recommended for you" slot (each tile with "Why this item?", see `/static/why.js`),
+ * then a shelf (itself a slot) per top category.
+ */
 export function homePage(cat: Catalogue): string {
   const recommended = recommendedCandidates(cat);
   const taken = new Set(recommended.map((p) => p.id));
@@ -21,7 +24,7 @@ export function homePage(cat: Catalogue): string {
     const products = c.products.filter((p) => !taken.has(p.id)).slice(0, 2 * VISIBLE.shelf);
     return html`<section class="shelf">
   <div class="shelf-head"><h2><a href="/category/${c.slug}">${c.name}</a></h2><a href="/category/${c.slug}">See all ${c.products.length} →</a></div>
-  ${productSlot(cat, `home-${c.slug}`, products, VISIBLE.shelf)}
+  ${productSlot(cat, `home-${c.slug}`, products, { visible: VISIBLE.shelf })}
 </section>`;
   });
   const main = html`<section class="hero">
@@ -29,9 +32,9 @@ export function homePage(cat: Catalogue): string {
   <p class="muted">${recommended.length} bestsellers from every category are candidates here; the session model in your
   browser picks the ${VISIBLE.recommended} you see. Open a few products of one category, then come back.</p>
 </section>
-${productSlot(cat, 'recommended', recommended, VISIBLE.recommended)}
+${productSlot(cat, 'recommended', recommended, { visible: VISIBLE.recommended, why: true })}
 ${shelves}`;
-  return layout(cat, { title: 'Home', main }).value;
+  return layout(cat, { title: 'Home', main, scripts: ['/static/why.js'] }).value;
 }
 
 /** `/category/<slug>`: the category's bestsellers, one slot. */
@@ -66,7 +69,7 @@ export function productPage(cat: Catalogue, product: Product): string {
 </article>
 <section class="shelf">
   <div class="shelf-head"><h2>You may also like</h2></div>
-  ${productSlot(cat, 'also-like', alsoLikeCandidates(cat, product), VISIBLE.alsoLike)}
+  ${productSlot(cat, 'also-like', alsoLikeCandidates(cat, product), { visible: VISIBLE.alsoLike })}
 </section>`;
   return layout(cat, { title: product.name, main }).value;
 }

@@ -3,7 +3,10 @@ import { html, raw, type SafeHtml } from './html';
 
 /** What the shop passes to the SDK's `init`, as a customer would write it. */
 export interface SdkInstallOptions {
-  /** `granted` until the consent banner (a later issue) decides it per shopper. */
+  /**
+   * The site's default. The shop passes `pending`: nothing is recorded until the shopper answers
+   * the consent banner, whose choice the SDK remembers and puts above this default.
+   */
   consent: 'granted' | 'denied' | 'pending';
 }
 
@@ -15,10 +18,11 @@ export const MODEL_URL = '/models/online-retail/model.json';
  * The `<head>` markup that installs the SDK exactly as the README tells a customer to: the public
  * snippet, the `init` call on its queue, then the SDK itself with `async` so it never blocks the
  * page. It must come before the slots are parsed: the snippet hides them until they are ranked.
- * A consent banner will change only `consent` here (and call `edgePersonalize.consent()` later).
+ * The shopper's answer reaches the SDK through `edgePersonalize.consent()` (`/static/consent.js`).
  */
 export function sdkInstall(options: SdkInstallOptions): SafeHtml {
-  const config = JSON.stringify({ modelUrl: MODEL_URL, consent: options.consent, debug: true });
+  // updateEndpoint turns federated learning on: the aggregation server is mounted at /fl (serve.ts).
+  const config = JSON.stringify({ modelUrl: MODEL_URL, updateEndpoint: '/fl', consent: options.consent, debug: true });
   // Both strings are ours (the snippet constant and JSON of fixed values): no data inside <script>.
   return html`<script>${raw(SNIPPET)}
 edgePersonalize.push(['init', ${raw(config)}]);</script>

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { Catalogue } from './catalogue';
 import { cartPage, categoryPage, homePage, notFoundPage, productPage } from './pages';
+import { privacyPage } from './privacyPage';
 
 /** Answers a request, or returns false to let the next handler try (see `demo/serve.ts`). */
 export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
@@ -37,7 +38,7 @@ function catalogueApi(cat: Catalogue): Handler {
   };
 }
 
-/** The shop's pages and its catalogue endpoint (GET/HEAD only). */
+/** The shop's pages (home, categories, products, cart, privacy) and its catalogue endpoint (GET/HEAD only). */
 export function shopRoutes(cat: Catalogue): Handler {
   const api = catalogueApi(cat);
   return (req, res) => {
@@ -54,6 +55,7 @@ export function shopRoutes(cat: Catalogue): Handler {
     }
     if (path === '/') sendHtml(req, res, 200, homePage(cat));
     else if (path === '/cart') sendHtml(req, res, 200, cartPage(cat));
+    else if (path === '/privacy') sendHtml(req, res, 200, privacyPage(cat));
     else if (path === '/api/catalogue.json') return api(req, res);
     else if (section === 'category' && key !== null) {
       const category = cat.bySlug.get(key);

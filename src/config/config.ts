@@ -33,8 +33,14 @@ export interface SlotRankedInfo {
 export interface EdgePersonalizeConfig {
   /** URL of the model's `model.json` (its weights and vocabulary sit beside it). Required. */
   modelUrl: string;
-  /** Where model updates go (federated learning). Not used before that feature ships. */
+  /**
+   * The aggregation server's base URL (e.g. `/fl`): turns federated learning on. With consent
+   * granted, the device trains on its own history once the page is idle and uploads one clipped,
+   * noised, int8 update per round; newer published models are picked up. Off when absent.
+   */
   updateEndpoint?: string;
+  /** New interactions needed before the device contributes again. Default 5. */
+  trainAfterEvents?: number;
   /**
    * The consent the site has for this shopper. Default `pending`: nothing is recorded until
    * `consent('granted')`. Global Privacy Control and Do Not Track turn it into `denied`.
@@ -74,6 +80,7 @@ export interface EdgePersonalizeConfig {
 export interface ResolvedConfig {
   modelUrl: string;
   updateEndpoint: string | null;
+  trainAfterEvents: number;
   consent: ConsentState;
   debug: boolean;
   backend: BackendPreference;

@@ -44,6 +44,7 @@ export function resolveConfig(input: Partial<EdgePersonalizeConfig>): { config: 
   const config: ResolvedConfig = {
     modelUrl: typeof input.modelUrl === 'string' ? input.modelUrl : '',
     updateEndpoint: pick<string | null>('updateEndpoint', input.updateEndpoint, (v) => typeof v === 'string', null, 'a URL'),
+    trainAfterEvents: Math.floor(pick('trainAfterEvents', input.trainAfterEvents, isPositive, 5, 'a positive number')),
     consent: pick<ConsentState>('consent', input.consent, (v) => CONSENTS.includes(v as ConsentState), 'pending', `one of ${CONSENTS.join(', ')}`),
     debug: pick('debug', input.debug, (v) => typeof v === 'boolean', false, 'a boolean'),
     backend: pick<BackendPreference>('backend', input.backend, (v) => BACKENDS.includes(v as BackendPreference), 'auto', `one of ${BACKENDS.join(', ')}`),

@@ -11,6 +11,8 @@ export interface FetchedModel {
   index: Map<string, number>;
   /** Bytes downloaded (manifest + weights + vocabulary). */
   bytes: number;
+  /** The weights as decoded (float32): the starting point of on-device training. */
+  files: ModelFiles;
 }
 
 /** Builds the {@link SessionModel} (tensors on the current tfjs backend) from fetched files. */
@@ -21,5 +23,6 @@ export function buildModel(files: ModelFiles): FetchedModel {
     vocab: files.vocab,
     index: new Map(files.vocab.map((id, i) => [id, i])),
     bytes: files.bytes,
+    files,
   };
 }

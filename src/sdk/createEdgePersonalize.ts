@@ -11,7 +11,7 @@ import { startAutoTrack } from '../track/autoTrack';
 import { PendingEvents } from '../track/pendingEvents';
 import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
-import type { Explanation, WorkerStatus } from '../worker/protocol';
+import type { ContributionResult, Explanation, WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
 import { SdkCostMeter } from '../vitals/sdkCostMeter';
 
@@ -47,6 +47,12 @@ export interface EdgePersonalize {
   eraseData(): Promise<void>;
   /** Why `itemId` ranks where it does: the session items that most raised its score (leave-one-out). Null without a session. */
   explain(itemId: string): Promise<Explanation | null>;
+  /**
+   * Federated learning: train on this device's history and upload one update now, if eligible
+   * (consent granted, `updateEndpoint` set, enough new interactions, no other tab busy). The SDK
+   * also does this by itself once per page, when the page is idle.
+   */
+  contribute(): Promise<ContributionResult | null>;
   /** The queue protocol of the install snippet: `push(['track', 'view', { itemId }])`. */
   push(call: unknown): void;
 }
@@ -70,7 +76,7 @@ export interface SdkEnvironment {
   snippet?: SnippetState;
 }
 
-const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks', 'exportData', 'eraseData', 'explain'] as const;
+const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks', 'exportData', 'eraseData', 'explain', 'contribute'] as const;
 
 /**
  * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
@@ -157,11 +163,15 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         backend: c.backend,
         retention: c.retention,
         sessionIdleMs: c.sessionIdleMs,
+        federated: c.updateEndpoint
+          ? { endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''), minNewEvents: c.trainAfterEvents, localEpochs: 2, lr: 0.5 }
+          : null,
       }),
     ).then(
       (status) => {
         for (const e of status.errors) report(Object.assign(new Error(e.message), { name: e.name }));
         void ranker?.ready();
+        if (c.updateEndpoint) scheduleContribution();
         return true;
       },
       (err) => {
@@ -181,6 +191,18 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         report(err);
       }
     }
+  };
+
+  /** Once per page, when the page has loaded and is idle: train and upload if eligible. */
+  const scheduleContribution = (): void => {
+    const go = (): void => {
+      const idle = (globalThis as { requestIdleCallback?: (cb: () => void, o: { timeout: number }) => void }).requestIdleCallback;
+      const run = (): void => void api.contribute();
+      if (idle) idle(run, { timeout: 5000 });
+      else setTimeout(run, 1000);
+    };
+    if (document.readyState === 'complete') go();
+    else addEventListener('load', go, { once: true });
   };
 
   const stopPersonalization = (): void => {
@@ -323,6 +345,14 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       if (worker) await call((w) => w.api.forget());
       else await deleteDeviceDatabase();
       if (config) applyConsent(resolveConsent(config.consent, null, readPrivacySignals()));
+    },
+
+    async contribute() {
+      if (!workerReady || !(await workerReady)) return null;
+      return call((w) => w.api.contribute()).catch((err) => {
+        report(err);
+        return null;
+      });
     },
 
     async explain(itemId) {

@@ -36,7 +36,8 @@ export interface StoredSession {
 interface HistorySchema extends DBSchema {
   events: { key: number; value: StoredEvent; indexes: { bySession: [string, number]; byTime: number } };
   sessions: { key: string; value: StoredSession; indexes: { byLastAt: number } };
-  meta: { key: string; value: SessionMark };
+  /** Small records by name: `currentSession` (a SessionMark), `federated` (the round client's state). */
+  meta: { key: string; value: unknown };
 }
 
 export { HISTORY_DB_NAME };
@@ -102,7 +103,7 @@ export class HistoryStore {
     const tx: WriteTx = this._db.transaction(['events', 'sessions', 'meta'], 'readwrite');
     const meta = tx.objectStore('meta');
     const sessions = tx.objectStore('sessions');
-    const current = (await meta.get('currentSession')) ?? null;
+    const current = ((await meta.get('currentSession')) as SessionMark | undefined) ?? null;
     const mark = sessionAt(current, event.at, newSessionId, idleMs);
     await meta.put({ id: mark.id, lastAt: mark.lastAt }, 'currentSession');
     const session: StoredSession = (!mark.isNew && (await sessions.get(mark.id))) || { id: mark.id, startedAt: event.at, lastAt: event.at, eventCount: 0 };
@@ -137,7 +138,7 @@ export class HistoryStore {
 
   /** The current session, or null if there is none or it has gone idle by `now`. */
   async currentSession(now: number, idleMs: number): Promise<StoredSession | null> {
-    const mark = await this._db.get('meta', 'currentSession');
+    const mark = (await this._db.get('meta', 'currentSession')) as SessionMark | undefined;
     if (!mark || now - mark.lastAt >= idleMs) return null;
     return (await this._db.get('sessions', mark.id)) ?? null;
   }
@@ -153,6 +154,27 @@ export class HistoryStore {
     const session = await tx.store.get(sessionId);
     if (session) await tx.store.put({ ...session, state });
     await tx.done;
+  }
+
+  /** A named record of the `meta` store (undefined when absent). */
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    return (await this._db.get('meta', key)) as T | undefined;
+  }
+
+  async putMeta(key: string, value: unknown): Promise<void> {
+    await this._db.put('meta', value, key);
+  }
+
+  /** Every stored session's events, sessions in order of their start, events oldest first. */
+  async allSessions(): Promise<StoredEvent[][]> {
+    const bySession = new Map<string, StoredEvent[]>();
+    for (const e of await this._db.getAll('events')) {
+      const list = bySession.get(e.sessionId) ?? [];
+      list.push(e);
+      bySession.set(e.sessionId, list);
+    }
+    const sessions = [...bySession.values()].map((list) => list.sort((a, b) => a.at - b.at));
+    return sessions.sort((a, b) => a[0]!.at - b[0]!.at);
   }
 
   /** Events stored on this device. */

@@ -4,6 +4,9 @@
  * (the page's loader never contains tfjs).
  */
 import * as tf from '@tensorflow/tfjs-core';
+// On-device training (federated learning) needs the ops' gradients; the bundler drops tfjs-core's
+// own registration import, so it is named here.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import type { BackendPreference } from '../config/config';
 import { backendPlan, probeWebgl } from './chooseBackend';
 import type { BackendReport } from './protocol';

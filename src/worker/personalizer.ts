@@ -5,6 +5,8 @@ import { deleteDeviceDatabase } from '../store/deviceData';
 import { HistoryStore } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
+import { emptyFederatedState, type FederatedState } from '../federated/federatedState';
+import { contribute, fetchServerModel, postPending, type ContributionResult } from '../federated/roundClient';
 import { fetchModelFiles } from '../model/modelFiles';
 import { cachingModelFetch } from './modelCache';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
@@ -34,6 +36,9 @@ export class Personalizer implements WorkerApi {
   private _storedEvents = 0;
   private _chain: Promise<unknown> = Promise.resolve();
   private readonly _errors: WorkerStatus['errors'] = [];
+  private _federated: FederatedState | null = null;
+  private _serverVersion: string | null = null;
+  private _lastContribution: ContributionResult | null = null;
   private readonly _timings: WorkerTimings = {
     runtimeLoadMs: null,
     backendInitMs: null,
@@ -62,13 +67,27 @@ export class Personalizer implements WorkerApi {
         (store) => (this._store = store),
         (err) => this._note(storageError(err)),
       );
+      // With federated learning on, the newest published version (learned from the server on an
+      // earlier page) replaces the page's model URL; the page's URL stays the fallback.
+      let modelUrl = options.modelUrl;
+      if (options.federated) {
+        await storeReady;
+        this._federated = (await this._store?.getMeta<FederatedState>('federated').catch(() => undefined)) ?? emptyFederatedState();
+        modelUrl = this._federated.modelUrl ?? modelUrl;
+      }
       // The model's files download (or come from Cache Storage) while tfjs loads and starts.
       let t = performance.now();
-      const caching = cachingModelFetch(options.modelUrl);
-      const files = fetchModelFiles(options.modelUrl, caching.fetch).then((f) => {
-        filesMs = performance.now() - t;
-        return f;
-      });
+      const caching = cachingModelFetch(modelUrl);
+      const files = fetchModelFiles(modelUrl, caching.fetch)
+        .catch((err: unknown) => {
+          if (modelUrl === options.modelUrl) throw err;
+          modelUrl = options.modelUrl; // the remembered version is gone: start from the page's model
+          return fetchModelFiles(modelUrl, cachingModelFetch(modelUrl).fetch);
+        })
+        .then((f) => {
+          filesMs = performance.now() - t;
+          return f;
+        });
       let filesMs = 0;
       files.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
       const ml = await this._loadRuntime();
@@ -197,6 +216,87 @@ export class Personalizer implements WorkerApi {
     });
   }
 
+  async contribute(): Promise<ContributionResult> {
+    const fed = this._options?.federated;
+    if (!fed || !this._model) return this._contributed({ outcome: 'skipped', reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)' });
+    const run = async (): Promise<ContributionResult> => {
+      const state = this._federated ?? emptyFederatedState();
+      this._federated = state;
+      let server;
+      try {
+        server = await fetchServerModel(fed.endpoint);
+      } catch (err) {
+        return { outcome: 'retry_later', reason: (err as Error).message };
+      }
+      this._serverVersion = server.modelVersion;
+      // A newer published model first: the round trains from it.
+      if (server.modelVersion !== this._model!.manifest.modelVersion) await this._swapModel(server.modelUrl);
+      // Snapshot the device's sessions (vocabulary indices, repeats collapsed) in the serial chain.
+      const { sessions, storedEvents } = await this._serial(async () => {
+        const model = this._model!;
+        const all = this._store ? await this._store.allSessions() : [];
+        return {
+          storedEvents: this._store ? await this._store.countEvents() : 0,
+          sessions: all.map((events) => {
+            const items: number[] = [];
+            for (const e of events) {
+              const i = model.index.get(e.itemId);
+              if (i !== undefined && items[items.length - 1] !== i) items.push(i);
+            }
+            return items;
+          }),
+        };
+      });
+      // Training runs outside the serial chain and yields, so rank() keeps answering meanwhile.
+      const result = state.pending ? await postPending(fed, state) : await contribute({ ...fed, yieldFn: () => new Promise((r) => setTimeout(r, 0)) }, this._model!, sessions, storedEvents, state, server);
+      await this._store?.putMeta('federated', state).catch((err: unknown) => this._note(storageError(err)));
+      // The round may have closed with this update: pick up the version it published.
+      if (result.outcome === 'uploaded') {
+        const after = await fetchServerModel(fed.endpoint).catch(() => null);
+        if (after && after.modelVersion !== this._model!.manifest.modelVersion) {
+          this._serverVersion = after.modelVersion;
+          await this._swapModel(after.modelUrl);
+        }
+      }
+      return result;
+    };
+    // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    try {
+      const result = locks
+        ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) => (lock ? run() : { outcome: 'skipped' as const, reason: 'another tab is contributing' }))
+        : await run();
+      return this._contributed(result);
+    } catch (err) {
+      const e = asError(err, 'InternalError');
+      this._note(e);
+      return this._contributed({ outcome: 'retry_later', reason: `${e.name}: ${e.message}` });
+    }
+  }
+
+  private _contributed(result: ContributionResult): ContributionResult {
+    this._lastContribution = result;
+    return result;
+  }
+
+  /**
+   * Loads another model version and swaps it in atomically (inside the serial chain, so no rank
+   * sees half of it); the session state is recomputed with the new weights and the URL remembered
+   * for the next page. The old model's tensors are freed.
+   */
+  private async _swapModel(manifestUrl: string): Promise<void> {
+    const files = await fetchModelFiles(manifestUrl, cachingModelFetch(manifestUrl).fetch);
+    const ml = await this._loadRuntime();
+    await this._serial(async () => {
+      const old = this._model;
+      this._model = ml.buildModel(files);
+      old?.model.dispose();
+      if (this._federated) this._federated.modelUrl = manifestUrl;
+      await this._restoreSession();
+    });
+    if (this._federated) await this._store?.putMeta('federated', this._federated).catch(() => undefined);
+  }
+
   forget(): Promise<void> {
     return this._serial(async () => {
       this._store?.close();
@@ -204,6 +304,8 @@ export class Personalizer implements WorkerApi {
       this._session = null;
       this._state = { items: [], hidden: [] };
       this._storedEvents = 0;
+      this._federated = this._options?.federated ? emptyFederatedState() : null;
+      this._lastContribution = null;
       await deleteDeviceDatabase();
       // A fresh, empty store for whatever the shopper does next (if consent still allows it).
       this._store = await this._openStore().catch((err: unknown) => {
@@ -303,6 +405,15 @@ export class Personalizer implements WorkerApi {
       session,
       storedEvents: this._storedEvents,
       errors: [...this._errors],
+      federated: this._options?.federated
+        ? {
+            endpoint: this._options.federated.endpoint,
+            uploads: [...(this._federated?.uploads ?? [])],
+            pendingUpload: !!this._federated?.pending,
+            serverVersion: this._serverVersion,
+            lastResult: this._lastContribution,
+          }
+        : null,
     };
   }
 }

@@ -5,6 +5,10 @@
  */
 import type { BackendPreference, RetentionLimits } from '../config/config';
 import type { TrackedEvent } from '../track/trackedEvent';
+import type { UploadLogEntry } from '../federated/federatedState';
+import type { ContributionResult } from '../federated/roundClient';
+
+export type { ContributionResult, UploadLogEntry };
 
 /** Settings the page passes to the Worker once. */
 export interface WorkerStartOptions {
@@ -13,6 +17,8 @@ export interface WorkerStartOptions {
   backend: BackendPreference;
   retention: RetentionLimits;
   sessionIdleMs: number;
+  /** Federated learning, when the site set `updateEndpoint` (absolute URL); null = off. */
+  federated: { endpoint: string; minNewEvents: number; localEpochs: number; lr: number } | null;
 }
 
 /** The backend the Worker runs the model on, and why it was chosen. */
@@ -75,6 +81,20 @@ export interface WorkerStatus {
   storedEvents: number;
   /** Problems met so far (named), newest last. */
   errors: Array<{ name: string; message: string }>;
+  /** Federated learning on this device; null when off. */
+  federated: FederatedStatus | null;
+}
+
+/** The round client's state, for the page's transparency panel. */
+export interface FederatedStatus {
+  endpoint: string;
+  /** The device's upload log (what was sent, when, how much, with which privacy parameters). */
+  uploads: UploadLogEntry[];
+  /** An update waits for a retry. */
+  pendingUpload: boolean;
+  /** The newest version the server announced, and the last contribution's outcome. */
+  serverVersion: string | null;
+  lastResult: ContributionResult | null;
 }
 
 /** One slot's candidate items, in page order. */
@@ -120,6 +140,12 @@ export interface WorkerApi {
    * influence is how much the item's score drops when that item is removed from the session.
    */
   explain(itemId: string): Promise<Explanation | null>;
+  /**
+   * Trains on this device's history and uploads one model update if eligible (consent is implied:
+   * the Worker runs only with it; enough new events; no other tab contributing), then picks up a
+   * newer published model. Training yields between steps, so ranking stays prompt.
+   */
+  contribute(): Promise<ContributionResult>;
   /** Forgets everything: closes and deletes the database, resets the session state in memory. */
   forget(): Promise<void>;
   /** The model's top picks for the current session (item ids, best first). */

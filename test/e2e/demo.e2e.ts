@@ -1,11 +1,21 @@
 /**
  * The demo shop (`demo/serve.ts`, started by playwright.config.ts on port 4874) in real Chromium:
  * it installs the built SDK from `dist/` with the public snippet, exactly as a customer would.
+ * The shop's default consent is `pending`; these tests play a shopper who already allowed
+ * personalization (the banner and `/privacy` are tested in demoPrivacy.e2e.ts).
  */
 import { expect, test, type Page } from '@playwright/test';
 
 /** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
 const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
+
+/**
+ * Every page of the test starts with the choice the SDK remembers after "Allow" (the same
+ * localStorage record `consent('granted')` writes), put there before the SDK reads it.
+ */
+test.beforeEach(async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('edge-personalize.consent', JSON.stringify({ state: 'granted', at: Date.now() })));
+});
 
 /** Page errors and failed requests seen by a page: each test expects none. */
 function watchErrors(page: Page): string[] {
@@ -67,6 +77,8 @@ test('home renders real products, the credit line and the slot; the SDK starts c
   expect(status.worker.backend.name).toMatch(/^(webgl|wasm|cpu)$/);
   expect(status.worker.errors).toEqual([]);
   await expect(page.locator('[data-panel="backend"]')).toContainText(status.worker.backend.name);
+  expect(status.consent).toMatchObject({ state: 'granted', source: 'shopper' });
+  await expect(page.locator('[data-consent-banner]')).toBeHidden(); // the shopper has chosen
   expect(problems).toEqual([]);
 });
 

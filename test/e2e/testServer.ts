@@ -1,16 +1,30 @@
 /**
  * The e2e tests' web server: fixture pages from `test/e2e/pages/`, the built SDK from `dist/`
- * (exactly the files a customer deploys) and the shipped demo model from `models/online-retail/`.
- * `PORT` (default 4873).
+ * (exactly the files a customer deploys), the shipped models from `models/`, and an aggregation
+ * server under `/fl` (base model: the demo model; a fresh data directory per start; rounds close
+ * after every single update so a test sees a new version at once). `PORT` (default 4873).
  */
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { serveStatic } from '../../demo/staticFiles';
+import { createAggregationServer } from '../../src/server/aggregationServer';
 
 const port = Number(process.env.PORT ?? 4873);
 const mounts = { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' };
+const fl = createAggregationServer({
+  modelDir: 'models/online-retail',
+  dataDir: mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl-')),
+  basePath: '/fl',
+  targetUpdates: 1,
+  minUpdates: 1,
+  rateLimit: null,
+});
 
 createServer((req, res) => {
-  serveStatic(req, res, mounts)
+  fl.handle(req, res)
+    .then((handled) => (handled ? true : serveStatic(req, res, mounts)))
     .then((served) => {
       if (!served) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     })

@@ -3,6 +3,6 @@ import * as api from '../../src/index';
 
 describe('public API', () => {
   it('exports exactly these names (a change here is a change to the public API)', () => {
-    expect(Object.keys(api).sort()).toEqual(['CONSENT_EVENT', 'SNIPPET', 'consent', 'createEdgePersonalize', 'eraseData', 'explain', 'exportData', 'init', 'rank', 'status', 'topPicks', 'track']);
+    expect(Object.keys(api).sort()).toEqual(['CONSENT_EVENT', 'SNIPPET', 'consent', 'contribute', 'createEdgePersonalize', 'eraseData', 'explain', 'exportData', 'init', 'rank', 'status', 'topPicks', 'track']);
   });
 });

@@ -20,6 +20,7 @@
   config.hideTimeoutMs = Number(q.get('timeout') || 1000);
   if (q.get('worker')) config.workerUrl = q.get('worker');
   if (q.get('maxEvents')) config.retention = { maxEvents: Number(q.get('maxEvents')) };
+  if (q.get('fl')) { config.updateEndpoint = '/fl'; config.trainAfterEvents = Number(q.get('fl')); }
   if (q.get('vitals')) config.onVitals = function (v) { window.__vitals = v; };
   if (q.get('autoTrack')) config.autoTrack = q.get('autoTrack') === 'true';
   edgePersonalize.push(['init', config]);

@@ -1,0 +1,49 @@
+/** One upload, as the device's own transparency log keeps it (never sent anywhere). */
+export interface UploadLogEntry {
+  /** When the server acknowledged it (ms since the epoch). */
+  at: number;
+  modelVersion: string;
+  roundId: string;
+  /** Bytes of the update as sent. */
+  bytes: number;
+  clipNorm: number;
+  noiseStd: number;
+  /** The server's noise multiplier σ for the round, and the round's ε (δ in the server status), when known. */
+  noiseMultiplier: number | null;
+  epsilon: number | null;
+}
+
+/** An update made but not yet acknowledged: kept in IndexedDB so a reload retries it. */
+export interface PendingUpload {
+  body: Uint8Array;
+  roundId: string;
+  modelVersion: string;
+  attempts: number;
+  /** Not before this time (ms since the epoch): exponential backoff. */
+  nextAttemptAt: number;
+  clipNorm: number;
+  noiseStd: number;
+  noiseMultiplier: number | null;
+}
+
+/** The round client's state on the device (the `federated` record of the history database). */
+export interface FederatedState {
+  /** Stored-event count when the device last contributed: it trains again after `minNewEvents` more. */
+  contributedAtEvents: number;
+  /** The newest model version's `model.json` URL learned from the server (the next page loads it). */
+  modelUrl: string | null;
+  pending: PendingUpload | null;
+  /** Newest last, at most {@link MAX_UPLOAD_LOG}. */
+  uploads: UploadLogEntry[];
+}
+
+export const MAX_UPLOAD_LOG = 50;
+
+export function emptyFederatedState(): FederatedState {
+  return { contributedAtEvents: 0, modelUrl: null, pending: null, uploads: [] };
+}
+
+/** Delay before retry number `attempts` (1, 2, …): 5 s doubling, at most 10 minutes. */
+export function backoffMs(attempts: number): number {
+  return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 600_000);
+}

@@ -1,0 +1,142 @@
+import type { FetchedModel } from '../model/buildModel';
+import { backoffMs, MAX_UPLOAD_LOG, type FederatedState } from './federatedState';
+import { LocalTrainer } from './localTrainer';
+import { makeUpdate } from './makeUpdate';
+import { UPDATE_CONTENT_TYPE } from './modelUpdate';
+
+/** What the aggregation server's `GET /v1/model` says. */
+export interface ServerModelInfo {
+  modelVersion: string;
+  /** Absolute URL of that version's `model.json`. */
+  modelUrl: string;
+  round: { id: string; target: number; received: number; deadline: number };
+  privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
+}
+
+/** Why a contribution did or did not happen. */
+export interface ContributionResult {
+  outcome: 'uploaded' | 'skipped' | 'retry_later' | 'rejected';
+  reason: string;
+  bytes?: number;
+  roundId?: string;
+  /** Local training: examples, first and last epoch loss, ms. */
+  training?: { examples: number; firstLoss: number; lastLoss: number; ms: number };
+}
+
+/** Settings of the round client. */
+export interface RoundClientOptions {
+  /** Absolute base URL of the aggregation server (`…/fl`). */
+  endpoint: string;
+  /** New stored events needed since the last contribution. */
+  minNewEvents: number;
+  /** Local passes over the device's sessions. */
+  localEpochs: number;
+  lr: number;
+  /** Awaited between training steps, so the Worker keeps answering rank calls. */
+  yieldFn: () => Promise<void>;
+}
+
+/** Reads the server's current model and round. Throws a named `FederatedNetworkError` when unreachable. */
+export async function fetchServerModel(endpoint: string): Promise<ServerModelInfo> {
+  const url = `${endpoint}/v1/model`;
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-cache', credentials: 'omit' });
+  } catch (err) {
+    throw Object.assign(new Error(`cannot reach ${url}: ${(err as Error).message}`), { name: 'FederatedNetworkError' });
+  }
+  if (!res.ok) throw Object.assign(new Error(`${url}: HTTP ${res.status}`), { name: 'FederatedNetworkError' });
+  const info = (await res.json()) as ServerModelInfo;
+  return { ...info, modelUrl: new URL(info.modelUrl, url).toString() };
+}
+
+/**
+ * One contribution of this device to the current round: train the federated tensors on the
+ * device's own sessions (starting from the published model the device runs), turn the change into
+ * a clipped, noised, int8 update (`makeUpdate`), and post it. Only the update's bytes leave the
+ * device: no cookie (`credentials: 'omit'`), no identifier, no event. A failed post is kept in
+ * `state.pending` and retried with backoff, also after a reload; a refused one is dropped.
+ *
+ * The caller holds the cross-tab lock and persists `state` afterwards.
+ */
+export async function contribute(o: RoundClientOptions, model: FetchedModel, sessions: number[][], storedEvents: number, state: FederatedState, server: ServerModelInfo): Promise<ContributionResult> {
+  if (state.pending) return postPending(o, state);
+  if (storedEvents - state.contributedAtEvents < o.minNewEvents) {
+    return { outcome: 'skipped', reason: `${storedEvents - state.contributedAtEvents} new events since the last contribution, ${o.minNewEvents} needed` };
+  }
+  if (server.modelVersion !== model.manifest.modelVersion) {
+    return { outcome: 'skipped', reason: `the device runs ${model.manifest.modelVersion}, the round is on ${server.modelVersion}: load it first` };
+  }
+  const usable = sessions.filter((s) => s.length >= 2);
+  if (usable.length === 0) return { outcome: 'skipped', reason: 'no session with two or more known items to learn from' };
+  const t = performance.now();
+  const trainer = new LocalTrainer(model.manifest.config, model.files.items);
+  let trained;
+  try {
+    trained = await trainer.train(model.files.dense, usable, { epochs: o.localEpochs, lr: o.lr, yieldFn: o.yieldFn });
+  } finally {
+    trainer.dispose();
+  }
+  const body = makeUpdate({
+    before: model.files.dense,
+    after: trained.weights,
+    config: model.manifest.config,
+    modelVersion: server.modelVersion,
+    roundId: server.round.id,
+    exampleCount: trained.examples,
+    clipNorm: server.privacy.clipNorm,
+    noiseStd: server.privacy.noiseStd,
+  });
+  state.contributedAtEvents = storedEvents;
+  state.pending = {
+    body,
+    roundId: server.round.id,
+    modelVersion: server.modelVersion,
+    attempts: 0,
+    nextAttemptAt: 0,
+    clipNorm: server.privacy.clipNorm,
+    noiseStd: server.privacy.noiseStd,
+    noiseMultiplier: server.privacy.noiseMultiplier,
+  };
+  const result = await postPending(o, state);
+  return { ...result, training: { examples: trained.examples, firstLoss: trained.firstEpochLoss, lastLoss: trained.lastEpochLoss, ms: performance.now() - t } };
+}
+
+/** Posts the pending update (if its backoff allows) and records the outcome in `state`. */
+export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state: FederatedState, now = Date.now()): Promise<ContributionResult> {
+  const p = state.pending;
+  if (!p) return { outcome: 'skipped', reason: 'nothing to upload' };
+  if (now < p.nextAttemptAt) return { outcome: 'retry_later', reason: `next attempt in ${Math.ceil((p.nextAttemptAt - now) / 1000)} s` };
+  let res: Response | null = null;
+  try {
+    res = await fetch(`${o.endpoint}/v1/updates`, {
+      method: 'POST',
+      headers: { 'Content-Type': UPDATE_CONTENT_TYPE },
+      body: p.body as Uint8Array<ArrayBuffer>,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+  } catch {
+    res = null;
+  }
+  if (res && res.status === 202) {
+    state.pending = null;
+    state.uploads.push({ at: Date.now(), modelVersion: p.modelVersion, roundId: p.roundId, bytes: p.body.length, clipNorm: p.clipNorm, noiseStd: p.noiseStd, noiseMultiplier: p.noiseMultiplier, epsilon: null });
+    if (state.uploads.length > MAX_UPLOAD_LOG) state.uploads.shift();
+    return { outcome: 'uploaded', reason: 'accepted', bytes: p.body.length, roundId: p.roundId };
+  }
+  if (!res || res.status >= 500 || res.status === 429) {
+    p.attempts += 1;
+    p.nextAttemptAt = now + backoffMs(p.attempts);
+    return { outcome: 'retry_later', reason: res ? `HTTP ${res.status}` : 'network error', roundId: p.roundId };
+  }
+  // Refused for good (stale version, closed round, bad update): drop it; the next round retrains.
+  state.pending = null;
+  let reason = `HTTP ${res.status}`;
+  try {
+    reason = ((await res.json()) as { reason?: string }).reason ?? reason;
+  } catch {
+    /* no JSON body */
+  }
+  return { outcome: 'rejected', reason, roundId: p.roundId };
+}

@@ -1,0 +1,58 @@
+import { expect, test, type Request } from '@playwright/test';
+
+/** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
+const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
+
+type Sdk = { status(): Promise<any>; exportData(): Promise<{ indexedDB: Record<string, unknown[]> }>; consent(s: string): void };
+
+test('demo shop: with consent granted, the page trains, posts an update, the round closes and the page runs the new version; no request carries the history', async ({ page }) => {
+  const sent: Array<{ url: string; method: string; body: Buffer | null }> = [];
+  page.on('request', (r: Request) => {
+    if (!r.isNavigationRequest()) sent.push({ url: r.url(), method: r.method(), body: r.postDataBuffer() });
+  });
+  const sdkStatus = () =>
+    page.evaluate(async () => {
+      const sdk = (window as unknown as { edgePersonalize: Sdk | unknown[] }).edgePersonalize;
+      return Array.isArray(sdk) ? null : (sdk as Sdk).status();
+    });
+
+  // A shopper accepts the banner, then browses five products of two categories.
+  await page.goto(`${SHOP}/`);
+  await page.getByRole('button', { name: /allow/i }).click();
+  await expect.poll(async () => (await sdkStatus())?.worker?.ready ?? false, { timeout: 20_000 }).toBe(true);
+  const base = (await sdkStatus()).worker.modelVersion;
+  const products = await page.$$eval('[data-personalize-slot] [data-personalize-item]', (els) => [...new Set(els.map((e) => e.getAttribute('data-personalize-item')!))].slice(0, 5));
+  for (const id of products) {
+    await page.goto(`${SHOP}/product/${encodeURIComponent(id)}`);
+    await expect.poll(async () => (await sdkStatus())?.worker?.session?.items.at(-1), { timeout: 20_000 }).toBe(id);
+  }
+  // Back home, the page contributes once idle; the round (target 1 in tests) closes at once.
+  await page.goto(`${SHOP}/`);
+  await expect.poll(async () => (await sdkStatus())?.worker?.federated?.uploads.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+  await expect.poll(async () => (await sdkStatus()).worker.modelVersion, { timeout: 20_000 }).not.toBe(base);
+  const flStatus = await (await page.request.get(`${SHOP}/fl/v1/status`)).json();
+  expect(JSON.stringify(flStatus)).toContain((await sdkStatus()).worker.modelVersion);
+
+  // The privacy page lists the upload the server received.
+  await page.goto(`${SHOP}/privacy`);
+  await expect.poll(async () => (await sdkStatus())?.worker?.federated?.uploads?.length ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
+  const upload = (await sdkStatus()).worker.federated.uploads[0];
+  await expect(page.getByText(upload.roundId).first()).toBeVisible({ timeout: 10_000 });
+
+  // Nothing from the history in any request: URLs (item ids, event types, times, session ids) and bodies.
+  const data = await page.evaluate(() => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.exportData());
+  const events = data.indexedDB['events'] as Array<{ itemId: string; type: string; at: number; sessionId: string }>;
+  const secrets = new Set(events.flatMap((e) => [e.itemId, e.type, String(e.at), e.sessionId]));
+  for (const r of sent) for (const s of secrets) expect(decodeURIComponent(r.url), `${r.url} carries ${s}`).not.toContain(s);
+  const posts = sent.filter((r) => r.method !== 'GET');
+  expect(posts.length).toBeGreaterThan(0);
+  for (const r of posts) {
+    expect(new URL(r.url).pathname).toBe('/fl/v1/updates');
+    const body = r.body!;
+    const header = JSON.parse(body.subarray(8, 8 + body.readUInt32LE(4)).toString('utf8')) as Record<string, unknown>;
+    for (const value of Object.values(header).flat()) {
+      if (typeof value === 'string') for (const s of secrets) expect(value).not.toContain(s);
+      else expect(secrets.has(String(value))).toBe(false);
+    }
+  }
+});

@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LocalTrainer } from '../../../src/federated/localTrainer';
+import { FEDERATED_TENSORS } from '../../../src/federated/modelUpdate';
+import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
+import { Random } from '../../../src/model/random';
+import { encodeAllPositions, networkWeights } from '../../../src/model/sessionEncoder';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const config: ModelConfig = { numItems: 40, embedDim: 8, hiddenDim: 12, attnDim: 6, scale: 10, maxLen: 8 };
+const rng = new Random(21);
+const items = Float32Array.from({ length: config.numItems * config.embedDim }, () => rng.normal());
+const dense = new Map(denseShapes(config).map(([n, shape]) => {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return [n, Float32Array.from({ length: size }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const;
+}));
+// One device's sessions, each walking i → i+1 → i+2: a learnable pattern.
+const sessions = Array.from({ length: 5 }, () => {
+  const start = rng.int(30);
+  return Array.from({ length: 3 + rng.int(4) }, (_, k) => (start + k) % 40);
+});
+
+describe('LocalTrainer', () => {
+  it('lowers the loss on the device data, changes only the federated tensors and leaks no tensors', async () => {
+    const trainer = new LocalTrainer(config, items);
+    const tensorsBefore = tf.memory().numTensors;
+    const frozenCopy = new Map([...dense].map(([n, a]) => [n, Float32Array.from(a)]));
+    const lossBefore = trainer.meanLoss(dense, sessions);
+    let yields = 0;
+    const r = await trainer.train(dense, sessions, { epochs: 20, lr: 0.5, yieldFn: () => { yields++; } });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(r.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
+    expect(r.steps).toBe(20);
+    expect(yields).toBe(20);
+    expect([...r.weights.keys()]).toEqual([...FEDERATED_TENSORS]);
+    const after = new Map([...dense, ...r.weights]);
+    const lossAfter = trainer.meanLoss(after, sessions);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(lossAfter).toBeLessThan(lossBefore * 0.8);
+    expect(r.firstEpochLoss).toBeCloseTo(lossBefore, 4);
+    // The input weights were not modified, and every non-federated tensor is bit-identical.
+    for (const [n, a] of dense) expect(Buffer.from(a.buffer).equals(Buffer.from(frozenCopy.get(n)!.buffer))).toBe(true);
+    for (const n of FEDERATED_TENSORS) expect(r.weights.get(n)).not.toEqual(dense.get(n));
+    trainer.dispose();
+  });
+
+  it('trains with Adam too, and skips sessions with fewer than two items', async () => {
+    const trainer = new LocalTrainer(config, items);
+    const tensorsBefore = tf.memory().numTensors;
+    const r = await trainer.train(dense, [...sessions, [3]], { epochs: 10, lr: 0.02, optimizer: 'adam' });
+    expect(r.lastEpochLoss).toBeLessThan(r.firstEpochLoss);
+    expect(r.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    trainer.dispose();
+  });
+
+  it('matches the full-softmax cross-entropy computed in plain JS for a one-item prefix', () => {
+    const trainer = new LocalTrainer(config, items);
+    const loss = trainer.meanLoss(dense, [[4, 9]]);
+    // The session vector after one item, then the softmax over all 40 items by hand.
+    const norm = (v: number[]): number[] => { const s = Math.hypot(...v); return v.map((x) => x / s); };
+    const row = (i: number): number[] => norm(Array.from(items.subarray(i * 8, i * 8 + 8)));
+    const s = tf.tidy(() => {
+      const named = Object.fromEntries([...dense].map(([n, a]) => [n, tf.tensor(a, denseShapes(config).find(([m]) => m === n)![1])]));
+      const x = tf.tensor2d([row(4)]);
+      return Array.from(encodeAllPositions(x, 1, 1, networkWeights(named)).dataSync());
+    });
+    const sn = norm(s);
+    const logits = Array.from({ length: 40 }, (_, i) => 10 * row(i).reduce((a, v, k) => a + v * sn[k]!, 0));
+    const expected = Math.log(logits.reduce((a, z) => a + Math.exp(z), 0)) - logits[9]!;
+    expect(loss).toBeCloseTo(expected, 4);
+    trainer.dispose();
+  });
+});
