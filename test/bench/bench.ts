@@ -6,7 +6,8 @@
  *   (`edgePersonalize.rank()`: Worker step + scoring + DOM) and the Worker's own step and scoring;
  * - model load, cold (new browser profile) and warm (cached), for the demo and DIGINETICA models.
  * Runs against the built `dist/` (run `npm run build` first) served by the e2e fixture server.
- * `--loads N` (default 30), `--interactions N` (default 30).
+ * - the demo shop's LCP, INP and CLS with and without the SDK (see demoVitals.ts).
+ * `--loads N` (default 30), `--interactions N` (default 30), `--vitals-loads N` (default 10).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { chromium, type Page } from '@playwright/test';
 import { serveStatic } from '../../demo/staticFiles';
 import { chromiumLaunch } from '../../playwright.config';
+import { benchDemoVitals } from './demoVitals';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -175,6 +177,7 @@ async function main(): Promise<void> {
       await ctx.close();
     }
   }
+  await benchDemoVitals(browser, arg('vitals-loads', 10));
   console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')} (a busy machine slows every figure; compare within one run)`);
   await browser.close();
   server.close();
