@@ -52,9 +52,16 @@ a small model on this device reorders the products, and this page shows all of i
     <li>when you did any of it, and your session ids;</li>
     <li>the model's state for your session, or anything else that names a product.</li>
   </ul>
-  <p class="muted">With federated learning switched on, an upload holds only a change to the shared model's
-  weights, its size capped (clip norm) and blurred with random noise (σ) before it leaves the browser. ε bounds
-  how much an upload can reveal about what you did: smaller is more private.</p>
+  <p class="muted">An upload holds only a change to the shared model's weights, its size capped (clip norm)
+  and blurred with random noise (σ) before it leaves the browser. ε bounds how much the published models can
+  reveal about any one shopper's contributions (per round and added up over all rounds): smaller is more private.</p>
+</section>
+
+<section class="privacy-section" aria-labelledby="privacy-budget">
+  <h2 id="privacy-budget">The shop's privacy budget</h2>
+  <p class="muted">Reported by this shop's aggregation server (<code>/fl/v1/status</code>), which keeps no
+  identifier and no event: only noised updates, averaged into new model versions.</p>
+  <dl class="facts" data-privacy="budget"><dt>Status</dt><dd>Reading…</dd></dl>
 </section>`;
   return layout(cat, { title: 'Your data', main, scripts: ['/static/privacy.js'] }).value;
 }

@@ -79,7 +79,48 @@
     body.replaceChildren.apply(body, rows);
   }
 
-  function renderUploads(st) {
+  /** The server's accounting: ε of the last round and cumulative ε, for its δ. */
+  async function serverBudget() {
+    try {
+      var res = await fetch('/fl/v1/status', { cache: 'no-cache', credentials: 'omit' });
+      return res.ok ? (await res.json()).privacy : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function renderBudget(privacy) {
+    var target = part('budget');
+    if (!privacy) {
+      target.replaceChildren(el('dt', {}, ['Status']), el('dd', {}, ['The aggregation server did not answer.']));
+      return;
+    }
+    var closed = (privacy.rounds || []).length;
+    // A null ε after a closed round means the accountant could not bound it (e.g. a round of one update,
+    // whose noise alone is not counted as protection): say so, never show it as zero.
+    var eps = function (e) { return e && typeof e.epsilon === 'number' ? e.epsilon.toPrecision(3) : closed > 0 ? 'unbounded (a round had too little noise)' : 'none yet'; };
+    var pairs = [
+      ['Noise multiplier σ', String(privacy.noiseMultiplier)],
+      ['Clip norm', String(privacy.clipNorm)],
+      ['δ', String(privacy.delta)],
+      ['ε, last round', eps(privacy.lastRound)],
+      ['ε, all rounds so far', eps(privacy.cumulative)],
+      ['ε, all rounds, without assuming random sampling of shoppers', eps(privacy.cumulativeWithoutSampling)],
+      ['Rounds closed', String((privacy.rounds || []).length)],
+    ];
+    var nodes = [];
+    pairs.forEach(function (p) { nodes.push(el('dt', {}, [p[0]]), el('dd', {}, [p[1]])); });
+    target.replaceChildren.apply(target, nodes);
+  }
+
+  /** The ε of a round, from the server's list of closed rounds. */
+  function roundEpsilon(privacy, roundId) {
+    var r = privacy && (privacy.rounds || []).find(function (x) { return String(x.round) === String(roundId); });
+    if (!r) return 'round still open';
+    return typeof r.epsilon === 'number' ? r.epsilon.toPrecision(3) : 'unbounded';
+  }
+
+  function renderUploads(st, privacy) {
     var target = part('uploads');
     var federated = st.worker && st.worker.federated;
     if (!federated || !Array.isArray(federated.uploads)) {
@@ -101,7 +142,7 @@
         el('td', { class: 'num' }, [u.bytes.toLocaleString('en-GB') + ' bytes']),
         el('td', { class: 'num' }, [num(u.clipNorm, 3)]),
         el('td', { class: 'num' }, [num(u.noiseStd, 3)]),
-        el('td', { class: 'num' }, [u.epsilon === null ? 'not accounted' : num(u.epsilon, 3)]),
+        el('td', { class: 'num' }, [u.epsilon != null ? num(u.epsilon, 3) : roundEpsilon(privacy, u.roundId)]),
       ]);
     });
     var table = el('table', { class: 'data-table' }, [
@@ -118,11 +159,18 @@
     var mine = ++generation;
     try {
       var sdk = await kit.whenSdk();
-      var results = await Promise.all([sdk.status(), sdk.exportData(), kit.names()]);
+      // With consent granted the Worker starts: wait (≤ 10 s) until it has read this device's state.
+      for (var i = 0; i < 50; i++) {
+        var st = await sdk.status();
+        if (!st.worker || st.worker.ready) break;
+        await new Promise(function (r) { setTimeout(r, 200); });
+      }
+      var results = await Promise.all([sdk.status(), sdk.exportData(), kit.names(), serverBudget()]);
       if (mine !== generation) return;
       renderConsent(results[0].consent, results[1].webStorage['edge-personalize.consent'] || null);
       renderStored(results[1], results[2]);
-      renderUploads(results[0]);
+      renderUploads(results[0], results[3]);
+      renderBudget(results[3]);
     } catch (e) {
       if (mine === generation) part('verdict').textContent = 'Could not read your data: ' + (e && e.message ? e.message : String(e));
     }

@@ -38,6 +38,16 @@ test('demo shop: with consent granted, the page trains, posts an update, the rou
   await expect.poll(async () => (await sdkStatus())?.worker?.federated?.uploads?.length ?? 0, { timeout: 20_000 }).toBeGreaterThan(0);
   const upload = (await sdkStatus()).worker.federated.uploads[0];
   await expect(page.getByText(upload.roundId).first()).toBeVisible({ timeout: 10_000 });
+  // …with the ε the server accounted for that round, and the shop's cumulative ε.
+  const round = flStatus.privacy.rounds.find((r: { round: unknown }) => String(r.round) === String(upload.roundId));
+  expect(round).toBeTruthy();
+  // (With one update per round, as in this test, the accountant cannot bound ε: the page must say so.)
+  await expect(page.locator('[data-privacy="uploads"]')).toContainText(typeof round.epsilon === 'number' ? round.epsilon.toPrecision(3) : 'unbounded');
+  const cumulative = flStatus.privacy.cumulative.epsilon;
+  await expect(page.locator('[data-privacy="budget"]')).toContainText(typeof cumulative === 'number' ? cumulative.toPrecision(3) : 'unbounded');
+  // The server's log of accepted updates lists this upload (same round, same size).
+  const accepted = (await (await page.request.get(`${SHOP}/fl/v1/status`)).json()).updates.recent as Array<{ round: unknown; bytes: number }>;
+  expect(accepted.some((u) => String(u.round) === String(upload.roundId) && u.bytes === upload.bytes)).toBe(true);
 
   // Nothing from the history in any request: URLs (item ids, event types, times, session ids) and bodies.
   const data = await page.evaluate(() => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.exportData());

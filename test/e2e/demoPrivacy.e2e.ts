@@ -257,7 +257,7 @@ test('the upload log, once the SDK reports one, is listed with sizes and ε (as 
   const rows = privacy(page, 'uploads').locator('tbody tr');
   await expect(rows).toHaveCount(2);
   await expect(privacy(page, 'uploads').locator('caption')).toHaveText('2 model updates sent from this browser, newest first');
-  await expect(rows.nth(0).locator('td')).toHaveText([/2026/, '<img src=x onerror=alert(1)>', 'r-42', '18,500 bytes', '1.00', '0.800', 'not accounted']);
+  await expect(rows.nth(0).locator('td')).toHaveText([/2026/, '<img src=x onerror=alert(1)>', 'r-42', '18,500 bytes', '1.00', '0.800', 'round still open']);
   await expect(rows.nth(1).locator('td').nth(6)).toHaveText('1.25');
   await expect(privacy(page, 'uploads').locator('img')).toHaveCount(0);
   expect(problems).toEqual([]);
