@@ -70,6 +70,8 @@ const config: RollupOptions[] = [
         // Worker bundle, which reads the model's files while tfjs loads.
         if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|matMul|buildModel)\.ts$/.test(id)) return 'ml';
         if (/\/src\/model\//.test(id)) return 'model-format';
+        // Federated learning (round client, local training, update encoding): loaded on first contribution.
+        if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
         return undefined;
       },
     },

@@ -39,9 +39,6 @@ export interface FederatedState {
 
 export const MAX_UPLOAD_LOG = 50;
 
-export function emptyFederatedState(): FederatedState {
-  return { contributedAtEvents: 0, modelUrl: null, pending: null, uploads: [] };
-}
 
 /** Delay before retry number `attempts` (1, 2, …): 5 s doubling, at most 10 minutes. */
 export function backoffMs(attempts: number): number {

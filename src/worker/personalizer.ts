@@ -5,8 +5,8 @@ import { deleteDeviceDatabase } from '../store/deviceData';
 import { HistoryStore } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
-import { emptyFederatedState, type FederatedState } from '../federated/federatedState';
-import { contribute, fetchServerModel, postPending, type ContributionResult } from '../federated/roundClient';
+import type { FederatedState } from '../federated/federatedState';
+import type { ContributionResult } from '../federated/roundClient';
 import { fetchModelFiles } from '../model/modelFiles';
 import { cachingModelFetch } from './modelCache';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
@@ -220,6 +220,8 @@ export class Personalizer implements WorkerApi {
     const fed = this._options?.federated;
     if (!fed || !this._model) return this._contributed({ outcome: 'skipped', reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)' });
     const run = async (): Promise<ContributionResult> => {
+      // The round client (training, clipping, noise, quantization) is its own chunk, loaded on first use.
+      const { contribute, fetchServerModel, postPending } = await import('../federated/roundClient');
       const state = this._federated ?? emptyFederatedState();
       this._federated = state;
       let server;
@@ -422,4 +424,12 @@ export class Personalizer implements WorkerApi {
 function storageError(err: unknown): Error {
   const e = asError(err, 'StorageUnavailableError');
   return sdkError('StorageUnavailableError', `IndexedDB failed (${e.name}: ${e.message}); the session is kept in memory for this page only`);
+}
+
+/**
+ * A device that has never contributed. Defined here rather than in `federated/` so that the
+ * Worker does not load the federated chunk (and tfjs with it) at start.
+ */
+function emptyFederatedState(): FederatedState {
+  return { contributedAtEvents: 0, modelUrl: null, pending: null, uploads: [] };
 }
