@@ -171,7 +171,15 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       (status) => {
         for (const e of status.errors) report(Object.assign(new Error(e.message), { name: e.name }));
         void ranker?.ready();
-        if (c.updateEndpoint) scheduleContribution();
+        // tfjs and the backend come up after the first ranking; report what that start met.
+        const seen = status.errors.length;
+        call((w) => w.api.modelReady()).then(
+          (ready) => {
+            for (const e of ready.errors.slice(seen)) report(Object.assign(new Error(e.message), { name: e.name }));
+            if (c.updateEndpoint) scheduleContribution();
+          },
+          report,
+        );
         return true;
       },
       (err) => {

@@ -7,7 +7,8 @@ import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import type { FederatedState } from '../federated/federatedState';
 import type { ContributionResult } from '../federated/roundClient';
-import { fetchModelFiles } from '../model/modelFiles';
+import { fetchModelFiles, type ModelFiles } from '../model/modelFiles';
+import { ReadoutScorer } from '../model/readoutScorer';
 import { cachingModelFetch } from './modelCache';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
@@ -30,6 +31,13 @@ export class Personalizer implements WorkerApi {
   private _options: WorkerStartOptions | null = null;
   private _store: HistoryStore | null = null;
   private _model: FetchedModel | null = null;
+  /** The model's files, decoded: enough to rank from a stored state before tfjs is up. */
+  private _files: { files: ModelFiles; index: Map<string, number>; scorer: ReadoutScorer } | null = null;
+  /** Items met before tfjs was up: stepped through the GRU once it is. */
+  private _pendingSteps: string[] = [];
+  /** Whether `_state` is the saved state of the current session as it stands (usable without tfjs). */
+  private _stateCurrent = false;
+  private _modelReady: Promise<void> | null = null;
   private _backend: WorkerStatus['backend'] = null;
   private _session: StoredSession | null = null;
   private _state: SessionState = { items: [], hidden: [] };
@@ -48,8 +56,10 @@ export class Personalizer implements WorkerApi {
     sessionRestoreMs: null,
     lastRankMs: null,
     lastAdvanceMs: null,
+    lastRankPath: null,
     scriptAt: performance.timeOrigin + performance.now(),
     startAt: null,
+    rankableAt: null,
     readyAt: null,
   };
 
@@ -59,6 +69,12 @@ export class Personalizer implements WorkerApi {
     private readonly _openStore: () => Promise<HistoryStore> = () => HistoryStore.open(),
   ) {}
 
+  /**
+   * Opens the store, reads the model's files and the current session's saved state, and resolves
+   * as soon as the Worker can rank: a returning shopper's slots are scored from the saved state in
+   * plain JavaScript ({@link ReadoutScorer}) while tfjs loads. tfjs, the backend and the model's
+   * tensors follow; {@link modelReady} tells when (and reports a backend that could not start).
+   */
   start(options: WorkerStartOptions): Promise<WorkerStatus> {
     return this._serial(async () => {
       this._options = options;
@@ -75,42 +91,80 @@ export class Personalizer implements WorkerApi {
         this._federated = (await this._store?.getMeta<FederatedState>('federated').catch(() => undefined)) ?? emptyFederatedState();
         modelUrl = this._federated.modelUrl ?? modelUrl;
       }
-      // The model's files download (or come from Cache Storage) while tfjs loads and starts.
-      let t = performance.now();
-      const caching = cachingModelFetch(modelUrl);
-      const files = fetchModelFiles(modelUrl, caching.fetch)
-        .catch((err: unknown) => {
-          if (modelUrl === options.modelUrl) throw err;
-          modelUrl = options.modelUrl; // the remembered version is gone: start from the page's model
-          return fetchModelFiles(modelUrl, cachingModelFetch(modelUrl).fetch);
-        })
-        .then((f) => {
-          filesMs = performance.now() - t;
-          return f;
-        });
-      let filesMs = 0;
-      files.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
-      const ml = await this._loadRuntime();
-      this._timings.runtimeLoadMs = performance.now() - t;
-      const backend = await ml.startBackend(options.backend, this._wasmBase);
-      this._backend = backend.report;
-      if (backend.failures.length > 0) {
-        this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }));
-      }
-      this._timings.backendInitMs = backend.initMs;
-      const loaded = await files;
-      t = performance.now();
-      this._model = ml.buildModel(loaded);
-      this._timings.modelFetchMs = filesMs;
-      this._timings.modelBuildMs = performance.now() - t;
+      const t = performance.now();
+      let caching = cachingModelFetch(modelUrl);
+      const files = await fetchModelFiles(modelUrl, caching.fetch).catch((err: unknown) => {
+        if (modelUrl === options.modelUrl) throw err;
+        modelUrl = options.modelUrl; // the remembered version is gone: start from the page's model
+        caching = cachingModelFetch(modelUrl);
+        return fetchModelFiles(modelUrl, caching.fetch);
+      });
+      this._timings.modelFetchMs = performance.now() - t;
       this._timings.modelSource = caching.source;
+      this._files = { files, index: new Map(files.vocab.map((id, i) => [id, i])), scorer: new ReadoutScorer(files.manifest.config, files.dense, files.items) };
       await storeReady;
-      t = performance.now();
-      await this._restoreSession();
-      this._timings.sessionRestoreMs = performance.now() - t;
-      this._timings.readyAt = performance.timeOrigin + performance.now();
+      const r = performance.now();
+      await this._readSavedSession(files.manifest.modelVersion);
+      this._timings.sessionRestoreMs = performance.now() - r;
+      this._timings.rankableAt = performance.timeOrigin + performance.now();
+      this._modelReady = this._loadTf(options);
+      this._modelReady.catch(() => undefined); // reported through modelReady()
       return this._status();
     });
+  }
+
+  /** Resolves when tfjs and the model's tensors are up (with the status, whose `errors` name any backend fallback); rejects if no backend starts. */
+  async modelReady(): Promise<WorkerStatus> {
+    if (!this._modelReady) throw Object.assign(new Error('start() has not run'), { name: 'ModelNotReadyError' });
+    await this._modelReady;
+    return this._status();
+  }
+
+  /** tfjs, a backend, the model's tensors; then the session state is brought up to date with the GRU. */
+  private async _loadTf(options: WorkerStartOptions): Promise<void> {
+    // Let the page's first rank request (sent as soon as start() answers) run before tfjs'
+    // modules are evaluated on this thread.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let t = performance.now();
+    const ml = await this._loadRuntime();
+    this._timings.runtimeLoadMs = performance.now() - t;
+    const backend = await ml.startBackend(options.backend, this._wasmBase);
+    this._backend = backend.report;
+    if (backend.failures.length > 0) {
+      this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }));
+    }
+    this._timings.backendInitMs = backend.initMs;
+    await this._serial(async () => {
+      t = performance.now();
+      this._model = ml.buildModel(this._files!.files);
+      this._timings.modelBuildMs = performance.now() - t;
+      if (this._store) await this._restoreSession();
+      else for (const itemId of this._pendingSteps.splice(0)) this._step(itemId);
+      this._pendingSteps = [];
+      this._timings.readyAt = performance.timeOrigin + performance.now();
+    });
+  }
+
+  /** The current session and, if it is current for this model version, its saved state (no tfjs needed). */
+  private async _readSavedSession(modelVersion: string): Promise<void> {
+    this._state = { items: [], hidden: [] };
+    this._stateCurrent = false;
+    if (!this._store || !this._options) {
+      this._stateCurrent = true; // nothing stored: the (empty) state is current
+      return;
+    }
+    this._storedEvents = await this._store.countEvents();
+    const session = await this._store.currentSession(Date.now(), this._options.sessionIdleMs);
+    this._session = session;
+    if (!session) {
+      this._stateCurrent = true;
+      return;
+    }
+    const saved = session.state;
+    if (saved && saved.modelVersion === modelVersion && saved.eventCount === session.eventCount) {
+      this._state = { items: saved.items, hidden: saved.hidden };
+      this._stateCurrent = true;
+    }
   }
 
   record(event: TrackedEvent): Promise<RecordResult> {
@@ -140,29 +194,37 @@ export class Personalizer implements WorkerApi {
       if (newSession || !this._session || this._session.id !== sessionId) {
         this._session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
         this._state = { items: [], hidden: [] };
+        this._pendingSteps = [];
       }
       this._session.lastAt = event.at;
       this._session.eventCount += 1;
-      if (this._model) this._step(event.itemId);
+      this._step(event.itemId);
       if (this._model && stored) await this._saveState();
       return { stored, sessionId, newSession, pruned, ...(error ? { error: { name: error.name, message: error.message } } : {}) };
     });
   }
 
   rank(request: RankRequest): Promise<RankResult> {
+    // Before tfjs is up, a state that is current can be scored in plain JS; one that needs GRU
+    // steps first (events since it was saved) waits for the model.
+    if (!this._model && !(this._files && this._stateCurrent && this._pendingSteps.length === 0)) {
+      return (this._modelReady ?? Promise.reject(new Error('start() has not run'))).then(() => this.rank(request));
+    }
     return this._serial(async () => {
       const t = performance.now();
-      const model = this._requireModel();
+      const index = this._model?.index ?? this._files!.index;
       const empty = { scores: request.slots.map(() => null) };
       if (this._state.items.length === 0) return { ...empty, reason: 'no_history' as const, ms: performance.now() - t };
       const wanted = new Map<string, number>();
       for (const slot of request.slots) for (const id of slot) {
-        const index = model.index.get(id);
-        if (index !== undefined) wanted.set(id, index);
+        const i = index.get(id);
+        if (i !== undefined) wanted.set(id, i);
       }
       if (wanted.size === 0) return { ...empty, reason: 'no_known_items' as const, ms: performance.now() - t };
       const ids = [...wanted.keys()];
-      const scores = model.model.scoreState(this._state, Int32Array.from(ids.map((id) => wanted.get(id)!)))!;
+      const candidates = Int32Array.from(ids.map((id) => wanted.get(id)!));
+      const scores = this._model ? this._model.model.scoreState(this._state, candidates)! : this._files!.scorer.score(this._state, candidates)!;
+      this._timings.lastRankPath = this._model ? this._backend?.name ?? null : 'js';
       const byId = new Map(ids.map((id, j) => [id, scores[j]!]));
       const result: RankResult = {
         scores: request.slots.map((slot) => {
@@ -176,7 +238,8 @@ export class Personalizer implements WorkerApi {
     });
   }
 
-  topPicks(count: number): Promise<Array<{ itemId: string; score: number }>> {
+  async topPicks(count: number): Promise<Array<{ itemId: string; score: number }>> {
+    await this._modelReady;
     return this._serial(async () => {
       const model = this._requireModel();
       const scores = model.model.scoreState(this._state);
@@ -194,7 +257,8 @@ export class Personalizer implements WorkerApi {
     });
   }
 
-  explain(itemId: string): Promise<Explanation | null> {
+  async explain(itemId: string): Promise<Explanation | null> {
+    await this._modelReady;
     return this._serial(async () => {
       const model = this._requireModel();
       const target = model.index.get(itemId);
@@ -217,6 +281,7 @@ export class Personalizer implements WorkerApi {
   }
 
   async contribute(): Promise<ContributionResult> {
+    await this._modelReady?.catch(() => undefined);
     const fed = this._options?.federated;
     if (!fed || !this._model) return this._contributed({ outcome: 'skipped', reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)' });
     const run = async (): Promise<ContributionResult> => {
@@ -335,7 +400,11 @@ export class Personalizer implements WorkerApi {
 
   /** One model step for an interaction with `itemId`; unknown items and immediate repeats (a tile click, then its page view) are skipped. */
   private _step(itemId: string): void {
-    const model = this._model!;
+    const model = this._model;
+    if (!model) {
+      this._pendingSteps.push(itemId); // stepped once tfjs is up
+      return;
+    }
     const index = model.index.get(itemId);
     if (index === undefined || this._state.items[this._state.items.length - 1] === index) return;
     const t = performance.now();
@@ -400,6 +469,7 @@ export class Personalizer implements WorkerApi {
       : null;
     return {
       ready: model !== null && this._timings.readyAt !== null,
+      rankable: this._timings.rankableAt !== null,
       backend: this._backend,
       modelVersion: model?.manifest.modelVersion ?? null,
       modelItems: model?.vocab.length ?? null,

@@ -55,7 +55,11 @@ export interface WorkerTimings {
    */
   scriptAt: number | null;
   startAt: number | null;
+  /** The Worker could rank (model files and saved session read; before tfjs). */
+  rankableAt: number | null;
   readyAt: number | null;
+  /** What scored the last rank: `js` (the saved state, before tfjs was up) or the backend. */
+  lastRankPath: 'js' | 'webgl' | 'wasm' | 'cpu' | null;
 }
 
 /** The current session as the Worker knows it. */
@@ -71,7 +75,10 @@ export interface SessionSummary {
 
 /** Everything the demo panel (and a curious developer) may want to see. */
 export interface WorkerStatus {
+  /** tfjs and the model's tensors are up. */
   ready: boolean;
+  /** Slots can be ranked (possibly before `ready`, from the saved session state). */
+  rankable: boolean;
   backend: BackendReport | null;
   modelVersion: string | null;
   modelItems: number | null;
@@ -129,8 +136,10 @@ export interface RecordResult {
  * consent is granted, and terminates it when consent is withdrawn.
  */
 export interface WorkerApi {
-  /** Opens the store, restores the session, loads the model. Resolves when ready to rank. */
+  /** Opens the store, reads the model's files and the saved session. Resolves when slots can be ranked; tfjs follows. */
   start(options: WorkerStartOptions): Promise<WorkerStatus>;
+  /** Resolves when tfjs and the model's tensors are up; its `errors` name a backend fallback. */
+  modelReady(): Promise<WorkerStatus>;
   /** Stores one validated event and advances the session state. */
   record(event: TrackedEvent): Promise<RecordResult>;
   /** Scores the items of the page's slots for the current session. */

@@ -1,13 +1,13 @@
 /**
  * The Worker script (`dist/edge-personalize.worker.js`, a module Worker). It exposes a
  * {@link Personalizer} to the page with comlink; tfjs and the model code arrive later, as their
- * own chunk, when `start()` imports them. The `.wasm` binaries sit beside this script.
+ * own chunks, imported once the Worker can rank. The `.wasm` binaries sit beside this script.
  */
 import { expose } from 'comlink';
 import { Personalizer } from './personalizer';
 
 const here = new URL('./', import.meta.url).toString();
-// Start loading tfjs now, before the page's start() message arrives.
-const runtime = import('./mlRuntime');
-runtime.catch(() => undefined); // reported by start(), which awaits it
-expose(new Personalizer(() => runtime, here));
+// tfjs is imported once, after the first ranking (which needs only the saved session state):
+// its modules would otherwise compete for this thread with reading the model's files.
+let runtime: Promise<typeof import('./mlRuntime')> | null = null;
+expose(new Personalizer(() => (runtime ??= import('./mlRuntime')), here));

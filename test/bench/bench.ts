@@ -81,7 +81,8 @@ async function main(): Promise<void> {
     const page = await ctx.newPage();
     await viewHistory(page);
     const fromDcl: number[] = [];
-    const phases: Record<string, number[]> = { 'loader script ran (DCL-relative)': [], 'Worker script ran': [], 'Worker start() arrived': [], 'model ready in the Worker': [], 'backend init': [], 'model files fetch+decode': [], 'slot ranked': [] };
+    const phases: Record<string, number[]> = { 'loader script ran (DCL-relative)': [], 'Worker script ran': [], 'Worker start() arrived': [], 'Worker can rank (files + saved session)': [], 'model files fetch+decode': [], 'slot ranked': [] };
+    const paths: Record<string, number> = {};
     let missed = 0;
     for (let i = 0; i < LOADS; i++) {
       await page.goto('/recs.html?timeout=300');
@@ -99,8 +100,8 @@ async function main(): Promise<void> {
       phases['loader script ran (DCL-relative)']!.push(r.loader - r.dcl);
       phases['Worker script ran']!.push(rel(r.timings?.scriptAt));
       phases['Worker start() arrived']!.push(rel(r.timings?.startAt));
-      phases['model ready in the Worker']!.push(rel(r.timings?.readyAt));
-      phases['backend init']!.push(r.timings?.backendInitMs ?? NaN);
+      phases['Worker can rank (files + saved session)']!.push(rel(r.timings?.rankableAt));
+      paths[String(r.timings?.lastRankPath)] = (paths[String(r.timings?.lastRankPath)] ?? 0) + 1;
       phases['model files fetch+decode']!.push(r.timings?.modelFetchMs ?? NaN);
       phases['slot ranked']!.push(r.ranked.at - r.dcl);
     }
@@ -109,6 +110,7 @@ async function main(): Promise<void> {
     console.log(`   loads that missed the deadline (slot kept its own order): ${missed} of ${LOADS}`);
     console.log('   where the time goes (ms after DOMContentLoaded; durations for the Worker steps), medians:');
     console.log(`   ${Object.entries(phases).map(([k, v]) => `${k} ${pct(v.filter(Number.isFinite), 50).toFixed(0)}`).join(' · ')}`);
+    console.log(`   first rank scored by: ${JSON.stringify(paths)} (js = the saved session state, before tfjs is up)`);
     await ctx.close();
   }
 

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { record, slotOrder, status, viewProducts, waitSlotDecided } from './helpers';
+import { record, slotOrder, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
 
 // Every case first builds a history that WOULD reorder the slot (three Christmas views), then
 // breaks one thing: the page must keep its own order, no uncaught error may reach it, and onError
@@ -70,7 +70,7 @@ test.describe('hostile environments', () => {
     await injectIntoWorker(page, `OffscreenCanvas.prototype.getContext = function () { return null; };`);
     await page.goto('/recs.html');
     await waitSlotDecided(page);
-    let s = await status(page);
+    let s = await waitReady(page);
     expect(s.worker.backend.name).toBe('wasm');
     expect(s.worker.backend.reason).toMatch(/WebGL is unavailable/);
     expect((await record(page)).ranked[0]!.reordered).toBe(true);
@@ -78,7 +78,7 @@ test.describe('hostile environments', () => {
     await page.goto('/recs.html?backend=webgl');
     await waitSlotDecided(page);
     await expect.poll(async () => (await record(page)).errors.some((e) => e.startsWith('BackendUnavailableError:'))).toBe(true);
-    s = await status(page);
+    s = await waitReady(page);
     expect(s.worker.backend.name).toBe('wasm');
     expect((await record(page)).uncaught).toEqual([]);
   });
