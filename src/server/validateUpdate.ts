@@ -83,8 +83,9 @@ function headerHasNonFiniteScale(body: Uint8Array): boolean {
  * The largest norm an honest update can have. Signal `s` (‖s‖ ≤ C) and the device's Gaussian
  * noise `n` (std σ_n per coordinate) are independent, so ‖s + n‖² = ‖s‖² + 2 s·n + ‖n‖² with
  * ‖n‖² ~ σ_n²·χ²_d (mean dσ_n², sd σ_n²√(2d)) and s·n ~ N(0, C²σ_n²); allowing 8 standard
- * deviations of each makes a false refusal practically impossible. int8 rounding then adds at
- * most half a step per value: √(Σ_t n_t·(scale_t/2)²).
+ * deviations of each makes a false refusal practically impossible. Devices round to int8
+ * stochastically (unbiased): the error on one value is below one step, so one step per value is
+ * allowed: √(Σ_t n_t·scale_t²) (the typical error is about half that).
  *
  * This bounds what one update can do, not whether it was clipped: noise hides the signal, so
  * a device that sends no noise may send a signal of norm up to about σ_n·√d (see README.md).
@@ -93,8 +94,8 @@ export function normBound(update: ModelUpdate, config: ModelConfig, clipNorm: nu
   const d = update.delta.length;
   let quant = 0;
   federatedShapes(config).forEach(([, shape], t) => {
-    const half = (update.header.scales[t] ?? 0) / 2;
-    quant += shape.reduce((a, b) => a * b, 1) * half * half;
+    const step = update.header.scales[t] ?? 0;
+    quant += shape.reduce((a, b) => a * b, 1) * step * step;
   });
   const v = noiseStd * noiseStd;
   return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(quant);
