@@ -9,7 +9,9 @@ import type { FederatedState } from '../federated/federatedState';
 import type { ContributionResult } from '../federated/roundClient';
 import { fetchModelFiles, type ModelFiles } from '../model/modelFiles';
 import { ReadoutScorer } from '../model/readoutScorer';
+import { contributeOnce, type ContributionHost } from './contributeOnce';
 import { cachingModelFetch } from './modelCache';
+import { explainItem, topPicksFor } from './sessionQueries';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
 type MlRuntime = typeof import('./mlRuntime');
@@ -240,99 +242,34 @@ export class Personalizer implements WorkerApi {
 
   async topPicks(count: number): Promise<Array<{ itemId: string; score: number }>> {
     await this._modelReady;
-    return this._serial(async () => {
-      const model = this._requireModel();
-      const scores = model.model.scoreState(this._state);
-      if (!scores) return [];
-      const n = Math.max(0, Math.min(count | 0, 100));
-      const top: number[] = [];
-      for (let i = 0; i < scores.length; i++) {
-        if (top.length < n || scores[i]! > scores[top[top.length - 1]!]!) {
-          top.push(i);
-          top.sort((a, b) => scores[b]! - scores[a]!);
-          if (top.length > n) top.pop();
-        }
-      }
-      return top.map((i) => ({ itemId: model.vocab[i]!, score: scores[i]! }));
-    });
+    return this._serial(async () => topPicksFor(this._requireModel(), this._state, count));
   }
 
   async explain(itemId: string): Promise<Explanation | null> {
     await this._modelReady;
-    return this._serial(async () => {
-      const model = this._requireModel();
-      const target = model.index.get(itemId);
-      const items = this._state.items;
-      if (target === undefined || items.length === 0) return null;
-      const candidates = Int32Array.of(target);
-      const score = model.model.scoreState(this._state, candidates)![0]!;
-      // Leave-one-out: rebuild the session without each item in turn (≤ maxLen GRU passes of ≤ maxLen steps).
-      const influences = items.map((item, k) => {
-        let state: SessionState = { items: [], hidden: [] };
-        items.forEach((other, j) => {
-          if (j !== k) state = model.model.advance(state, other);
-        });
-        const without = state.items.length > 0 ? model.model.scoreState(state, candidates)![0]! : 0;
-        return { itemId: model.vocab[item]!, influence: score - without };
-      });
-      influences.sort((a, b) => b.influence - a.influence);
-      return { itemId, score, influences };
-    });
+    return this._serial(async () => explainItem(this._requireModel(), this._state, itemId));
   }
 
   async contribute(): Promise<ContributionResult> {
     await this._modelReady?.catch(() => undefined);
     const fed = this._options?.federated;
     if (!fed || !this._model) return this._contributed({ outcome: 'skipped', reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)' });
-    const run = async (): Promise<ContributionResult> => {
-      // The round client (training, clipping, noise, quantization) is its own chunk, loaded on first use.
-      const { contribute, fetchServerModel, postPending } = await import('../federated/roundClient');
-      const state = this._federated ?? emptyFederatedState();
-      this._federated = state;
-      let server;
-      try {
-        server = await fetchServerModel(fed.endpoint);
-      } catch (err) {
-        return { outcome: 'retry_later', reason: (err as Error).message };
-      }
-      this._serverVersion = server.modelVersion;
-      // A newer published model first: the round trains from it.
-      if (server.modelVersion !== this._model!.manifest.modelVersion) await this._swapModel(server.modelUrl);
-      // Snapshot the device's sessions (vocabulary indices, repeats collapsed) in the serial chain.
-      const { sessions, storedEvents } = await this._serial(async () => {
-        const model = this._model!;
-        const all = this._store ? await this._store.allSessions() : [];
-        return {
-          storedEvents: this._store ? await this._store.countEvents() : 0,
-          sessions: all.map((events) => {
-            const items: number[] = [];
-            for (const e of events) {
-              const i = model.index.get(e.itemId);
-              if (i !== undefined && items[items.length - 1] !== i) items.push(i);
-            }
-            return items;
-          }),
-        };
-      });
-      // Training runs outside the serial chain and yields, so rank() keeps answering meanwhile.
-      const result = state.pending ? await postPending(fed, state) : await contribute({ ...fed, yieldFn: () => new Promise((r) => setTimeout(r, 0)) }, this._model!, sessions, storedEvents, state, server);
-      await this._store?.putMeta('federated', state).catch((err: unknown) => this._note(storageError(err)));
-      // The round may have closed with this update: pick up the version it published.
-      if (result.outcome === 'uploaded') {
-        const after = await fetchServerModel(fed.endpoint).catch(() => null);
-        if (after && after.modelVersion !== this._model!.manifest.modelVersion) {
-          this._serverVersion = after.modelVersion;
-          await this._swapModel(after.modelUrl);
-        }
-      }
-      return result;
+    this._federated ??= emptyFederatedState();
+    const host: ContributionHost = {
+      model: () => this._model!,
+      store: this._store,
+      federated: this._federated,
+      serial: (op) => this._serial(op),
+      swapModel: (url) => this._swapModel(url),
+      serverVersion: (v) => (this._serverVersion = v),
+      note: (err) => this._note(storageError(err)),
     };
     // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     try {
       const result = locks
-        ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) => (lock ? run() : { outcome: 'skipped' as const, reason: 'another tab is contributing' }))
-        : await run();
+        ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) => (lock ? contributeOnce(fed, host) : { outcome: 'skipped' as const, reason: 'another tab is contributing' }))
+        : await contributeOnce(fed, host);
       return this._contributed(result);
     } catch (err) {
       const e = asError(err, 'InternalError');
