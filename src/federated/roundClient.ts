@@ -41,7 +41,7 @@ export async function fetchServerModel(endpoint: string): Promise<ServerModelInf
   const url = `${endpoint}/v1/model`;
   let res: Response;
   try {
-    res = await fetch(url, { cache: 'no-cache', credentials: 'omit' });
+    res = await fetch(url, { cache: 'no-cache', credentials: 'omit', referrerPolicy: 'no-referrer' });
   } catch (err) {
     throw Object.assign(new Error(`cannot reach ${url}: ${(err as Error).message}`), { name: 'FederatedNetworkError' });
   }
@@ -54,7 +54,7 @@ export async function fetchServerModel(endpoint: string): Promise<ServerModelInf
  * One contribution of this device to the current round: train the federated tensors on the
  * device's own sessions (starting from the published model the device runs), turn the change into
  * a clipped, noised, int8 update (`makeUpdate`), and post it. Only the update's bytes leave the
- * device: no cookie (`credentials: 'omit'`), no identifier, no event. A failed post is kept in
+ * device: no cookie (`credentials: 'omit'`), no Referer, no identifier, no event. A failed post is kept in
  * `state.pending` and retried with backoff, also after a reload; a refused one is dropped.
  *
  * The caller holds the cross-tab lock and persists `state` afterwards.
@@ -115,6 +115,8 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
       body: p.body as Uint8Array<ArrayBuffer>,
       credentials: 'omit',
       cache: 'no-store',
+      // Nothing about the page either: no Referer (the Worker's URL is harmless, but say nothing).
+      referrerPolicy: 'no-referrer',
     });
   } catch {
     res = null;

@@ -40,7 +40,6 @@ interface HistorySchema extends DBSchema {
   meta: { key: string; value: unknown };
 }
 
-export { HISTORY_DB_NAME };
 const HISTORY_DB_VERSION = 1;
 
 type WriteTx = IDBPTransaction<HistorySchema, ['events', 'sessions', 'meta'], 'readwrite'>;

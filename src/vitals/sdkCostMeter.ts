@@ -8,8 +8,6 @@ export class SdkCostMeter {
   mainThreadMs = 0;
   /** The longest single piece of SDK work (ms). */
   longestMs = 0;
-  /** How many pieces of work were measured. */
-  calls = 0;
   private _depth = 0;
 
   /** Runs `fn`, adding its duration to the totals (nested calls count once). */
@@ -23,7 +21,6 @@ export class SdkCostMeter {
       const d = performance.now() - t;
       this._depth--;
       this.mainThreadMs += d;
-      this.calls++;
       if (d > this.longestMs) this.longestMs = d;
     }
   }

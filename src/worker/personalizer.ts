@@ -7,10 +7,11 @@ import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import type { FederatedState } from '../federated/federatedState';
 import type { ContributionResult } from '../federated/roundClient';
-import { fetchModelFiles, type ModelFiles } from '../model/modelFiles';
+import type { ModelFiles } from '../model/modelFiles';
 import { ReadoutScorer } from '../model/readoutScorer';
 import { contributeOnce, type ContributionHost } from './contributeOnce';
-import { cachingModelFetch } from './modelCache';
+import { revalidateModel } from './modelCache';
+import { readModelFiles } from './readModelFiles';
 import { explainItem, topPicksFor } from './sessionQueries';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
@@ -40,6 +41,8 @@ export class Personalizer implements WorkerApi {
   /** Whether `_state` is the saved state of the current session as it stands (usable without tfjs). */
   private _stateCurrent = false;
   private _modelReady: Promise<void> | null = null;
+  /** The `model.json` URL of the model in use. */
+  private _modelUrl: string | null = null;
   private _backend: WorkerStatus['backend'] = null;
   private _session: StoredSession | null = null;
   private _state: SessionState = { items: [], hidden: [] };
@@ -87,26 +90,19 @@ export class Personalizer implements WorkerApi {
       );
       // With federated learning on, the newest published version (learned from the server on an
       // earlier page) replaces the page's model URL; the page's URL stays the fallback.
-      let modelUrl = options.modelUrl;
+      const urls = [options.modelUrl];
       if (options.federated) {
         await storeReady;
         this._federated = (await this._store?.getMeta<FederatedState>('federated').catch(() => undefined)) ?? emptyFederatedState();
-        modelUrl = this._federated.modelUrl ?? modelUrl;
+        if (this._federated.modelUrl) urls.unshift(this._federated.modelUrl);
       }
-      const t = performance.now();
-      let caching = cachingModelFetch(modelUrl);
-      const files = await fetchModelFiles(modelUrl, caching.fetch).catch((err: unknown) => {
-        if (modelUrl === options.modelUrl) throw err;
-        modelUrl = options.modelUrl; // the remembered version is gone: start from the page's model
-        caching = cachingModelFetch(modelUrl);
-        return fetchModelFiles(modelUrl, caching.fetch);
-      });
-      this._timings.modelFetchMs = performance.now() - t;
-      this._timings.modelSource = caching.source;
-      this._files = { files, index: new Map(files.vocab.map((id, i) => [id, i])), scorer: new ReadoutScorer(files.manifest.config, files.dense, files.items) };
+      const read = await readModelFiles(urls);
+      this._timings.modelFetchMs = read.ms;
+      this._timings.modelSource = read.source;
+      this._adoptFiles(read.files, read.url);
       await storeReady;
       const r = performance.now();
-      await this._readSavedSession(files.manifest.modelVersion);
+      await this._readSavedSession(read.files.manifest.modelVersion);
       this._timings.sessionRestoreMs = performance.now() - r;
       this._timings.rankableAt = performance.timeOrigin + performance.now();
       this._modelReady = this._loadTf(options);
@@ -145,6 +141,15 @@ export class Personalizer implements WorkerApi {
       this._pendingSteps = [];
       this._timings.readyAt = performance.timeOrigin + performance.now();
     });
+    // The model was read cache-first: ask the network whether its URL now serves another version,
+    // so that a newly published model is used from the next page on.
+    void revalidateModel(this._modelUrl!, this._files!.files.manifest.modelVersion);
+  }
+
+  /** Makes `files` the model the Worker ranks with before (and builds after) tfjs is up. */
+  private _adoptFiles(files: ModelFiles, url: string): void {
+    this._files = { files, index: new Map(files.vocab.map((id, i) => [id, i])), scorer: new ReadoutScorer(files.manifest.config, files.dense, files.items) };
+    this._modelUrl = url;
   }
 
   /** The current session and, if it is current for this model version, its saved state (no tfjs needed). */
@@ -289,11 +294,12 @@ export class Personalizer implements WorkerApi {
    * for the next page. The old model's tensors are freed.
    */
   private async _swapModel(manifestUrl: string): Promise<void> {
-    const files = await fetchModelFiles(manifestUrl, cachingModelFetch(manifestUrl).fetch);
+    const { files } = await readModelFiles([manifestUrl]);
     const ml = await this._loadRuntime();
     await this._serial(async () => {
       const old = this._model;
       this._model = ml.buildModel(files);
+      this._adoptFiles(files, manifestUrl);
       old?.model.dispose();
       if (this._federated) this._federated.modelUrl = manifestUrl;
       await this._restoreSession();

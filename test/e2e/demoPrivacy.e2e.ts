@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { allIndexedDb } from './helpers';
 
 /** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
 const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
@@ -59,29 +60,6 @@ async function viewProducts(page: Page, ids: string[]): Promise<void> {
     await page.goto(`${SHOP}/product/${id}`);
     await expect.poll(async () => (await sdkStatus(page))?.worker?.session?.items ?? [], { timeout: 10_000 }).toContain(id);
   }
-}
-
-/** Every record of every object store of every IndexedDB database of the shop's origin. */
-async function allIndexedDb(page: Page): Promise<Record<string, Record<string, unknown[]>>> {
-  return page.evaluate(async () => {
-    const out: Record<string, Record<string, unknown[]>> = {};
-    for (const info of await indexedDB.databases()) {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const r = indexedDB.open(info.name!);
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-      out[info.name!] = {};
-      for (const name of Array.from(db.objectStoreNames)) {
-        out[info.name!]![name] = await new Promise<unknown[]>((resolve) => {
-          const req = db.transaction(name).objectStore(name).getAll();
-          req.onsuccess = () => resolve(req.result);
-        });
-      }
-      db.close();
-    }
-    return out;
-  });
 }
 
 const banner = (page: Page) => page.locator('[data-consent-banner]');

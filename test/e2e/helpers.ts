@@ -69,3 +69,62 @@ export async function fixtureItemsByCategory(page: Page): Promise<Record<string,
     return out;
   });
 }
+
+/** Every record of every object store of every IndexedDB database of the page's origin. */
+export async function allIndexedDb(page: Page): Promise<Record<string, Record<string, unknown[]>>> {
+  return page.evaluate(async () => {
+    const out: Record<string, Record<string, unknown[]>> = {};
+    for (const info of await indexedDB.databases()) {
+      const db = await new Promise<IDBDatabase>((resolve, reject) => {
+        const r = indexedDB.open(info.name!);
+        r.onsuccess = () => resolve(r.result);
+        r.onerror = () => reject(r.error);
+      });
+      out[info.name!] = {};
+      for (const name of Array.from(db.objectStoreNames)) {
+        out[info.name!]![name] = await new Promise<unknown[]>((resolve) => {
+          const req = db.transaction(name).objectStore(name).getAll();
+          req.onsuccess = () => resolve(req.result);
+        });
+      }
+      db.close();
+    }
+    return out;
+  });
+}
+
+/** A request the page or its Worker made, as the network-intercept checks read it. */
+export interface SentRequest {
+  url: string;
+  method: string;
+  body: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * The proof behind "raw events never leave the device": no request URL or header carries any of
+ * `secrets` (item ids, event types, timestamps, session ids of the stored history); the only
+ * requests with a body are updates to `updatePath`, whose header has exactly the documented fields
+ * and no secret in them. Page navigations are the shopper's own and are left out by the caller.
+ */
+export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<string>, updatePath: string): void {
+  const posts = sent.filter((r) => r.method !== 'GET');
+  expect(posts.length).toBeGreaterThan(0); // the checks below saw an update
+  for (const r of sent) {
+    for (const s of secrets) expect(decodeURIComponent(r.url), `${r.url} carries ${s}`).not.toContain(s);
+  }
+  for (const r of posts) {
+    expect(new URL(r.url).pathname).toBe(updatePath);
+    expect(r.headers['content-type']).toBe('application/vnd.edge-personalize.update');
+    for (const [name, value] of Object.entries(r.headers)) for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
+    expect(r.headers['referer'] ?? '').toBe(''); // sent with referrerPolicy 'no-referrer'
+    const body = r.body!;
+    expect(body.subarray(0, 4).toString('latin1')).toBe('EPU1');
+    const header = JSON.parse(body.subarray(8, 8 + body.readUInt32LE(4)).toString('utf8')) as Record<string, unknown>;
+    expect(Object.keys(header).sort()).toEqual(['clipNorm', 'exampleBucket', 'formatVersion', 'modelVersion', 'noiseStd', 'nonce', 'roundId', 'scales']);
+    for (const value of Object.values(header).flat()) {
+      if (typeof value === 'string') for (const s of secrets) expect(value).not.toContain(s);
+      else expect(secrets.has(String(value))).toBe(false);
+    }
+  }
+}

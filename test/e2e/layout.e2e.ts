@@ -69,6 +69,8 @@ test.describe('the host page comes first', () => {
     expect((await record(page)).ranked.every((r) => r.reordered)).toBe(true);
     await page.click('#recs [data-personalize-item="22961"]', { modifiers: ['Alt'] }).catch(() => undefined);
     await settle('personalized page');
+    // The checks below can only fail if the browser reports what they read.
+    expect(await page.evaluate(() => ['layout-shift', 'long-animation-frame'].every((t) => PerformanceObserver.supportedEntryTypes.includes(t)))).toBe(true);
     for (const p of pages) {
       expect.soft(p.cls, `CLS on ${p.step}`).toBe(0);
       expect.soft(p.sdkLongScripts, `SDK scripts ≥ 50 ms in one frame on ${p.step}`).toEqual([]);

@@ -1,5 +1,5 @@
 import { expect, test } from '@playwright/test';
-import { fixtureItemsByCategory, meanPosition, record, slotCategories, slotOrder, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
+import { allIndexedDb, fixtureItemsByCategory, meanPosition, record, slotCategories, slotOrder, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
 
 // Christmas products of the demo catalogue that are NOT in the recs fixture's slot.
 const CHRISTMAS_VIEWS = ['22578', '22577', '22086'];
@@ -128,22 +128,9 @@ test.describe('the on-device loop', () => {
     await page.click('#recs [data-personalize-item="22961"]'); // navigates to the product page
     await page.waitForURL(/product\.html/);
     await waitReady(page);
-    const events = await page.evaluate(
-      () =>
-        new Promise<Array<{ type: string; itemId: string }>>((resolve, reject) => {
-          const open = indexedDB.open('edge-personalize');
-          open.onerror = () => reject(open.error);
-          open.onsuccess = () => {
-            const req = open.result.transaction('events').objectStore('events').getAll();
-            req.onsuccess = () => {
-              open.result.close();
-              resolve((req.result as Array<{ type: string; itemId: string }>).map((e) => ({ type: e.type, itemId: e.itemId })));
-            };
-          };
-        }),
-    );
     await expect.poll(async () => (await status(page)).worker.storedEvents).toBe(2);
-    expect(events).toContainEqual({ type: 'click', itemId: '22961' });
+    const events = (await allIndexedDb(page))['edge-personalize']!['events'] as Array<{ type: string; itemId: string }>;
+    expect(events.map((e) => ({ type: e.type, itemId: e.itemId }))).toContainEqual({ type: 'click', itemId: '22961' });
   });
 
   test('several tabs writing at once lose no event and share one session', async ({ context }) => {
@@ -166,26 +153,41 @@ test.describe('the on-device loop', () => {
     );
     const total = tabs.length * perTab;
     // Read IndexedDB itself: which sessions the stored events belong to.
-    const sessionsOfEvents = () =>
-      tabs[0]!.evaluate(
-        () =>
-          new Promise<Record<string, number>>((resolve, reject) => {
-            const open = indexedDB.open('edge-personalize');
-            open.onerror = () => reject(open.error);
-            open.onsuccess = () => {
-              const req = open.result.transaction('events').objectStore('events').getAll();
-              req.onsuccess = () => {
-                const count: Record<string, number> = {};
-                for (const e of req.result as Array<{ sessionId: string }>) count[e.sessionId] = (count[e.sessionId] ?? 0) + 1;
-                open.result.close();
-                resolve(count);
-              };
-            };
-          }),
-      );
+    const sessionsOfEvents = async () => {
+      const count: Record<string, number> = {};
+      for (const e of ((await allIndexedDb(tabs[0]!))['edge-personalize']?.['events'] ?? []) as Array<{ sessionId: string }>) count[e.sessionId] = (count[e.sessionId] ?? 0) + 1;
+      return count;
+    };
     await expect.poll(async () => Object.values(await sessionsOfEvents()).reduce((a, b) => a + b, 0), { timeout: 20_000 }).toBe(total);
     const sessions = await sessionsOfEvents();
     expect(Object.values(sessions)).toEqual([total]);
+  });
+
+  test('a model republished under the same URL is used from the next page (cache revalidated in the background)', async ({ page }) => {
+    await page.goto('/recs.html');
+    let s = await waitReady(page);
+    const first = s.worker.modelVersion;
+    expect(s.worker.timings.modelSource).toBe('network');
+    await page.reload();
+    s = await waitReady(page);
+    expect(s.worker.timings.modelSource).toBe('cache');
+    // The shop publishes another version at the same URL.
+    await page.route(
+      (url) => url.pathname === '/models/online-retail/model.json',
+      async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, json: { ...(await res.json()), modelVersion: 'republished' } });
+      },
+    );
+    await page.reload();
+    expect((await waitReady(page)).worker.modelVersion).toBe(first); // this page still runs the cached one
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return (await waitReady(page)).worker.modelVersion;
+      }, { timeout: 20_000 })
+      .toBe('republished');
+    expect((await status(page)).worker.timings.modelSource).toBe('network');
   });
 
   test('retention caps are enforced on write', async ({ page }) => {

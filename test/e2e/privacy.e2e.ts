@@ -1,5 +1,5 @@
 import { expect, test, type Page } from '@playwright/test';
-import { record, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
+import { allIndexedDb, record, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
 
 type Sdk = {
   consent(s: string): void;
@@ -10,29 +10,6 @@ type Sdk = {
   status(): Promise<any>;
 };
 const sdk = (page: Page) => page.evaluateHandle(() => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize);
-
-/** Every record of every object store of every IndexedDB database of the origin. */
-async function allIndexedDb(page: Page): Promise<Record<string, Record<string, unknown[]>>> {
-  return page.evaluate(async () => {
-    const out: Record<string, Record<string, unknown[]>> = {};
-    for (const info of await indexedDB.databases()) {
-      const db = await new Promise<IDBDatabase>((resolve, reject) => {
-        const r = indexedDB.open(info.name!);
-        r.onsuccess = () => resolve(r.result);
-        r.onerror = () => reject(r.error);
-      });
-      out[info.name!] = {};
-      for (const name of Array.from(db.objectStoreNames)) {
-        out[info.name!]![name] = await new Promise<unknown[]>((resolve) => {
-          const req = db.transaction(name).objectStore(name).getAll();
-          req.onsuccess = () => resolve(req.result);
-        });
-      }
-      db.close();
-    }
-    return out;
-  });
-}
 
 /** Requests the page (and its Workers) make after `since`, except the page's own HTML, CSS and the fixture glue. */
 function watchRequests(page: Page): string[] {
