@@ -68,7 +68,7 @@ export function hasCheckpoint(dir: string): boolean {
 /** Settings stored in the checkpoint in `dir` (to rebuild the trainer before {@link loadCheckpoint}). */
 export function checkpointSettings(dir: string): TrainSettings {
   const saved = (JSON.parse(readFileSync(join(dir, FILES.header), 'utf8')) as CheckpointHeader).settings;
-  return { ...saved, dropout: saved.dropout ?? 0 }; // checkpoints from before `dropout` existed: 0
+  return { ...saved, dropout: saved.dropout ?? 0, repeat: saved.repeat ?? 0 }; // checkpoints from before these options: 0
 }
 
 /** Restores weights and optimiser state saved by {@link saveCheckpoint}; returns the progress. */

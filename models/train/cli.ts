@@ -6,13 +6,13 @@
  */
 import { join, relative, resolve } from 'node:path';
 import { formatDuration, numberArg, parseArgs, UsageError } from '../cliArgs';
-import { skippedCount, type TestCase } from '../data/dataset';
-import { casesFromSessions, readSplit } from '../data/readSplit';
+import { skippedCount } from '../data/dataset';
+import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { scorerFromWeights } from '../eval/modelScorers';
 import { useWasmBackend } from '../nodeBackend';
-import { Random } from '../../src/model/random';
 import { checkpointSettings, hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainProgress } from './checkpoint';
+import { splitHoldout } from './holdout';
 import { writeMetadata, writeModelDir } from './modelDir';
 import { buildBatch, planEpoch, windowSessions } from './sessionBatches';
 import { SessionTrainer } from './sessionTrainer';
@@ -34,6 +34,7 @@ const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['validCases', 'valid-cases', 0, 1e7, 'validation cases sampled from the held-out tail (0 = all)'],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
   ['dropout', 'dropout', 0, 0.9, 'training-only dropout on input embeddings and session vectors'],
+  ['repeat', 'repeat', 0, 2, 'repeat path: 0 none, 1 mixed with the item scores, 2 exclusive (repeat/explore)'],
 ];
 
 const USAGE = `usage: npm run train -- --data <split dir> --out <model dir> [--resume] [--checkpoint-minutes N]
@@ -57,18 +58,14 @@ async function main(argv: string[]): Promise<void> {
     if (resume && args.has(opt) && key !== 'epochs') throw new UsageError(`--${opt} cannot change on --resume (only --epochs can)`);
     settings[key] = numberArg(args, opt, settings[key], min, max);
   }
+  if (!Number.isInteger(settings.repeat)) throw new UsageError(`--repeat must be 0 (none), 1 (mixture) or 2 (exclusive), got ${settings.repeat}`);
   const checkpointMinutes = numberArg(args, 'checkpoint-minutes', 5, 0.1, 1e6);
 
   const data = readSplit(dataDir);
   for (const r of data.reports) log(`read ${r.source}: ${r.rows} rows, ${skippedCount(r)} skipped ${JSON.stringify(r.skipped)}`);
   log(`backend: ${await useWasmBackend()}`);
   const numItems = data.vocab.length;
-  const cut = Math.round(data.train.length * (1 - settings.holdout));
-  const train = data.train.slice(0, cut);
-  let valid: TestCase[] = casesFromSessions(data.train.slice(cut));
-  if (settings.validCases > 0 && valid.length > settings.validCases) {
-    valid = new Random(settings.seed + 1).shuffle(valid).slice(0, settings.validCases);
-  }
+  const { train, valid } = splitHoldout(data.train, settings);
   log(`data: ${numItems} items, ${train.length} training sessions, ${valid.length} validation cases (holdout ${settings.holdout})`);
 
   const counts = new Float64Array(numItems);

@@ -2,11 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
 import { matMul } from '../../src/model/matMul';
 import { Random } from '../../src/model/random';
-import { encodeAllPositions, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
+import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss } from '../../src/model/repeatMixture';
 import { NegativeSampler } from './negativeSampler';
 import type { SessionBatch } from './sessionBatches';
 import { SparseAdam } from './sparseAdam';
 import type { TrainSettings } from './trainSettings';
+
+const REPEAT_INIT = 8;
 
 /**
  * Trains the session model: dense weights as tfjs variables with Adam, the item table as a JS
@@ -26,7 +29,10 @@ export class SessionTrainer {
 
   constructor(readonly settings: TrainSettings, numItems: number, itemCounts: Float64Array) {
     const s = settings;
-    this.config = { numItems, embedDim: s.embedDim, hiddenDim: s.hiddenDim, attnDim: s.attnDim, scale: s.scale, maxLen: s.maxLen };
+    this.config = {
+      numItems, embedDim: s.embedDim, hiddenDim: s.hiddenDim, attnDim: s.attnDim, scale: s.scale, maxLen: s.maxLen,
+      ...(s.repeat ? { repeat: s.repeat === 2 ? 'exclusive' as const : 'mixture' as const } : {}),
+    };
     this.rng = new Random(s.seed);
     const d = s.embedDim;
     this.items = new Float32Array(numItems * d);
@@ -34,7 +40,7 @@ export class SessionTrainer {
     for (let i = 0; i < this.items.length; i++) this.items[i] = this.rng.normal() / Math.sqrt(d);
     this.dense = new Map();
     for (const [name, shape] of denseShapes(this.config)) {
-      this.dense.set(name, tf.variable(this._init(shape), true, name));
+      this.dense.set(name, tf.variable(this._init(name, shape), true, name));
     }
     this.optimizer = tf.train.adam(s.lr);
     this.itemOptimizer = new SparseAdam(this.items, d, s.lr);
@@ -43,8 +49,14 @@ export class SessionTrainer {
     this._seen = new Uint8Array(numItems);
   }
 
-  /** Glorot-uniform matrices, zero biases (GRU update-gate bias 0: no prior toward copying). */
-  private _init(shape: number[]): tf.Tensor {
+  /**
+   * Glorot-uniform matrices, zero biases (GRU update-gate bias 0: no prior toward copying). The
+   * repeat path's recency biases start at REPEAT_INIT, near where a repeat logit has to sit to
+   * compete with the log-partition of the item scores (≈ log 43k ≈ 11 at the start), so that the
+   * path is in play from the first steps instead of after thousands of Adam steps of size lr.
+   */
+  private _init(name: string, shape: number[]): tf.Tensor {
+    if (name === 'repeat/recency') return tf.fill(shape, REPEAT_INIT);
     const size = shape.reduce((a, b) => a * b, 1);
     const data = new Float32Array(size);
     if (shape.length === 2) {
@@ -92,6 +104,15 @@ export class SessionTrainer {
     const tgtItem = new Int32Array(rows).fill(-1);
     const tgtLogQ = new Float32Array(rows);
     const mask = new Float32Array(rows);
+    const repeat = this.config.repeat;
+    // Repeat path: matches[(b*steps + t)*steps + j] = 1 when input j ≤ t of session b is the target;
+    // exclusive mode also needs, per row, which distinct window items are candidates (with their
+    // log-Q) and whether the target is in the window.
+    const matches = repeat ? new Float32Array(rows * steps) : null;
+    const exclusive = repeat === 'exclusive';
+    const windowIn = exclusive ? new Float32Array(rows * steps) : null;
+    const windowLogQ = exclusive ? new Float32Array(rows * steps) : null;
+    const isRepeat = exclusive ? new Float32Array(rows) : null;
     for (let t = 0; t < steps; t++) {
       for (let bb = 0; bb < batch; bb++) {
         const r = t * batch + bb;
@@ -104,6 +125,18 @@ export class SessionTrainer {
           tgtItem[o] = target;
           tgtLogQ[o] = logQ[col.get(target)!]!;
           mask[o] = 1;
+          if (matches) {
+            for (let j = 0; j <= t; j++) {
+              const item = items[j * batch + bb]!;
+              if (item === target) matches[o * steps + j] = 1;
+              if (!windowIn) continue;
+              let first = true;
+              for (let jj = 0; jj < j && first; jj++) if (items[jj * batch + bb] === item) first = false;
+              const c = col.get(item);
+              if (first && c !== undefined) { windowIn[o * steps + j] = 1; windowLogQ![o * steps + j] = logQ[c]!; }
+              if (item === target) isRepeat![o] = 1;
+            }
+          }
         }
       }
     }
@@ -123,16 +156,39 @@ export class SessionTrainer {
     // over the largest tensor of the step.
     const lossFn = (xT: tf.Tensor, cT: tf.Tensor, tT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
       const net = networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!])));
-      let enc = encodeAllPositions(xT as tf.Tensor2D, steps, batch, net, inMask ? tf.tensor2d(inMask, [rows, d]) : undefined);
+      const encoded = encodeAllPositionsWithStates(xT as tf.Tensor2D, steps, batch, net, inMask ? tf.tensor2d(inMask, [rows, d]) : undefined);
+      let enc = encoded.sessions;
       if (sessMask) enc = tf.mul(enc, tf.tensor2d(sessMask, [rows, d]));
       const sess = l2NormalizeRows(enc);
       const candN = tf.mul(cT, tf.rsqrt(tf.add(tf.sum(tf.square(cT), 0, true), 1e-12)));
       const logits = tf.sub(tf.mul(matMul(sess, candN as tf.Tensor2D), scale), tf.tensor1d(logQ));
       // |logits| ≤ scale + max(−logQ) ≈ 40, so exp cannot overflow float32 and the max-shift of
       // tf.logSumExp (whose gradient costs a slow broadcast `Equal` on wasm) is not needed.
-      const lse = tf.log(tf.sum(tf.exp(logits), 1));
-      const picked = tf.sub(tf.mul(tf.sum(tf.mul(sess, l2NormalizeRows(tT as tf.Tensor2D)), 1), scale), tf.tensor1d(tgtLogQ));
-      return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), tf.tensor1d(mask))), Math.max(positives, 1)) as tf.Scalar;
+      const partition = tf.sum(tf.exp(logits), 1) as tf.Tensor1D;
+      const picked = tf.sub(tf.mul(tf.sum(tf.mul(sess, l2NormalizeRows(tT as tf.Tensor2D)), 1), scale), tf.tensor1d(tgtLogQ)) as tf.Tensor1D;
+      let rowLoss: tf.Tensor1D;
+      if (net.repeat && matches) {
+        // The repeat path's logits are always-present candidates, known exactly rather than
+        // sampled, so they join the partition without a log-Q correction. (Correcting them by
+        // their items' log-Q as well was tried and lost 2.7 points of validation Recall@20.)
+        let windowLogits: tf.Tensor2D | undefined;
+        if (exclusive) {
+          // Item logits of each row's window items: the session vector against the inputs.
+          const xnB = tf.transpose(tf.reshape(l2NormalizeRows(xT as tf.Tensor2D), [steps, batch, d]), [1, 2, 0]); // [batch, d, steps]
+          const cos = matMul(tf.reshape(sess, [batch, steps, d]) as tf.Tensor3D, xnB);
+          windowLogits = tf.sub(tf.reshape(tf.mul(cos, scale), [rows, steps]), tf.tensor2d(windowLogQ!, [rows, steps])) as tf.Tensor2D;
+        }
+        rowLoss = repeatRowLoss({
+          itemPartition: partition, picked,
+          beta: repeatLogitsAllPositions(encoded.states, net.repeat),
+          causal: tf.tensor2d(causalRepeatMask(batch, steps), [rows, steps]),
+          matches: tf.tensor2d(matches, [rows, steps]),
+          ...(windowLogits ? { exclusive: { windowLogits, windowInPartition: tf.tensor2d(windowIn!, [rows, steps]), isRepeat: tf.tensor1d(isRepeat!) } } : {}),
+        });
+      } else {
+        rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
+      }
+      return tf.div(tf.sum(tf.mul(rowLoss, tf.tensor1d(mask))), Math.max(positives, 1)) as tf.Scalar;
     };
 
     return tf.tidy(() => {
@@ -185,6 +241,12 @@ export class SessionTrainer {
     const rows = Int32Array.from(touched);
     this.itemOptimizer.apply(rows, g);
     for (const r of rows) this._seen[r] = 0;
+  }
+
+  /** Frees the variables (and their names, so another trainer can be built) and the optimiser state. */
+  dispose(): void {
+    for (const v of this.dense.values()) v.dispose();
+    this.optimizer.dispose();
   }
 
   /** Current dense weights as float32 arrays by name. */

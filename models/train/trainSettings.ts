@@ -28,6 +28,11 @@ export interface TrainSettings {
    * this option existed lack it, which means 0.
    */
   dropout: number;
+  /**
+   * 1 = the model has the repeat path (`src/model/repeatMixture.ts`), 0 = not. Settings saved
+   * before this option existed lack it, which means 0.
+   */
+  repeat: number;
 }
 
 /** The committed defaults: the settings the shipped DIGINETICA model was trained with. */
@@ -35,7 +40,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   embedDim: 64,
   hiddenDim: 128,
   attnDim: 64,
-  scale: 12,
+  scale: 9,
   maxLen: 20,
   batchSize: 128,
   negatives: 8192,
@@ -47,4 +52,5 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   validCases: 10000,
   seed: 42,
   dropout: 0,
+  repeat: 1,
 };

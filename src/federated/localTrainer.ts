@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseShapes, type ModelConfig } from '../model/modelConfig';
-import { encodeAllPositions, l2NormalizeRows, networkWeights } from '../model/sessionEncoder';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss } from '../model/repeatMixture';
+import { matMul } from '../model/matMul';
+import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../model/sessionEncoder';
 import { normalizeRows } from '../model/sessionModel';
 import type { NamedWeights } from './federatedDelta';
 import { FEDERATED_TENSORS } from './modelUpdate';
@@ -34,7 +36,14 @@ export interface LocalTrainResult {
   steps: number;
 }
 
-interface Batch { steps: number; batch: number; x: Float32Array; tgt: Float32Array; mask: Float32Array; positives: number }
+interface Batch {
+  steps: number; batch: number; x: Float32Array; tgt: Float32Array; mask: Float32Array; positives: number;
+  /** Repeat path only: 1 at `(b*steps + t)*steps + j` when input j ≤ t of window b is the target. */
+  matches: Float32Array | null;
+  /** Exclusive repeat path only: 1 at the first position of each distinct item of a row's window, and 1 per row whose target is in its window. */
+  firstInWindow: Float32Array | null;
+  isRepeat: Float32Array | null;
+}
 
 /**
  * Trains the federated tensors of a session model (`FEDERATED_TENSORS`: the GRU's recurrent
@@ -46,7 +55,8 @@ interface Batch { steps: number; batch: number; x: Float32Array; tgt: Float32Arr
  * *approximate* this loss cheaply over 186k sessions; a device has a few dozen examples, so the
  * exact softmax costs tens of milliseconds per step, needs no item-popularity table on the device
  * (which a sampler would) and has no sampling bias to correct. Scores are `scale · cos`, so
- * |logit| ≤ scale and `exp` needs no max-shift.
+ * |logit| ≤ scale and `exp` needs no max-shift. A model with the repeat path
+ * (`repeatMixture.ts`) is trained on its mixture, as centrally; its own weights stay frozen.
  *
  * Runs in the browser Worker and in Node on any tfjs backend; every step runs inside `tf.tidy`.
  */
@@ -162,10 +172,32 @@ export class LocalTrainer {
       const lossFn = (...w: tf.Tensor[]): tf.Scalar => {
         const named: Record<string, tf.Tensor> = { ...frozen };
         FEDERATED_TENSORS.forEach((n, i) => { named[n] = w[i]!; });
-        const sess = l2NormalizeRows(encodeAllPositions(x, b.steps, b.batch, networkWeights(named)));
-        const lse = tf.log(tf.sum(tf.exp(tf.mul(this._score(sess), scale)), 1));
-        const picked = tf.mul(tf.sum(tf.mul(sess, tgt), 1), scale);
-        return tf.div(tf.sum(tf.mul(tf.sub(lse, picked), mask)), Math.max(b.positives, 1)) as tf.Scalar;
+        const net = networkWeights(named);
+        const encoded = encodeAllPositionsWithStates(x, b.steps, b.batch, net);
+        const sess = l2NormalizeRows(encoded.sessions);
+        const partition = tf.sum(tf.exp(tf.mul(this._score(sess), scale)), 1) as tf.Tensor1D;
+        const picked = tf.mul(tf.sum(tf.mul(sess, tgt), 1), scale) as tf.Tensor1D;
+        let rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
+        if (net.repeat && b.matches) {
+          let exclusive;
+          if (b.firstInWindow && b.isRepeat) {
+            const xnB = tf.transpose(tf.reshape(x, [b.steps, b.batch, d]), [1, 2, 0]); // [batch, d, steps]
+            const cos = matMul(tf.reshape(sess, [b.batch, b.steps, d]) as tf.Tensor3D, xnB);
+            exclusive = {
+              windowLogits: tf.reshape(tf.mul(cos, scale), [rows, b.steps]) as tf.Tensor2D,
+              windowInPartition: tf.tensor2d(b.firstInWindow, [rows, b.steps]),
+              isRepeat: tf.tensor1d(b.isRepeat),
+            };
+          }
+          rowLoss = repeatRowLoss({
+            itemPartition: partition, picked,
+            beta: repeatLogitsAllPositions(encoded.states, net.repeat),
+            causal: tf.tensor2d(causalRepeatMask(b.batch, b.steps), [rows, b.steps]),
+            matches: tf.tensor2d(b.matches, [rows, b.steps]),
+            ...(exclusive ? { exclusive } : {}),
+          });
+        }
+        return tf.div(tf.sum(tf.mul(rowLoss, mask)), Math.max(b.positives, 1)) as tf.Scalar;
       };
       const vars = FEDERATED_TENSORS.map((n) => tf.tensor(trained.get(n)!, shapes.get(n)!));
       if (!withGrads) return { loss: lossFn(...vars).dataSync()[0]!, grads: [] };
@@ -197,6 +229,10 @@ export class LocalTrainer {
       const x = new Float32Array(steps * batch * d);
       const tgt = new Float32Array(steps * batch * d);
       const mask = new Float32Array(steps * batch);
+      const matches = this.config.repeat ? new Float32Array(steps * batch * steps) : null;
+      const exclusive = this.config.repeat === 'exclusive';
+      const firstInWindow = exclusive ? new Float32Array(steps * batch * steps) : null;
+      const isRepeat = exclusive ? new Float32Array(steps * batch) : null;
       let positives = 0;
       group.forEach((w, bb) => {
         for (let t = 0; t < w.length - 1; t++) {
@@ -204,10 +240,17 @@ export class LocalTrainer {
           const o = bb * steps + t;
           tgt.set(this._rows.subarray(w[t + 1]! * d, w[t + 1]! * d + d), o * d);
           mask[o] = 1;
+          if (matches) {
+            for (let j = 0; j <= t; j++) {
+              if (w[j] === w[t + 1]) matches[o * steps + j] = 1;
+              if (firstInWindow && w.indexOf(w[j]!) === j) firstInWindow[o * steps + j] = 1;
+            }
+            if (isRepeat && w.slice(0, t + 1).includes(w[t + 1]!)) isRepeat[o] = 1;
+          }
           positives++;
         }
       });
-      out.push({ steps, batch, x, tgt, mask, positives });
+      out.push({ steps, batch, x, tgt, mask, positives, matches, firstInWindow, isRepeat });
     }
     return out;
   }

@@ -18,6 +18,13 @@ export interface ModelConfig {
   scale: number;
   /** Only the last `maxLen` items of a session are read (training windows have the same size). */
   maxLen: number;
+  /**
+   * The repeat path (`repeatMixture.ts`), if the model has one: items of the session window are
+   * also proposed by their own logits, either mixed with their item scores (`mixture`) or instead
+   * of them (`exclusive`: RepeatNet's repeat/explore split, the item scores rank only items not in
+   * the window). Absent in models saved before it existed: no repeat path.
+   */
+  repeat?: 'mixture' | 'exclusive';
 }
 
 /** Names of the dense (non-embedding) weights, in file order, with their shapes. */
@@ -31,5 +38,8 @@ export function denseShapes(c: ModelConfig): Array<[string, number[]]> {
       ? ([['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]], ['out/context', [h, d]]] as Array<[string, number[]]>)
       : []),
     ['out/last', [h, d]], ['out/item', [d, d]],
+    ...(c.repeat
+      ? ([['repeat/query', [h, 1]], ['repeat/key', [h, 1]], ['repeat/recency', [c.maxLen]]] as Array<[string, number[]]>)
+      : []),
   ];
 }

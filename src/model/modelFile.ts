@@ -99,6 +99,10 @@ export function checkManifest(json: unknown): ModelManifest {
   if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) throw new ModelFormatError(`not a ${MODEL_FORMAT} manifest`);
   if (m.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelFormatError(`unsupported model format version ${String(m.formatVersion)}`);
   if (!m.config || !Array.isArray(m.tensors) || typeof m.modelVersion !== 'string') throw new ModelFormatError('manifest lacks config, tensors or modelVersion');
+  const repeat = m.config.repeat;
+  if (repeat !== undefined && repeat !== 'mixture' && repeat !== 'exclusive') {
+    throw new ModelFormatError(`unknown repeat path "${String(repeat)}" (this SDK knows "mixture" and "exclusive")`);
+  }
   return m as ModelManifest;
 }
 

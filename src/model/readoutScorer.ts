@@ -1,5 +1,6 @@
 import { denseShapes, type ModelConfig } from './modelConfig';
-import type { SessionState } from './sessionModel';
+import { mixRepeat, repeatLogits } from './repeatMixture';
+import { candidateColumn, type SessionState } from './sessionModel';
 
 /**
  * Scores candidate items from a stored session state in plain JavaScript: the read-out and the
@@ -25,7 +26,10 @@ export class ReadoutScorer {
     }
   }
 
-  /** `scale · cos(session, item)` for each candidate (vocabulary indices); null for an empty session. */
+  /**
+   * `scale · cos(session, item)` for each candidate (vocabulary indices), with the repeat path mixed
+   * in when the model has one; null for an empty session.
+   */
   score(state: SessionState, candidates: ArrayLike<number>): Float32Array | null {
     const steps = state.items.length;
     if (steps === 0) return null;
@@ -56,6 +60,10 @@ export class ReadoutScorer {
       let dot = 0;
       for (let i = 0; i < d; i++) dot += s[i]! * row[i]!;
       out[c] = dot * inv;
+    }
+    if (this._config.repeat) {
+      const w = { query: this._w.get('repeat/query')!, key: this._w.get('repeat/key')!, recency: this._w.get('repeat/recency')! };
+      mixRepeat(out, 0, state.items, repeatLogits(state.hidden, w), candidateColumn(candidates), this._config.repeat === 'exclusive');
     }
     return out;
   }

@@ -2,11 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './matMul';
 import { runGru, type GruWeights } from './gruCell';
 import { readoutAllPositions, readoutLast, type ReadoutWeights } from './attentionReadout';
+import type { RepeatTensors } from './repeatMixture';
 
 /** The dense weights of the network (everything but the item-embedding table). */
 export interface NetworkWeights {
   gru: GruWeights;
   readout: ReadoutWeights;
+  /** The repeat path's weights; absent in a model without it (`config.repeat` false). */
+  repeat?: RepeatTensors;
 }
 
 /** Builds {@link NetworkWeights} from tensors named as in `denseShapes` (`gru/Wz`, `attn/v`, …). */
@@ -28,6 +31,9 @@ export function networkWeights(named: Record<string, tf.Tensor>): NetworkWeights
         : {}),
       last: get('out/last'), item: get('out/item'),
     },
+    ...(named['repeat/query']
+      ? { repeat: { query: get('repeat/query'), key: get('repeat/key'), recency: get('repeat/recency') } }
+      : {}),
   };
 }
 
@@ -45,12 +51,22 @@ export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
  * 1/(1-p)), multiplied onto the normalised embeddings before they enter the GRU and the read-out.
  */
 export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights, inputDropout?: tf.Tensor2D): tf.Tensor2D {
+  return encodeAllPositionsWithStates(x, steps, batch, w, inputDropout).sessions;
+}
+
+/**
+ * {@link encodeAllPositions}, also returning the GRU states `[batch, steps, hidden]` (batch-major)
+ * that the repeat path reads.
+ */
+export function encodeAllPositionsWithStates(
+  x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights, inputDropout?: tf.Tensor2D,
+): { sessions: tf.Tensor2D; states: tf.Tensor3D } {
   const xn = inputDropout ? tf.mul(l2NormalizeRows(x), inputDropout) as tf.Tensor2D : l2NormalizeRows(x);
   const states = runGru(xn, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
   const d = x.shape[1];
   const xBatchMajor = tf.reshape(tf.transpose(tf.reshape(xn, [steps, batch, d]), [1, 0, 2]), [batch * steps, d]) as tf.Tensor2D;
-  return readoutAllPositions(hs, xBatchMajor, w.readout);
+  return { sessions: readoutAllPositions(hs, xBatchMajor, w.readout), states: hs };
 }
 
 /**
@@ -59,6 +75,13 @@ export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number,
  * (1 … steps). Returns `[batch, embed]`.
  */
 export function encodePrefixes(x: tf.Tensor2D, lengths: Int32Array, steps: number, batch: number, w: NetworkWeights): tf.Tensor2D {
+  return encodePrefixesWithStates(x, lengths, steps, batch, w).sessions;
+}
+
+/** {@link encodePrefixes}, also returning the GRU states `[batch, steps, hidden]` (for the repeat path). */
+export function encodePrefixesWithStates(
+  x: tf.Tensor2D, lengths: Int32Array, steps: number, batch: number, w: NetworkWeights,
+): { sessions: tf.Tensor2D; states: tf.Tensor3D } {
   const states = runGru(x, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
   const hidden = hs.shape[2];
@@ -73,7 +96,7 @@ export function encodePrefixes(x: tf.Tensor2D, lengths: Int32Array, steps: numbe
   const last = tf.gather(tf.reshape(hs, [batch * steps, hidden]), idx) as tf.Tensor2D;
   const d = x.shape[1];
   const lastItem = tf.gather(tf.reshape(tf.transpose(tf.reshape(x, [steps, batch, d]), [1, 0, 2]), [batch * steps, d]), idx) as tf.Tensor2D;
-  return readoutLast(last, lastItem, hs, tf.tensor2d(mask, [batch, steps]), w.readout);
+  return { sessions: readoutLast(last, lastItem, hs, tf.tensor2d(mask, [batch, steps]), w.readout), states: hs };
 }
 
 /**

@@ -3,7 +3,8 @@ import { readoutLast } from './attentionReadout';
 import { gruStep, projectGruInputs, runGru } from './gruCell';
 import { matMul } from './matMul';
 import { denseShapes, type ModelConfig } from './modelConfig';
-import { encodePrefixes, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
+import { encodePrefixesWithStates, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
+import { mixRepeat, repeatLogits, type RepeatWeights } from './repeatMixture';
 
 /**
  * The model's memory of one session, in plain arrays so it can be stored (IndexedDB) and sent
@@ -32,6 +33,8 @@ export class SessionModel {
   private readonly _itemsT: tf.Tensor2D;
   private readonly _dense: Record<string, tf.Tensor>;
   private readonly _net: NetworkWeights;
+  /** The repeat path's weights as plain arrays (its logits are computed in JS); null without it. */
+  private readonly _repeat: RepeatWeights | null;
 
   /**
    * @param items the item table `numItems × embedDim` (any norm; rows are normalised here)
@@ -50,6 +53,9 @@ export class SessionModel {
       this._dense[name] = tf.tensor(data, shape);
     }
     this._net = networkWeights(this._dense);
+    this._repeat = config.repeat
+      ? { query: dense.get('repeat/query')!, key: dense.get('repeat/key')!, recency: dense.get('repeat/recency')! }
+      : null;
   }
 
   /** Scores every item after each prefix: `[prefixes.length, numItems]` (caller disposes). */
@@ -72,10 +78,26 @@ export class SessionModel {
         x.set(this.itemRows.subarray(item * d, item * d + d), (t * batch + b) * d);
       }
     }
-    return tf.tidy(() => {
-      const s = encodePrefixes(tf.tensor2d(x, [steps * batch, d]), lengths, steps, batch, this._net);
-      return scoreItems(s, this._itemsT, scale);
-    });
+    const [scores, states] = tf.tidy(() => {
+      const encoded = encodePrefixesWithStates(tf.tensor2d(x, [steps * batch, d]), lengths, steps, batch, this._net);
+      const s = scoreItems(encoded.sessions, this._itemsT, scale);
+      return this._repeat ? [s, encoded.states] : [s];
+    }) as [tf.Tensor2D, tf.Tensor3D?];
+    const repeat = this._repeat;
+    if (!repeat || !states) return scores;
+    // Repeat path: β of each window position, mixed into the scores of the window's items.
+    const { hiddenDim: h, numItems: n } = this.config;
+    const hs = states.dataSync() as Float32Array;
+    const out = scores.dataSync() as Float32Array;
+    states.dispose();
+    scores.dispose();
+    for (let b = 0; b < batch; b++) {
+      const p = prefixes[b]!;
+      const len = lengths[b]!;
+      const hidden = Array.from({ length: len }, (_, t) => hs.subarray((b * steps + t) * h, (b * steps + t + 1) * h));
+      mixRepeat(out, b * n, p.subarray(Math.max(0, p.length - len)), repeatLogits(hidden, repeat), (item) => item, this.config.repeat === 'exclusive');
+    }
+    return tf.tensor2d(out, [batch, n]);
   }
 
   /**
@@ -114,13 +136,19 @@ export class SessionModel {
       const lastItem = state.items[steps - 1]!;
       const xLast = tf.tensor2d(this.itemRows.subarray(lastItem * d, lastItem * d + d), [1, d]);
       const s = readoutLast(last, xLast, hs, tf.ones([1, steps]), this._net.readout);
-      if (!candidates) return scoreItems(s, this._itemsT, scale).dataSync() as Float32Array;
-      const c = candidates.length;
-      const candT = new Float32Array(d * c);
-      candidates.forEach((item, j) => {
-        for (let k = 0; k < d; k++) candT[k * c + j] = this.itemRows[item * d + k]!;
-      });
-      return tf.mul(matMul(l2NormalizeRows(s), tf.tensor2d(candT, [d, c])), scale).dataSync() as Float32Array;
+      let scores: Float32Array;
+      if (!candidates) {
+        scores = scoreItems(s, this._itemsT, scale).dataSync() as Float32Array;
+      } else {
+        const c = candidates.length;
+        const candT = new Float32Array(d * c);
+        candidates.forEach((item, j) => {
+          for (let k = 0; k < d; k++) candT[k * c + j] = this.itemRows[item * d + k]!;
+        });
+        scores = tf.mul(matMul(l2NormalizeRows(s), tf.tensor2d(candT, [d, c])), scale).dataSync() as Float32Array;
+      }
+      if (this._repeat) mixRepeat(scores, 0, state.items, repeatLogits(state.hidden, this._repeat), candidateColumn(candidates), this.config.repeat === 'exclusive');
+      return scores;
     });
   }
 
@@ -129,6 +157,14 @@ export class SessionModel {
     this._itemsT.dispose();
     for (const t of Object.values(this._dense)) t.dispose();
   }
+}
+
+/** Maps an item to its column in a score row: itself for a full row, else its index in `candidates` (−1 if absent). */
+export function candidateColumn(candidates?: ArrayLike<number>): (item: number) => number {
+  if (!candidates) return (item) => item;
+  const index = new Map<number, number>();
+  for (let j = 0; j < candidates.length; j++) if (!index.has(candidates[j]!)) index.set(candidates[j]!, j);
+  return (item) => index.get(item) ?? -1;
 }
 
 /** Returns a copy of `rows` (`n × d`) with every row scaled to unit L2 norm. */

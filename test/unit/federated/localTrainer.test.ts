@@ -74,4 +74,27 @@ describe('LocalTrainer', () => {
     expect(loss).toBeCloseTo(expected, 4);
     trainer.dispose();
   });
+
+  it.each(['mixture', 'exclusive'] as const)('with the %s repeat path, trains on the distribution the model scores with (loss = −log softmax of the scores)', async (mode) => {
+    const { SessionModel } = await import('../../../src/model/sessionModel');
+    const c: ModelConfig = { ...config, repeat: mode };
+    const w = new Map(denseShapes(c).map(([n, shape]) => {
+      const size = shape.reduce((a, b) => a * b, 1);
+      return [n, Float32Array.from({ length: size }, () => (n === 'repeat/recency' ? 4 : shape.length === 2 ? rng.normal() * 0.3 : 0))] as const;
+    }));
+    const session = [5, 11, 5, 20, 11, 11];
+    const model = new SessionModel(c, items, w);
+    let expected = 0;
+    for (let t = 1; t < session.length; t++) {
+      const z = model.scorePrefixes([Int32Array.from(session.slice(0, t))]).arraySync()[0]!;
+      const m = Math.max(...z);
+      expected += m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0)) - z[session[t]!]!;
+    }
+    model.dispose();
+    const trainer = new LocalTrainer(c, items);
+    expect(trainer.meanLoss(w, [session])).toBeCloseTo(expected / (session.length - 1), 3);
+    const r = await trainer.train(w, [session, [1, 2, 1, 2]], { epochs: 10, lr: 0.02, optimizer: 'adam' });
+    expect(r.lastEpochLoss).toBeLessThan(r.firstEpochLoss);
+    trainer.dispose();
+  });
 });

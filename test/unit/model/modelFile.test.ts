@@ -43,4 +43,13 @@ describe('model file encoding', () => {
     expect(() => checkManifest({ format: 'tfjs-graph-model' })).toThrow(/not a edge-personalize/);
     expect(() => checkManifest(null)).toThrow(ModelFormatError);
   });
+
+  it('names an unknown repeat path instead of scoring with the wrong one', async () => {
+    const { MODEL_FORMAT, MODEL_FORMAT_VERSION } = await import('../../../src/model/modelFile');
+    const base = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, modelVersion: 'v', tensors: [] };
+    const config = { numItems: 2, embedDim: 2, hiddenDim: 2, attnDim: 0, scale: 9, maxLen: 4 };
+    expect(() => checkManifest({ ...base, config: { ...config, repeat: 'copy' } })).toThrow(/unknown repeat path "copy"/);
+    expect(checkManifest({ ...base, config: { ...config, repeat: 'mixture' } }).config.repeat).toBe('mixture');
+    expect(checkManifest({ ...base, config }).config.repeat).toBeUndefined();
+  });
 });

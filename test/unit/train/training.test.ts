@@ -5,6 +5,8 @@ import { buildBatch, planEpoch, windowSessions } from '../../../models/train/ses
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS } from '../../../models/train/trainSettings';
 import { NegativeSampler } from '../../../models/train/negativeSampler';
+import { chooseOffset, withRepeatOffset } from '../../../models/train/repeatCalibration';
+import { SessionModel } from '../../../src/model/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -71,5 +73,55 @@ describe('training', () => {
     }
     expect(epochLoss[7]!).toBeLessThan(epochLoss[0]! * 0.6);
     expect(tf.memory().numTensors).toBeLessThan(200); // no tensors leak per step
+    trainer.dispose();
+  });
+});
+
+describe('training with the repeat path', () => {
+  it.each([[1, 'mixture'], [2, 'exclusive']] as const)('--repeat %i (%s): the loss falls and a session item that always returns ranks first', (repeat, mode) => {
+    // Sessions a, b, a, c, a, d …: item a comes back every other step, the others are random.
+    const rng = new Random(4);
+    const sessions = Array.from({ length: 300 }, () => {
+      const a = rng.int(40);
+      return Int32Array.from({ length: 6 + rng.int(4) }, (_, k) => (k % 2 === 0 ? a : rng.int(40)));
+    });
+    const counts = new Float64Array(40);
+    for (const s of sessions) for (const i of s) counts[i]!++;
+    const settings = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1, repeat };
+    const trainer = new SessionTrainer(settings, 40, counts);
+    expect(trainer.config.repeat).toBe(mode);
+    const windows = windowSessions(sessions, settings.maxLen);
+    const epochLoss: number[] = [];
+    for (let e = 0; e < 6; e++) {
+      let sum = 0;
+      const plan = planEpoch(windows, settings.batchSize, trainer.rng);
+      for (const b of plan) sum += trainer.step(buildBatch(b));
+      epochLoss.push(sum / plan.length);
+    }
+    expect(epochLoss[5]!).toBeLessThan(epochLoss[0]! * 0.8);
+    const model = new SessionModel(trainer.config, trainer.items, trainer.denseData());
+    const scores = model.scorePrefixes([Int32Array.of(7, 30, 7, 12)]).arraySync()[0]!;
+    expect(scores.indexOf(Math.max(...scores))).toBe(7);
+    model.dispose();
+    trainer.dispose();
+  });
+});
+
+describe('repeat-offset calibration', () => {
+  it('adds the offset to every repeat logit and picks the best Recall@20 + MRR@20 (ties: smaller |offset|)', () => {
+    const w = {
+      config: { numItems: 2, embedDim: 2, hiddenDim: 2, attnDim: 0, scale: 9, maxLen: 3, repeat: 'mixture' as const },
+      items: new Float32Array(4),
+      dense: new Map([['repeat/recency', Float32Array.of(1, 2, 3)]]),
+    };
+    expect(Array.from(withRepeatOffset(w, 1.5).dense.get('repeat/recency')!)).toEqual([2.5, 3.5, 4.5]);
+    expect(Array.from(w.dense.get('repeat/recency')!)).toEqual([1, 2, 3]); // a copy, not in place
+    expect(() => withRepeatOffset({ ...w, config: { ...w.config, repeat: undefined } }, 1)).toThrow(/no repeat path/);
+    expect(chooseOffset([
+      { offset: -1, recall20: 0.5, mrr20: 0.2 },
+      { offset: 2, recall20: 0.51, mrr20: 0.21 },
+      { offset: 1, recall20: 0.51, mrr20: 0.21 },
+      { offset: 0, recall20: 0.52, mrr20: 0.18 },
+    ]).offset).toBe(1);
   });
 });

@@ -1,0 +1,156 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from './matMul';
+
+/**
+ * The repeat (copy) path of the session model, after RepeatNet (Ren et al., AAAI 2019) and
+ * pointer-generator networks: shoppers very often return to an item they already viewed in the
+ * session (on DIGINETICA a fifth of next items do), and a cosine score bounded by `scale` cannot
+ * put the last item far above its neighbours. So every position j of the window also proposes
+ * its own item with a logit
+ *
+ *   β_tj = h_t·w_q + h_j·w_k + r_{t−j}      (soft-capped at ±REPEAT_CAP)
+ *
+ * (the session's current state, the state after item j, and a learned recency bias), and the
+ * model's distribution is the mixture
+ *
+ *   p(i) ∝ exp(z_i) + Σ_{j ≤ t : x_j = i} exp(β_tj),   z_i = scale·cos(s_t, e_i),
+ *
+ * so an item's final score is `log(exp(z_i) + Σ exp β)` and items outside the session keep
+ * `z_i`. The same formula is used in training (sampled softmax with the β terms as extra,
+ * always-included candidates), in the Node evaluator and in the browser.
+ */
+
+/** β is soft-capped to ±REPEAT_CAP (`cap·tanh(β/cap)`) so that exp(β) cannot overflow float32. */
+export const REPEAT_CAP = 30;
+
+/** Dense repeat weights as plain arrays (inference). */
+export interface RepeatWeights {
+  query: ArrayLike<number>; // [hidden]
+  key: ArrayLike<number>; // [hidden]
+  recency: ArrayLike<number>; // [maxLen]: r_0 for the last item, r_1 the one before, …
+}
+
+/** Repeat weights as tensors (training). */
+export interface RepeatTensors {
+  query: tf.Tensor2D; // [hidden, 1]
+  key: tf.Tensor2D; // [hidden, 1]
+  recency: tf.Tensor1D; // [maxLen]
+}
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < b.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/**
+ * β of every position of a window for its last position: `hidden[j]` is the GRU state after
+ * item j (j = 0 … len−1, the last one being the current state).
+ */
+export function repeatLogits(hidden: ReadonlyArray<ArrayLike<number>>, w: RepeatWeights): Float64Array {
+  const len = hidden.length;
+  const out = new Float64Array(len);
+  if (len === 0) return out;
+  const q = dot(hidden[len - 1]!, w.query);
+  for (let j = 0; j < len; j++) {
+    const raw = q + dot(hidden[j]!, w.key) + w.recency[len - 1 - j]!;
+    out[j] = REPEAT_CAP * Math.tanh(raw / REPEAT_CAP);
+  }
+  return out;
+}
+
+/**
+ * Mixes the repeat path into scores in place: for each distinct item of the window that has a
+ * column (`column(item) ≥ 0`; `row[offset + column]` is its score z), the score becomes
+ * `log(exp(z) + Σ_j exp(β_j))` over the window positions j holding that item, or, `exclusive`,
+ * `log Σ_j exp(β_j)` (the item score z no longer counts for a window item).
+ */
+export function mixRepeat(
+  row: Float32Array,
+  offset: number,
+  items: ArrayLike<number>,
+  betas: ArrayLike<number>,
+  column: (item: number) => number,
+  exclusive = false,
+): void {
+  const done = new Set<number>();
+  for (let j = 0; j < items.length; j++) {
+    const item = items[j]!;
+    if (done.has(item)) continue;
+    done.add(item);
+    const c = column(item);
+    if (c < 0) continue;
+    const z = row[offset + c]!;
+    let m = exclusive ? -Infinity : z;
+    for (let k = j; k < items.length; k++) if (items[k] === item && betas[k]! > m) m = betas[k]!;
+    let sum = exclusive ? 0 : Math.exp(z - m);
+    for (let k = j; k < items.length; k++) if (items[k] === item) sum += Math.exp(betas[k]! - m);
+    row[offset + c] = m + Math.log(sum);
+  }
+}
+
+/**
+ * Training: β at every position of a batch, `[batch * steps, steps]` (row `b*steps + t`, column
+ * j), from the GRU states `hs` (`[batch, steps, hidden]`). Entries with j > t are garbage and
+ * must be masked by the caller.
+ */
+export function repeatLogitsAllPositions(hs: tf.Tensor3D, w: RepeatTensors): tf.Tensor2D {
+  const [batch, steps, hidden] = hs.shape;
+  const maxLen = w.recency.shape[0];
+  const flat = tf.reshape(hs, [batch * steps, hidden]) as tf.Tensor2D;
+  const q = tf.reshape(matMul(flat, w.query), [batch, steps, 1]);
+  const k = tf.reshape(matMul(flat, w.key), [batch, 1, steps]);
+  // r_{t−j} laid out as [steps(t), steps(j)] through a constant one-hot product (the gradient of
+  // tf.gather needs a kernel the wasm backend lacks).
+  const pick = new Float32Array(steps * steps * maxLen);
+  for (let t = 0; t < steps; t++) {
+    for (let j = 0; j <= t; j++) pick[(t * steps + j) * maxLen + Math.min(t - j, maxLen - 1)] = 1;
+  }
+  const r = tf.reshape(matMul(tf.tensor2d(pick, [steps * steps, maxLen]), tf.reshape(w.recency, [maxLen, 1]) as tf.Tensor2D), [1, steps, steps]);
+  const raw = tf.add(tf.add(q, k), r);
+  return tf.reshape(tf.mul(tf.tanh(tf.div(raw, REPEAT_CAP)), REPEAT_CAP), [batch * steps, steps]) as tf.Tensor2D;
+}
+
+/** The causal mask of {@link repeatLogitsAllPositions}: 1 where j ≤ t, `[batch * steps, steps]`. */
+export function causalRepeatMask(batch: number, steps: number): Float32Array {
+  const m = new Float32Array(batch * steps * steps);
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < steps; t++) m.fill(1, (b * steps + t) * steps, (b * steps + t) * steps + t + 1);
+  }
+  return m;
+}
+
+/**
+ * The per-row loss `log(partition) − log(target mass)` of a model with a repeat path, shared by
+ * centralized training (sampled candidates with log-Q) and on-device training (every item).
+ *
+ * - `itemPartition` `[rows]`: Σ exp(item logit) over the candidates; `picked` `[rows]`: the
+ *   target's item logit (both as they enter that softmax, log-Q corrected or not);
+ * - `beta` `[rows, steps]`: {@link repeatLogitsAllPositions}; `causal`: its mask;
+ *   `matches` `[rows, steps]`: 1 where window position j holds the row's target;
+ * - `exclusive` (RepeatNet's split): `windowLogits` `[rows, steps]` are the item logits of the
+ *   window's items, `windowInPartition` marks each distinct window item that is among the
+ *   candidates (its item term is taken out of the partition), and `isRepeat` `[rows]` marks rows
+ *   whose target is in the window (their item term leaves the target mass).
+ */
+export function repeatRowLoss(a: {
+  itemPartition: tf.Tensor1D;
+  picked: tf.Tensor1D;
+  beta: tf.Tensor2D;
+  causal: tf.Tensor2D;
+  matches: tf.Tensor2D;
+  exclusive?: { windowLogits: tf.Tensor2D; windowInPartition: tf.Tensor2D; isRepeat: tf.Tensor1D };
+}): tf.Tensor1D {
+  const expBeta = tf.exp(a.beta);
+  let items = a.itemPartition;
+  let targetItem = tf.exp(a.picked);
+  if (a.exclusive) {
+    const e = a.exclusive;
+    // The same terms as in itemPartition, computed by another product: relu guards the rounding.
+    items = tf.relu(tf.sub(items, tf.sum(tf.mul(tf.exp(e.windowLogits), e.windowInPartition), 1))) as tf.Tensor1D;
+    targetItem = tf.mul(targetItem, tf.sub(1, e.isRepeat)) as tf.Tensor1D;
+  }
+  const partition = tf.add(items, tf.sum(tf.mul(expBeta, a.causal), 1));
+  const target = tf.add(targetItem, tf.sum(tf.mul(expBeta, a.matches), 1));
+  return tf.sub(tf.log(partition), tf.log(target)) as tf.Tensor1D;
+}
