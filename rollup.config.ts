@@ -68,7 +68,7 @@ const config: RollupOptions[] = [
         if (/tfjs-core|node_modules\/(long|seedrandom)\/|\/src\/worker\/mlRuntime/.test(id)) return 'ml';
         // The model modules that need tfjs; the pure ones (file format, quantization) stay in the
         // Worker bundle, which reads the model's files while tfjs loads.
-        if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|matMul|buildModel)\.ts$/.test(id)) return 'ml';
+        if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|repeatMixture|matMul|buildModel)\.ts$/.test(id)) return 'ml';
         if (/\/src\/model\//.test(id)) return 'model-format';
         // Federated learning (round client, local training, update encoding): loaded on first contribution.
         if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
@@ -79,6 +79,9 @@ const config: RollupOptions[] = [
     onwarn(warning, warn) {
       // tfjs' bundled dependencies use `this` at module level and eval-free globals; harmless.
       if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+      // A cycle between chunks means a tfjs-free chunk (model-format) imports the ml chunk: the
+      // Worker's first rank would then wait for tfjs. Fail the build instead of warning.
+      if (/Circular chunk/.test(warning.message)) throw new Error(`build: ${warning.message}`);
       warn(warning);
     },
   },

@@ -1,6 +1,6 @@
 import { denseShapes, type ModelConfig } from './modelConfig';
-import { mixRepeat, repeatLogits } from './repeatMixture';
-import { candidateColumn, type SessionState } from './sessionModel';
+import { candidateColumn, mixRepeat, repeatLogits } from './repeatScores';
+import type { SessionState } from './sessionModel';
 
 /**
  * Scores candidate items from a stored session state in plain JavaScript: the read-out and the

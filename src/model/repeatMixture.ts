@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './matMul';
+import { REPEAT_CAP } from './repeatScores';
 
 /**
  * The repeat (copy) path of the session model, after RepeatNet (Ren et al., AAAI 2019) and
@@ -17,76 +18,15 @@ import { matMul } from './matMul';
  *
  * so an item's final score is `log(exp(z_i) + Σ exp β)` and items outside the session keep
  * `z_i`. The same formula is used in training (sampled softmax with the β terms as extra,
- * always-included candidates), in the Node evaluator and in the browser.
+ * always-included candidates), in the Node evaluator and in the browser. This module holds the
+ * training side (tfjs); `repeatScores.ts` the plain-JS scoring.
  */
-
-/** β is soft-capped to ±REPEAT_CAP (`cap·tanh(β/cap)`) so that exp(β) cannot overflow float32. */
-export const REPEAT_CAP = 30;
-
-/** Dense repeat weights as plain arrays (inference). */
-export interface RepeatWeights {
-  query: ArrayLike<number>; // [hidden]
-  key: ArrayLike<number>; // [hidden]
-  recency: ArrayLike<number>; // [maxLen]: r_0 for the last item, r_1 the one before, …
-}
 
 /** Repeat weights as tensors (training). */
 export interface RepeatTensors {
   query: tf.Tensor2D; // [hidden, 1]
   key: tf.Tensor2D; // [hidden, 1]
   recency: tf.Tensor1D; // [maxLen]
-}
-
-function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < b.length; i++) s += a[i]! * b[i]!;
-  return s;
-}
-
-/**
- * β of every position of a window for its last position: `hidden[j]` is the GRU state after
- * item j (j = 0 … len−1, the last one being the current state).
- */
-export function repeatLogits(hidden: ReadonlyArray<ArrayLike<number>>, w: RepeatWeights): Float64Array {
-  const len = hidden.length;
-  const out = new Float64Array(len);
-  if (len === 0) return out;
-  const q = dot(hidden[len - 1]!, w.query);
-  for (let j = 0; j < len; j++) {
-    const raw = q + dot(hidden[j]!, w.key) + w.recency[len - 1 - j]!;
-    out[j] = REPEAT_CAP * Math.tanh(raw / REPEAT_CAP);
-  }
-  return out;
-}
-
-/**
- * Mixes the repeat path into scores in place: for each distinct item of the window that has a
- * column (`column(item) ≥ 0`; `row[offset + column]` is its score z), the score becomes
- * `log(exp(z) + Σ_j exp(β_j))` over the window positions j holding that item, or, `exclusive`,
- * `log Σ_j exp(β_j)` (the item score z no longer counts for a window item).
- */
-export function mixRepeat(
-  row: Float32Array,
-  offset: number,
-  items: ArrayLike<number>,
-  betas: ArrayLike<number>,
-  column: (item: number) => number,
-  exclusive = false,
-): void {
-  const done = new Set<number>();
-  for (let j = 0; j < items.length; j++) {
-    const item = items[j]!;
-    if (done.has(item)) continue;
-    done.add(item);
-    const c = column(item);
-    if (c < 0) continue;
-    const z = row[offset + c]!;
-    let m = exclusive ? -Infinity : z;
-    for (let k = j; k < items.length; k++) if (items[k] === item && betas[k]! > m) m = betas[k]!;
-    let sum = exclusive ? 0 : Math.exp(z - m);
-    for (let k = j; k < items.length; k++) if (items[k] === item) sum += Math.exp(betas[k]! - m);
-    row[offset + c] = m + Math.log(sum);
-  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { gruStep, projectGruInputs, runGru } from './gruCell';
 import { matMul } from './matMul';
 import { denseShapes, type ModelConfig } from './modelConfig';
 import { encodePrefixesWithStates, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
-import { mixRepeat, repeatLogits, type RepeatWeights } from './repeatMixture';
+import { candidateColumn, mixRepeat, repeatLogits, type RepeatWeights } from './repeatScores';
 
 /**
  * The model's memory of one session, in plain arrays so it can be stored (IndexedDB) and sent
@@ -157,14 +157,6 @@ export class SessionModel {
     this._itemsT.dispose();
     for (const t of Object.values(this._dense)) t.dispose();
   }
-}
-
-/** Maps an item to its column in a score row: itself for a full row, else its index in `candidates` (−1 if absent). */
-export function candidateColumn(candidates?: ArrayLike<number>): (item: number) => number {
-  if (!candidates) return (item) => item;
-  const index = new Map<number, number>();
-  for (let j = 0; j < candidates.length; j++) if (!index.has(candidates[j]!)) index.set(candidates[j]!, j);
-  return (item) => index.get(item) ?? -1;
 }
 
 /** Returns a copy of `rows` (`n × d`) with every row scaled to unit L2 norm. */

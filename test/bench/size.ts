@@ -46,6 +46,21 @@ for (const f of Object.keys(BUDGETS)) {
 }
 const wasmPath = WASM_PATH.reduce((sum, f) => sum + (sizes.get(f)?.gzip ?? 0), 0);
 console.log(`\ndownloaded on the wasm path (loader + Worker + tfjs-core + cpu/wasm backends + SIMD binary): ${fmt(wasmPath)} gzip`);
+// The Worker reads the model's files and ranks a returning shopper's first slot in plain JS while
+// tfjs loads: neither the Worker bundle nor the model-format chunk may import the ML chunks
+// statically (only `import("./…ml….js")`, loaded when needed).
+for (const f of ['edge-personalize.worker.js', 'edge-personalize.model-format.js']) {
+  const path = join(DIST, f);
+  if (!existsSync(path)) continue;
+  const staticMl = readFileSync(path, 'utf8').match(/(?:from|import)\s*"\.\/edge-personalize\.ml[\w-]*\.js"/g);
+  if (staticMl) {
+    console.error(`size: ${f} imports the ML chunk statically (${staticMl.join(', ')}): the first rank would wait for tfjs`);
+    failed = true;
+  } else {
+    console.log(`${f}: no static import of the ML chunks (first rank without tfjs)`);
+  }
+}
+
 // The issue's model budgets (decimal bytes): the DIGINETICA int8 artifact (manifest + weights)
 // ≤ 3 MB; the demo-shop model, vocabulary included, ≤ 300 KB.
 const MODEL_BUDGETS: Array<[string, string[], number]> = [

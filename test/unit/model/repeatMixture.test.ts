@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
 import { Random } from '../../../src/model/random';
 import { ReadoutScorer } from '../../../src/model/readoutScorer';
-import { causalRepeatMask, mixRepeat, REPEAT_CAP, repeatLogits, repeatLogitsAllPositions } from '../../../src/model/repeatMixture';
+import { causalRepeatMask, repeatLogitsAllPositions } from '../../../src/model/repeatMixture';
+import { mixRepeat, REPEAT_CAP, repeatLogits } from '../../../src/model/repeatScores';
 import { emptySessionState, SessionModel } from '../../../src/model/sessionModel';
 
 beforeAll(async () => {
