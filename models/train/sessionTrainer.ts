@@ -3,7 +3,7 @@ import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
 import { matMul } from '../../src/model/matMul';
 import { Random } from '../../src/model/random';
 import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss } from '../../src/model/repeatMixture';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/repeatMixture';
 import { NegativeSampler } from './negativeSampler';
 import type { SessionBatch } from './sessionBatches';
 import { SparseAdam } from './sparseAdam';
@@ -173,10 +173,8 @@ export class SessionTrainer {
         // their items' log-Q as well was tried and lost 2.7 points of validation Recall@20.)
         let windowLogits: tf.Tensor2D | undefined;
         if (exclusive) {
-          // Item logits of each row's window items: the session vector against the inputs.
-          const xnB = tf.transpose(tf.reshape(l2NormalizeRows(xT as tf.Tensor2D), [steps, batch, d]), [1, 2, 0]); // [batch, d, steps]
-          const cos = matMul(tf.reshape(sess, [batch, steps, d]) as tf.Tensor3D, xnB);
-          windowLogits = tf.sub(tf.reshape(tf.mul(cos, scale), [rows, steps]), tf.tensor2d(windowLogQ!, [rows, steps])) as tf.Tensor2D;
+          // The window items' logits as they entered the sampled softmax (log-Q corrected).
+          windowLogits = tf.sub(windowItemLogits(sess, l2NormalizeRows(xT as tf.Tensor2D), steps, batch, scale), tf.tensor2d(windowLogQ!, [rows, steps])) as tf.Tensor2D;
         }
         rowLoss = repeatRowLoss({
           itemPartition: partition, picked,

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseShapes, type ModelConfig } from '../model/modelConfig';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss } from '../model/repeatMixture';
-import { matMul } from '../model/matMul';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../model/repeatMixture';
 import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../model/sessionEncoder';
 import { normalizeRows } from '../model/sessionModel';
 import type { NamedWeights } from './federatedDelta';
@@ -181,10 +180,8 @@ export class LocalTrainer {
         if (net.repeat && b.matches) {
           let exclusive;
           if (b.firstInWindow && b.isRepeat) {
-            const xnB = tf.transpose(tf.reshape(x, [b.steps, b.batch, d]), [1, 2, 0]); // [batch, d, steps]
-            const cos = matMul(tf.reshape(sess, [b.batch, b.steps, d]) as tf.Tensor3D, xnB);
             exclusive = {
-              windowLogits: tf.reshape(tf.mul(cos, scale), [rows, b.steps]) as tf.Tensor2D,
+              windowLogits: windowItemLogits(sess, x, b.steps, b.batch, scale),
               windowInPartition: tf.tensor2d(b.firstInWindow, [rows, b.steps]),
               isRepeat: tf.tensor1d(b.isRepeat),
             };

@@ -1,5 +1,5 @@
 import { denseShapes, type ModelConfig } from './modelConfig';
-import { candidateColumn, mixRepeat, repeatLogits } from './repeatScores';
+import { applyRepeat, candidateColumn, repeatWeights, type RepeatWeights } from './repeatScores';
 import type { SessionState } from './sessionModel';
 
 /**
@@ -12,6 +12,7 @@ import type { SessionState } from './sessionModel';
  */
 export class ReadoutScorer {
   private readonly _w: Map<string, Float32Array>;
+  private readonly _repeat: RepeatWeights | null;
 
   constructor(
     private readonly _config: ModelConfig,
@@ -24,6 +25,7 @@ export class ReadoutScorer {
       if (!w) throw new Error(`model weights lack the tensor "${name}"`);
       this._w.set(name, w);
     }
+    this._repeat = repeatWeights(_config, this._w);
   }
 
   /**
@@ -61,10 +63,7 @@ export class ReadoutScorer {
       for (let i = 0; i < d; i++) dot += s[i]! * row[i]!;
       out[c] = dot * inv;
     }
-    if (this._config.repeat) {
-      const w = { query: this._w.get('repeat/query')!, key: this._w.get('repeat/key')!, recency: this._w.get('repeat/recency')! };
-      mixRepeat(out, 0, state.items, repeatLogits(state.hidden, w), candidateColumn(candidates), this._config.repeat === 'exclusive');
-    }
+    if (this._repeat) applyRepeat(this._config, this._repeat, out, 0, state.items, state.hidden, candidateColumn(candidates));
     return out;
   }
 

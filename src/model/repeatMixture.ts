@@ -51,6 +51,19 @@ export function repeatLogitsAllPositions(hs: tf.Tensor3D, w: RepeatTensors): tf.
   return tf.reshape(tf.mul(tf.tanh(tf.div(raw, REPEAT_CAP)), REPEAT_CAP), [batch * steps, steps]) as tf.Tensor2D;
 }
 
+/**
+ * Exclusive mode: the item logit `scale · cos` of every row's window items, `[batch * steps,
+ * steps]` (row `b*steps + t`, column j = input j of session b). `sessions` are the normalised
+ * session vectors (batch-major rows), `inputs` the normalised input embeddings (time-major rows,
+ * as the encoder reads them).
+ */
+export function windowItemLogits(sessions: tf.Tensor2D, inputs: tf.Tensor2D, steps: number, batch: number, scale: number): tf.Tensor2D {
+  const d = inputs.shape[1];
+  const inputsT = tf.transpose(tf.reshape(inputs, [steps, batch, d]), [1, 2, 0]); // [batch, d, steps]
+  const cos = matMul(tf.reshape(sessions, [batch, steps, d]) as tf.Tensor3D, inputsT);
+  return tf.reshape(tf.mul(cos, scale), [batch * steps, steps]) as tf.Tensor2D;
+}
+
 /** The causal mask of {@link repeatLogitsAllPositions}: 1 where j ≤ t, `[batch * steps, steps]`. */
 export function causalRepeatMask(batch: number, steps: number): Float32Array {
   const m = new Float32Array(batch * steps * steps);

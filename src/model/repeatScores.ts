@@ -1,3 +1,5 @@
+import type { ModelConfig } from './modelConfig';
+
 /**
  * The repeat path's scoring at inference, in plain JavaScript (no tfjs: the Worker's first rank
  * uses it before tfjs is loaded). The model and its training are described in `repeatMixture.ts`.
@@ -71,4 +73,31 @@ export function candidateColumn(candidates?: ArrayLike<number>): (item: number) 
   const index = new Map<number, number>();
   for (let j = 0; j < candidates.length; j++) if (!index.has(candidates[j]!)) index.set(candidates[j]!, j);
   return (item) => index.get(item) ?? -1;
+}
+
+/** The repeat weights among a model's dense weights (by name), or null for a model without the path. */
+export function repeatWeights(config: ModelConfig, dense: ReadonlyMap<string, ArrayLike<number>>): RepeatWeights | null {
+  if (!config.repeat) return null;
+  const get = (name: string): ArrayLike<number> => {
+    const w = dense.get(name);
+    if (!w) throw new Error(`model weights lack the tensor "${name}"`);
+    return w;
+  };
+  return { query: get('repeat/query'), key: get('repeat/key'), recency: get('repeat/recency') };
+}
+
+/**
+ * Applies the repeat path of a session window — its items and the GRU state after each — to a
+ * score row in place (see {@link mixRepeat}); `column` maps an item to its place in the row.
+ */
+export function applyRepeat(
+  config: ModelConfig,
+  w: RepeatWeights,
+  row: Float32Array,
+  offset: number,
+  items: ArrayLike<number>,
+  hidden: ReadonlyArray<ArrayLike<number>>,
+  column: (item: number) => number,
+): void {
+  mixRepeat(row, offset, items, repeatLogits(hidden, w), column, config.repeat === 'exclusive');
 }

@@ -4,7 +4,7 @@ import { gruStep, projectGruInputs, runGru } from './gruCell';
 import { matMul } from './matMul';
 import { denseShapes, type ModelConfig } from './modelConfig';
 import { encodePrefixesWithStates, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
-import { candidateColumn, mixRepeat, repeatLogits, type RepeatWeights } from './repeatScores';
+import { applyRepeat, candidateColumn, repeatWeights, type RepeatWeights } from './repeatScores';
 
 /**
  * The model's memory of one session, in plain arrays so it can be stored (IndexedDB) and sent
@@ -53,9 +53,7 @@ export class SessionModel {
       this._dense[name] = tf.tensor(data, shape);
     }
     this._net = networkWeights(this._dense);
-    this._repeat = config.repeat
-      ? { query: dense.get('repeat/query')!, key: dense.get('repeat/key')!, recency: dense.get('repeat/recency')! }
-      : null;
+    this._repeat = repeatWeights(config, dense);
   }
 
   /** Scores every item after each prefix: `[prefixes.length, numItems]` (caller disposes). */
@@ -95,7 +93,7 @@ export class SessionModel {
       const p = prefixes[b]!;
       const len = lengths[b]!;
       const hidden = Array.from({ length: len }, (_, t) => hs.subarray((b * steps + t) * h, (b * steps + t + 1) * h));
-      mixRepeat(out, b * n, p.subarray(Math.max(0, p.length - len)), repeatLogits(hidden, repeat), (item) => item, this.config.repeat === 'exclusive');
+      applyRepeat(this.config, repeat, out, b * n, p.subarray(Math.max(0, p.length - len)), hidden, candidateColumn());
     }
     return tf.tensor2d(out, [batch, n]);
   }
@@ -147,7 +145,7 @@ export class SessionModel {
         });
         scores = tf.mul(matMul(l2NormalizeRows(s), tf.tensor2d(candT, [d, c])), scale).dataSync() as Float32Array;
       }
-      if (this._repeat) mixRepeat(scores, 0, state.items, repeatLogits(state.hidden, this._repeat), candidateColumn(candidates), this.config.repeat === 'exclusive');
+      if (this._repeat) applyRepeat(this.config, this._repeat, scores, 0, state.items, state.hidden, candidateColumn(candidates));
       return scores;
     });
   }

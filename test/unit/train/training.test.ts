@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../src/model/random';
 import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
-import { DEFAULT_SETTINGS } from '../../../models/train/trainSettings';
+import { DEFAULT_SETTINGS, type TrainSettings } from '../../../models/train/trainSettings';
 import { NegativeSampler } from '../../../models/train/negativeSampler';
 import { chooseOffset, withRepeatOffset } from '../../../models/train/repeatCalibration';
 import { SessionModel } from '../../../src/model/sessionModel';
@@ -11,6 +11,23 @@ import { SessionModel } from '../../../src/model/sessionModel';
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
+
+/** Trains a tiny model (40 items, E = H = 8) on `sessions` for `epochs`; returns the mean loss per epoch. */
+function trainTiny(sessions: Int32Array[], extra: Partial<TrainSettings>, epochs: number): { trainer: SessionTrainer; epochLoss: number[] } {
+  const counts = new Float64Array(40);
+  for (const s of sessions) for (const i of s) counts[i]!++;
+  const settings = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1, ...extra };
+  const trainer = new SessionTrainer(settings, 40, counts);
+  const windows = windowSessions(sessions, settings.maxLen);
+  const epochLoss: number[] = [];
+  for (let e = 0; e < epochs; e++) {
+    let sum = 0;
+    const plan = planEpoch(windows, settings.batchSize, trainer.rng);
+    for (const b of plan) sum += trainer.step(buildBatch(b));
+    epochLoss.push(sum / plan.length);
+  }
+  return { trainer, epochLoss };
+}
 
 describe('session batches', () => {
   it('cuts long sessions into windows that predict every target exactly once', () => {
@@ -59,18 +76,7 @@ describe('training', () => {
       const start = rng.int(30);
       return Int32Array.from({ length: 3 + rng.int(5) }, (_, k) => (start + k) % 40);
     });
-    const counts = new Float64Array(40);
-    for (const s of sessions) for (const i of s) counts[i]!++;
-    const settings = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1 };
-    const trainer = new SessionTrainer(settings, 40, counts);
-    const windows = windowSessions(sessions, settings.maxLen);
-    const epochLoss: number[] = [];
-    for (let e = 0; e < 8; e++) {
-      let sum = 0;
-      const plan = planEpoch(windows, settings.batchSize, trainer.rng);
-      for (const b of plan) sum += trainer.step(buildBatch(b));
-      epochLoss.push(sum / plan.length);
-    }
+    const { trainer, epochLoss } = trainTiny(sessions, {}, 8);
     expect(epochLoss[7]!).toBeLessThan(epochLoss[0]! * 0.6);
     expect(tf.memory().numTensors).toBeLessThan(200); // no tensors leak per step
     trainer.dispose();
@@ -85,19 +91,8 @@ describe('training with the repeat path', () => {
       const a = rng.int(40);
       return Int32Array.from({ length: 6 + rng.int(4) }, (_, k) => (k % 2 === 0 ? a : rng.int(40)));
     });
-    const counts = new Float64Array(40);
-    for (const s of sessions) for (const i of s) counts[i]!++;
-    const settings = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1, repeat };
-    const trainer = new SessionTrainer(settings, 40, counts);
+    const { trainer, epochLoss } = trainTiny(sessions, { repeat }, 6);
     expect(trainer.config.repeat).toBe(mode);
-    const windows = windowSessions(sessions, settings.maxLen);
-    const epochLoss: number[] = [];
-    for (let e = 0; e < 6; e++) {
-      let sum = 0;
-      const plan = planEpoch(windows, settings.batchSize, trainer.rng);
-      for (const b of plan) sum += trainer.step(buildBatch(b));
-      epochLoss.push(sum / plan.length);
-    }
     expect(epochLoss[5]!).toBeLessThan(epochLoss[0]! * 0.8);
     const model = new SessionModel(trainer.config, trainer.items, trainer.denseData());
     const scores = model.scorePrefixes([Int32Array.of(7, 30, 7, 12)]).arraySync()[0]!;
