@@ -1,6 +1,4 @@
 import { asError, sdkError } from '../errors';
-import type { SessionState } from '../model/sessionModel';
-import type { StoredSession } from '../store/historyStore';
 import { deleteDeviceDatabase } from '../store/deviceData';
 import { HistoryStore } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
@@ -13,6 +11,7 @@ import { contributeOnce, type ContributionHost } from './contributeOnce';
 import { revalidateModel } from './modelCache';
 import { readModelFiles } from './readModelFiles';
 import { explainItem, topPicksFor } from './sessionQueries';
+import { SessionTracker } from './sessionTracker';
 import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
 
 type MlRuntime = typeof import('./mlRuntime');
@@ -22,7 +21,7 @@ const MAX_ERRORS = 20;
 
 /**
  * The Worker's state and logic behind {@link WorkerApi}: the history store, the model, and the
- * current session's model state. Operations run one at a time (a promise chain), so an event
+ * current session ({@link SessionTracker}). Operations run one at a time (a promise chain), so an event
  * recorded while the model loads is read exactly once: either by the restore after loading or
  * by the step that follows it.
  *
@@ -36,16 +35,11 @@ export class Personalizer implements WorkerApi {
   private _model: FetchedModel | null = null;
   /** The model's files, decoded: enough to rank from a stored state before tfjs is up. */
   private _files: { files: ModelFiles; index: Map<string, number>; scorer: ReadoutScorer } | null = null;
-  /** Items met before tfjs was up: stepped through the GRU once it is. */
-  private _pendingSteps: string[] = [];
-  /** Whether `_state` is the saved state of the current session as it stands (usable without tfjs). */
-  private _stateCurrent = false;
   private _modelReady: Promise<void> | null = null;
   /** The `model.json` URL of the model in use. */
   private _modelUrl: string | null = null;
   private _backend: WorkerStatus['backend'] = null;
-  private _session: StoredSession | null = null;
-  private _state: SessionState = { items: [], hidden: [] };
+  private readonly _tracker = new SessionTracker();
   private _storedEvents = 0;
   private _chain: Promise<unknown> = Promise.resolve();
   private readonly _errors: WorkerStatus['errors'] = [];
@@ -137,8 +131,7 @@ export class Personalizer implements WorkerApi {
       this._model = ml.buildModel(this._files!.files);
       this._timings.modelBuildMs = performance.now() - t;
       if (this._store) await this._restoreSession();
-      else for (const itemId of this._pendingSteps.splice(0)) this._step(itemId);
-      this._pendingSteps = [];
+      else this._tracker.stepPending(this._model);
       this._timings.readyAt = performance.timeOrigin + performance.now();
     });
     // The model was read cache-first: ask the network whether its URL now serves another version,
@@ -154,24 +147,9 @@ export class Personalizer implements WorkerApi {
 
   /** The current session and, if it is current for this model version, its saved state (no tfjs needed). */
   private async _readSavedSession(modelVersion: string): Promise<void> {
-    this._state = { items: [], hidden: [] };
-    this._stateCurrent = false;
-    if (!this._store || !this._options) {
-      this._stateCurrent = true; // nothing stored: the (empty) state is current
-      return;
-    }
+    if (!this._store || !this._options) return;
     this._storedEvents = await this._store.countEvents();
-    const session = await this._store.currentSession(Date.now(), this._options.sessionIdleMs);
-    this._session = session;
-    if (!session) {
-      this._stateCurrent = true;
-      return;
-    }
-    const saved = session.state;
-    if (saved && saved.modelVersion === modelVersion && saved.eventCount === session.eventCount) {
-      this._state = { items: saved.items, hidden: saved.hidden };
-      this._stateCurrent = true;
-    }
+    await this._tracker.load(this._store, this._options.sessionIdleMs, modelVersion);
   }
 
   record(event: TrackedEvent): Promise<RecordResult> {
@@ -193,20 +171,14 @@ export class Personalizer implements WorkerApi {
         } catch (err) {
           error = storageError(err);
           this._note(error);
-          ({ sessionId, newSession } = this._memorySession(event, options.sessionIdleMs));
+          ({ sessionId, newSession } = this._tracker.memorySession(event, options.sessionIdleMs));
         }
       } else {
-        ({ sessionId, newSession } = this._memorySession(event, options.sessionIdleMs));
+        ({ sessionId, newSession } = this._tracker.memorySession(event, options.sessionIdleMs));
       }
-      if (newSession || !this._session || this._session.id !== sessionId) {
-        this._session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
-        this._state = { items: [], hidden: [] };
-        this._pendingSteps = [];
-      }
-      this._session.lastAt = event.at;
-      this._session.eventCount += 1;
-      this._step(event.itemId);
-      if (this._model && stored) await this._saveState();
+      this._tracker.record(event, sessionId, newSession, this._model);
+      this._timings.lastAdvanceMs = this._tracker.lastAdvanceMs;
+      if (stored) await this._saveState();
       return { stored, sessionId, newSession, pruned, ...(error ? { error: { name: error.name, message: error.message } } : {}) };
     });
   }
@@ -214,14 +186,15 @@ export class Personalizer implements WorkerApi {
   rank(request: RankRequest): Promise<RankResult> {
     // Before tfjs is up, a state that is current can be scored in plain JS; one that needs GRU
     // steps first (events since it was saved) waits for the model.
-    if (!this._model && !(this._files && this._stateCurrent && this._pendingSteps.length === 0)) {
+    if (!this._model && !(this._files && this._tracker.rankable)) {
       return (this._modelReady ?? Promise.reject(new Error('start() has not run'))).then(() => this.rank(request));
     }
     return this._serial(async () => {
       const t = performance.now();
       const index = this._model?.index ?? this._files!.index;
       const empty = { scores: request.slots.map(() => null) };
-      if (this._state.items.length === 0) return { ...empty, reason: 'no_history' as const, ms: performance.now() - t };
+      const state = this._tracker.state;
+      if (state.items.length === 0) return { ...empty, reason: 'no_history' as const, ms: performance.now() - t };
       const wanted = new Map<string, number>();
       for (const slot of request.slots) for (const id of slot) {
         const i = index.get(id);
@@ -230,7 +203,7 @@ export class Personalizer implements WorkerApi {
       if (wanted.size === 0) return { ...empty, reason: 'no_known_items' as const, ms: performance.now() - t };
       const ids = [...wanted.keys()];
       const candidates = Int32Array.from(ids.map((id) => wanted.get(id)!));
-      const scores = this._model ? this._model.model.scoreState(this._state, candidates)! : this._files!.scorer.score(this._state, candidates)!;
+      const scores = this._model ? this._model.model.scoreState(state, candidates)! : this._files!.scorer.score(state, candidates)!;
       this._timings.lastRankPath = this._model ? this._backend?.name ?? null : 'js';
       const byId = new Map(ids.map((id, j) => [id, scores[j]!]));
       const result: RankResult = {
@@ -247,12 +220,12 @@ export class Personalizer implements WorkerApi {
 
   async topPicks(count: number): Promise<Array<{ itemId: string; score: number }>> {
     await this._modelReady;
-    return this._serial(async () => topPicksFor(this._requireModel(), this._state, count));
+    return this._serial(async () => topPicksFor(this._requireModel(), this._tracker.state, count));
   }
 
   async explain(itemId: string): Promise<Explanation | null> {
     await this._modelReady;
-    return this._serial(async () => explainItem(this._requireModel(), this._state, itemId));
+    return this._serial(async () => explainItem(this._requireModel(), this._tracker.state, itemId));
   }
 
   async contribute(): Promise<ContributionResult> {
@@ -311,8 +284,7 @@ export class Personalizer implements WorkerApi {
     return this._serial(async () => {
       this._store?.close();
       this._store = null;
-      this._session = null;
-      this._state = { items: [], hidden: [] };
+      this._tracker.clear();
       this._storedEvents = 0;
       this._federated = this._options?.federated ? emptyFederatedState() : null;
       this._lastContribution = null;
@@ -341,54 +313,21 @@ export class Personalizer implements WorkerApi {
     return this._model;
   }
 
-  /** One model step for an interaction with `itemId`; unknown items and immediate repeats (a tile click, then its page view) are skipped. */
-  private _step(itemId: string): void {
-    const model = this._model;
-    if (!model) {
-      this._pendingSteps.push(itemId); // stepped once tfjs is up
-      return;
-    }
-    const index = model.index.get(itemId);
-    if (index === undefined || this._state.items[this._state.items.length - 1] === index) return;
-    const t = performance.now();
-    this._state = model.model.advance(this._state, index);
-    this._timings.lastAdvanceMs = performance.now() - t;
-  }
-
-  /** The session clock without IndexedDB: this page only. */
-  private _memorySession(event: TrackedEvent, idleMs: number): { sessionId: string; newSession: boolean } {
-    const s = this._session;
-    if (s && event.at - s.lastAt < idleMs) return { sessionId: s.id, newSession: false };
-    return { sessionId: `memory-${event.at.toString(36)}`, newSession: true };
-  }
-
   /** Reads the current session from the store; reuses its saved model state when it is current, else replays its events. */
   private async _restoreSession(): Promise<void> {
     if (!this._store || !this._options) return;
-    const model = this._model!;
     this._storedEvents = await this._store.countEvents();
-    const session = await this._store.currentSession(Date.now(), this._options.sessionIdleMs);
-    this._session = session;
-    this._state = { items: [], hidden: [] };
-    if (!session) return;
-    const saved = session.state;
-    if (saved && saved.modelVersion === model.manifest.modelVersion && saved.eventCount === session.eventCount) {
-      this._state = { items: saved.items, hidden: saved.hidden };
-      return;
-    }
-    for (const event of await this._store.sessionEvents(session.id)) this._step(event.itemId);
-    await this._saveState();
+    const outcome = await this._tracker.load(this._store, this._options.sessionIdleMs, this._model!.manifest.modelVersion);
+    if (outcome !== 'stale') return;
+    await this._tracker.replay(this._store, this._model!).catch((err: unknown) => this._note(storageError(err)));
+    this._timings.lastAdvanceMs = this._tracker.lastAdvanceMs;
   }
 
+  /** Saves the session's model state (once the model is up) so the next page can rank without tfjs. */
   private async _saveState(): Promise<void> {
-    if (!this._store || !this._session || !this._model) return;
+    if (!this._store || !this._model) return;
     try {
-      await this._store.saveSessionState(this._session.id, {
-        modelVersion: this._model.manifest.modelVersion,
-        eventCount: this._session.eventCount,
-        items: this._state.items,
-        hidden: this._state.hidden,
-      });
+      await this._tracker.save(this._store, this._model);
     } catch (err) {
       this._note(storageError(err));
     }
@@ -401,13 +340,14 @@ export class Personalizer implements WorkerApi {
 
   private _status(): WorkerStatus {
     const model = this._model;
-    const session: SessionSummary | null = this._session
+    const { session: s, state } = this._tracker;
+    const session: SessionSummary | null = s
       ? {
-          id: this._session.id,
-          startedAt: this._session.startedAt,
-          lastAt: this._session.lastAt,
-          eventCount: this._session.eventCount,
-          items: model ? this._state.items.map((i) => model.vocab[i]!) : [],
+          id: s.id,
+          startedAt: s.startedAt,
+          lastAt: s.lastAt,
+          eventCount: s.eventCount,
+          items: model ? state.items.map((i) => model.vocab[i]!) : [],
         }
       : null;
     return {

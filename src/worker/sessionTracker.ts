@@ -1,0 +1,143 @@
+import type { SessionState } from '../model/sessionModel';
+import type { HistoryStore, StoredSession } from '../store/historyStore';
+import type { TrackedEvent } from '../track/trackedEvent';
+
+/**
+ * What the tracker needs of a loaded model: its version, its vocabulary index and one GRU step.
+ * (A `FetchedModel` fits; named structurally so this module stays free of tfjs.)
+ */
+export interface SteppingModel {
+  manifest: { modelVersion: string };
+  index: Map<string, number>;
+  model: { advance(state: SessionState, item: number): SessionState };
+}
+
+/** The stored-session calls the tracker makes (a `HistoryStore` fits). */
+export type SessionStore = Pick<HistoryStore, 'currentSession' | 'sessionEvents' | 'saveSessionState'>;
+
+/** How {@link SessionTracker.load} found the stored session. */
+export type LoadOutcome =
+  /** No session is open (none stored, or the last one went idle): the empty state is current. */
+  | 'none'
+  /** The session's saved state was computed by this model version after its last event: adopted. */
+  | 'current'
+  /** The session has events the saved state does not cover (or another version saved it): replay needed. */
+  | 'stale';
+
+function emptyState(): SessionState {
+  return { items: [], hidden: [] };
+}
+
+/**
+ * The shopper's current session as the Worker models it: the session's record, the GRU state
+ * over its items, and the items met before the model was up (stepped once it is). The
+ * {@link Personalizer} decides when to load, step and save; this class keeps the three in step
+ * with each other.
+ */
+export class SessionTracker {
+  /** The session's record (as stored, or this page's in-memory one without IndexedDB). */
+  session: StoredSession | null = null;
+  /** The model's state over the session's items. */
+  state: SessionState = emptyState();
+  /** Milliseconds the last GRU step took. */
+  lastAdvanceMs: number | null = null;
+  /** Whether `state` is the state of the session as it stands (the empty state of no session is). */
+  private _current = true;
+  /** Items met while no model was loaded. */
+  private _pending: string[] = [];
+
+  /** Whether `state` can be scored as it is, without stepping the GRU first. */
+  get rankable(): boolean {
+    return this._current && this._pending.length === 0;
+  }
+
+  /** Drops the session: no record, empty state, nothing pending (after an erase). */
+  clear(): void {
+    this.session = null;
+    this.state = emptyState();
+    this._pending = [];
+    this._current = true;
+  }
+
+  /**
+   * Reads the current session from `store` and adopts its saved state when `modelVersion` computed
+   * it after the session's last event (another tab, or another version, makes it stale). Items
+   * pending from before are dropped: the store holds their events.
+   */
+  async load(store: SessionStore, idleMs: number, modelVersion: string): Promise<LoadOutcome> {
+    this.clear();
+    const session = await store.currentSession(Date.now(), idleMs);
+    this.session = session;
+    if (!session) return 'none';
+    const saved = session.state;
+    if (saved && saved.modelVersion === modelVersion && saved.eventCount === session.eventCount) {
+      this.state = { items: saved.items, hidden: saved.hidden };
+      return 'current';
+    }
+    this._current = false;
+    return 'stale';
+  }
+
+  /** Recomputes the state of a stale session from its stored events with `model`, and saves it. */
+  async replay(store: SessionStore, model: SteppingModel): Promise<void> {
+    if (!this.session) return;
+    this.state = emptyState();
+    for (const event of await store.sessionEvents(this.session.id)) this.step(model, event.itemId);
+    this._current = true;
+    await this.save(store, model);
+  }
+
+  /** Steps the pending items through `model` (when the model comes up without a store to replay from). */
+  stepPending(model: SteppingModel): void {
+    for (const itemId of this._pending.splice(0)) this.step(model, itemId);
+  }
+
+  /**
+   * Counts `event` into the session `sessionId` (a new session starts from the empty state) and
+   * steps the model, or keeps the item pending while `model` is null.
+   */
+  record(event: TrackedEvent, sessionId: string, newSession: boolean, model: SteppingModel | null): void {
+    if (newSession || !this.session || this.session.id !== sessionId) {
+      this.session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+      this.state = emptyState();
+      this._pending = [];
+    }
+    this.session.lastAt = event.at;
+    this.session.eventCount += 1;
+    this.step(model, event.itemId);
+  }
+
+  /**
+   * One model step for an interaction with `itemId`; unknown items and immediate repeats (a tile
+   * click, then its page view) are skipped. Without a model the item waits in the pending list.
+   */
+  step(model: SteppingModel | null, itemId: string): void {
+    if (!model) {
+      this._pending.push(itemId);
+      return;
+    }
+    const index = model.index.get(itemId);
+    if (index === undefined || this.state.items[this.state.items.length - 1] === index) return;
+    const t = performance.now();
+    this.state = model.model.advance(this.state, index);
+    this.lastAdvanceMs = performance.now() - t;
+  }
+
+  /** The session clock without IndexedDB: this page only. */
+  memorySession(event: TrackedEvent, idleMs: number): { sessionId: string; newSession: boolean } {
+    const s = this.session;
+    if (s && event.at - s.lastAt < idleMs) return { sessionId: s.id, newSession: false };
+    return { sessionId: `memory-${event.at.toString(36)}`, newSession: true };
+  }
+
+  /** Saves the state beside the session's record, stamped with the model version and event count. */
+  async save(store: SessionStore, model: SteppingModel): Promise<void> {
+    if (!this.session) return;
+    await store.saveSessionState(this.session.id, {
+      modelVersion: model.manifest.modelVersion,
+      eventCount: this.session.eventCount,
+      items: this.state.items,
+      hidden: this.state.hidden,
+    });
+  }
+}
