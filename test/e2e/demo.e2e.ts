@@ -5,9 +5,7 @@
  * personalization (the banner and `/privacy` are tested in demoPrivacy.e2e.ts).
  */
 import { expect, test, type Page } from '@playwright/test';
-
-/** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
-const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
+import { catalogue, sdkStatus, SHOP, watchErrors } from './demoShop';
 
 /**
  * Every page of the test starts with the choice the SDK remembers after "Allow" (the same
@@ -16,31 +14,6 @@ const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
 test.beforeEach(async ({ page }) => {
   await page.addInitScript(() => localStorage.setItem('edge-personalize.consent', JSON.stringify({ state: 'granted', at: Date.now() })));
 });
-
-/** Page errors and failed requests seen by a page: each test expects none. */
-function watchErrors(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  return problems;
-}
-
-/** `edgePersonalize.status()`, or null while the async SDK script has not run yet. */
-async function sdkStatus(page: Page): Promise<any> {
-  return page.evaluate(async () => {
-    const ep = (window as any).edgePersonalize;
-    return typeof ep?.status === 'function' ? ep.status() : null;
-  });
-}
-
-/** id → [name, category, price], as the shop's panel reads it. */
-async function catalogue(page: Page): Promise<Record<string, [string, string, number]>> {
-  const res = await page.request.get(`${SHOP}/api/catalogue.json`);
-  expect(res.ok()).toBe(true);
-  return res.json();
-}
 
 /** A slot's item ids in the server's own order (the HTML before the SDK touched it). */
 async function serverOrder(page: Page, path: string, slot: string): Promise<string[]> {

@@ -1,8 +1,6 @@
 import { expect, test, type Request } from '@playwright/test';
+import { sdkStatus as statusOf, SHOP } from './demoShop';
 import { expectNoHistoryInRequests, type SentRequest } from './helpers';
-
-/** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
-const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
 
 type Sdk = { status(): Promise<any>; exportData(): Promise<{ indexedDB: Record<string, unknown[]> }>; consent(s: string): void };
 
@@ -11,11 +9,7 @@ test('demo shop: with consent granted, the page trains, posts an update, the rou
   page.on('request', (r: Request) => {
     if (!r.isNavigationRequest()) sent.push({ url: r.url(), method: r.method(), body: r.postDataBuffer(), headers: r.headers() });
   });
-  const sdkStatus = () =>
-    page.evaluate(async () => {
-      const sdk = (window as unknown as { edgePersonalize: Sdk | unknown[] }).edgePersonalize;
-      return Array.isArray(sdk) ? null : (sdk as Sdk).status();
-    });
+  const sdkStatus = () => statusOf(page);
 
   // A shopper accepts the banner, then browses five products of two categories.
   await page.goto(`${SHOP}/`);

@@ -5,23 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { catalogue, sdkStatus, SHOP, watchErrors } from './demoShop';
 import { allIndexedDb } from './helpers';
 
-/** The demo server's origin (playwright.config.ts sets it when `E2E_PORT` moves the ports). */
-const SHOP = process.env.DEMO_ORIGIN ?? 'http://127.0.0.1:4874';
 const CATEGORY = 'christmas';
 
 test.describe.configure({ timeout: 30_000 });
-
-/** Page errors and console errors: each test expects none. */
-function watchErrors(page: Page): string[] {
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  return problems;
-}
 
 /** Paths the context's pages and their Workers request, in order. */
 function watchRequests(context: BrowserContext): string[] {
@@ -32,21 +21,6 @@ function watchRequests(context: BrowserContext): string[] {
 
 /** What only a running personalization fetches: the Worker script and the model. */
 const personalizationRequests = (paths: string[]): string[] => paths.filter((p) => p === '/sdk/edge-personalize.worker.js' || p.startsWith('/models/'));
-
-/** `edgePersonalize.status()`, or null while the async SDK script has not run yet. */
-async function sdkStatus(page: Page): Promise<any> {
-  return page.evaluate(async () => {
-    const ep = (window as any).edgePersonalize;
-    return typeof ep?.status === 'function' ? ep.status() : null;
-  });
-}
-
-/** id → [name, category, price], as the shop's scripts read it. */
-async function catalogue(page: Page): Promise<Record<string, [string, string, number]>> {
-  const res = await page.request.get(`${SHOP}/api/catalogue.json`);
-  expect(res.ok()).toBe(true);
-  return res.json();
-}
 
 /** The first `count` products of a category page, in the server's order. */
 async function categoryProducts(page: Page, slug: string, count: number): Promise<string[]> {
