@@ -4,6 +4,22 @@ export class UsageError extends Error {
 }
 
 /**
+ * Runs a command-line tool's `main` on the process arguments. A bad command line or data
+ * directory (`UsageError`, `DataFileError`) prints `<name>: <message>` and exits with code 2;
+ * anything else prints its stack and exits with code 1.
+ */
+export function runCli(name: string, main: (argv: string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/**
  * Parses `--key value` and `--flag` arguments. `flags` lists the options that take no value.
  * Unknown options are rejected so that a typo never silently falls back to a default.
  */

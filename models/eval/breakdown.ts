@@ -5,7 +5,7 @@
  * split by the kind of target: the last item again, an earlier item of the session, an item not
  * in the session. This is the diagnosis behind the repeat path (models/README.md).
  */
-import { parseArgs, numberArg, UsageError } from '../cliArgs';
+import { numberArg, parseArgs, runCli, UsageError } from '../cliArgs';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { useWasmBackend } from '../nodeBackend';
@@ -59,11 +59,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
-    process.stderr.write(`breakdown: ${err.message}\n`);
-    process.exit(2);
-  }
-  process.stderr.write(`breakdown: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exit(1);
-});
+runCli('breakdown', main);

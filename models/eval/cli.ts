@@ -11,6 +11,7 @@
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { runCli, UsageError } from '../cliArgs';
 import { writeMetadata } from '../train/modelDir';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
@@ -24,11 +25,6 @@ import type { SessionScorer } from './scorer';
 const USAGE =
   'usage: npm run eval -- --data <split dir> [--model <model dir>] [--json] ' +
   `[--record] [--baselines ${BASELINE_NAMES.join(',')}|none] [--limit N] [--batch-size N]`;
-
-/** A user-facing failure: printed as one line, exit code 2. */
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 interface Row {
   key: string;
@@ -196,12 +192,4 @@ function round(x: number, digits = 6): number {
   return Math.round(x * f) / f;
 }
 
-try {
-  await main(process.argv.slice(2));
-} catch (err) {
-  if (err instanceof UsageError) {
-    process.stderr.write(`eval: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+runCli('eval', main);

@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, numberArg, parseArgs } from '../cliArgs';
+import { formatDuration, numberArg, parseArgs, runCli } from '../cliArgs';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
@@ -224,11 +224,4 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
-    log(`simulate: ${err.message}`);
-    process.exit(2);
-  }
-  log(`simulate: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  process.exit(1);
-});
+runCli('simulate', main);

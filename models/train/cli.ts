@@ -5,7 +5,7 @@
  * `<out>/checkpoint` after an interruption (or, with a larger `--epochs`, after the end).
  */
 import { join, relative, resolve } from 'node:path';
-import { formatDuration, numberArg, parseArgs, UsageError } from '../cliArgs';
+import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../cliArgs';
 import { skippedCount } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
@@ -160,11 +160,4 @@ async function main(argv: string[]): Promise<void> {
   log(`wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`);
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
-    log(`train: ${err.message}`);
-    process.exit(2);
-  }
-  log(`train: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  process.exit(1);
-});
+runCli('train', main);

@@ -13,7 +13,7 @@
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { parseArgs, UsageError } from '../cliArgs';
+import { parseArgs, runCli, UsageError } from '../cliArgs';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { ModelScorer } from '../eval/modelScorers';
@@ -65,11 +65,4 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(JSON.stringify({ offset: best.offset, grid: results }) + '\n');
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
-    log(`repeat-offset: ${err.message}`);
-    process.exit(2);
-  }
-  log(`repeat-offset: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  process.exit(1);
-});
+runCli('repeat-offset', main);
