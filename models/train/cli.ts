@@ -25,7 +25,7 @@ const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['scale', 'scale', 0.1, 100, 'cosine-score temperature'],
   ['maxLen', 'max-len', 2, 200, 'longest session window'],
   ['batchSize', 'batch-size', 1, 4096, 'sessions per mini-batch'],
-  ['negatives', 'negatives', 0, 100000, 'shared negative samples per batch'],
+  ['negatives', 'negatives', 0, 10_000_000, 'shared negative samples per batch (≥ the item count: full softmax)'],
   ['sampleAlpha', 'sample-alpha', 0, 1, 'negatives ~ popularity^alpha'],
   ['lr', 'lr', 1e-6, 1, 'Adam learning rate'],
   ['lrFinal', 'lr-final', 0, 1, 'final learning rate as a fraction of --lr'],

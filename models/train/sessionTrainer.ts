@@ -14,7 +14,8 @@ const REPEAT_INIT = 8;
 /**
  * Trains the session model: dense weights as tfjs variables with Adam, the item table as a JS
  * array with lazy (row-sparse) Adam. Loss: softmax cross-entropy over the batch's own targets plus
- * shared popularity-sampled negatives, with log-Q correction, at every position of every session.
+ * shared popularity-sampled negatives, with log-Q correction, at every position of every session;
+ * with `negatives` ≥ the item count, the full softmax instead (every item a candidate, no log-Q).
  */
 export class SessionTrainer {
   readonly config: ModelConfig;
@@ -26,6 +27,8 @@ export class SessionTrainer {
   readonly rng: Random;
   private readonly _grad: Float32Array;
   private readonly _seen: Uint8Array;
+  /** The full softmax's candidates (every item), built on first use. */
+  private _all: { cand: number[]; col: Map<number, number> } | null = null;
 
   constructor(readonly settings: TrainSettings, numItems: number, itemCounts: Float64Array) {
     const s = settings;
@@ -78,23 +81,10 @@ export class SessionTrainer {
     const d = this.config.embedDim;
     const { steps, batch, items, targets } = b;
     const rows = steps * batch;
-    const negatives = this.sampler.sample(this.settings.negatives, this.rng);
-
-    // Candidate columns: the batch's targets first, then the shared negatives, each item once.
-    const col = new Map<number, number>();
-    const cand: number[] = [];
-    let positives = 0;
-    for (const t of targets) {
-      if (t < 0) continue;
-      positives++;
-      if (!col.has(t)) { col.set(t, cand.length); cand.push(t); }
-    }
-    for (const n of negatives) if (!col.has(n)) { col.set(n, cand.length); cand.push(n); }
+    const { cand, col, logQ, positives } = this._candidates(targets);
     const k = cand.length;
-    const logQ = new Float32Array(k);
     const candT = new Float32Array(d * k); // [embed, candidates]: untransposed product is fast
     cand.forEach((item, j) => {
-      logQ[j] = this.sampler.logInclusion(item, positives, negatives.length);
       for (let e = 0; e < d; e++) candT[e * k + j] = this.items[item * d + e]!;
     });
 
@@ -202,6 +192,27 @@ export class SessionTrainer {
       this.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: grads[i + 3]! })));
       return loss;
     });
+  }
+
+  /**
+   * The step's candidate columns and their log-Q: the batch's targets first, then the shared
+   * negatives, each item once; or, for the full softmax, every item in order with log-Q 0.
+   */
+  private _candidates(targets: Int32Array): { cand: number[]; col: Map<number, number>; logQ: Float32Array; positives: number } {
+    let positives = 0;
+    for (const t of targets) if (t >= 0) positives++;
+    const n = this.config.numItems;
+    if (this.settings.negatives >= n) {
+      this._all ??= { cand: Array.from({ length: n }, (_, i) => i), col: new Map(Array.from({ length: n }, (_, i) => [i, i])) };
+      return { ...this._all, logQ: new Float32Array(n), positives };
+    }
+    const negatives = this.sampler.sample(this.settings.negatives, this.rng);
+    const col = new Map<number, number>();
+    const cand: number[] = [];
+    for (const t of targets) if (t >= 0 && !col.has(t)) { col.set(t, cand.length); cand.push(t); }
+    for (const item of negatives) if (!col.has(item)) { col.set(item, cand.length); cand.push(item); }
+    const logQ = Float32Array.from(cand, (item) => this.sampler.logInclusion(item, positives, negatives.length));
+    return { cand, col, logQ, positives };
   }
 
   /** An inverted-dropout mask of `n` entries: 0 with probability `p`, else 1/(1-p). */

@@ -9,7 +9,10 @@ export interface TrainSettings {
   maxLen: number;
   /** Sessions per mini-batch. */
   batchSize: number;
-  /** Shared negative samples per mini-batch, on top of the batch's own targets. */
+  /**
+   * Shared negative samples per mini-batch, on top of the batch's own targets. At or above the
+   * item count: the full softmax (every item a candidate, no log-Q correction).
+   */
   negatives: number;
   /** Negatives are drawn from popularity^sampleAlpha. */
   sampleAlpha: number;

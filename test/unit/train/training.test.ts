@@ -83,6 +83,30 @@ describe('training', () => {
   });
 });
 
+describe('training with the full softmax', () => {
+  it.each([0, 1])('--negatives ≥ item count, --repeat %i: the step loss is the exact cross-entropy of the inference scores', (repeat) => {
+    const rng = new Random(5);
+    const sessions = Array.from({ length: 20 }, () => Int32Array.from({ length: 2 + rng.int(5) }, () => rng.int(40)));
+    const counts = Float64Array.from({ length: 40 }, (_, i) => 1 + i * i); // skewed: sampled negatives would miss items and log-Q would not be 0
+    const trainer = new SessionTrainer({ ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, negatives: 40, repeat, seed: 3 }, 40, counts);
+    // Expected: mean over every prefix of −log softmax(scores)[next item], scored by the inference model.
+    const model = new SessionModel(trainer.config, trainer.items, trainer.denseData());
+    const prefixes: Int32Array[] = [];
+    const next: number[] = [];
+    for (const s of sessions) for (let t = 1; t < s.length; t++) { prefixes.push(s.subarray(0, t)); next.push(s[t]!); }
+    const scores = model.scorePrefixes(prefixes).arraySync();
+    model.dispose();
+    let expected = 0;
+    scores.forEach((row, r) => {
+      const max = Math.max(...row);
+      const logZ = max + Math.log(row.reduce((a, z) => a + Math.exp(z - max), 0));
+      expected += (logZ - row[next[r]!]!) / prefixes.length;
+    });
+    expect(trainer.step(buildBatch(sessions))).toBeCloseTo(expected, 4);
+    trainer.dispose();
+  });
+});
+
 describe('training with the repeat path', () => {
   it.each([[1, 'mixture'], [2, 'exclusive']] as const)('--repeat %i (%s): the loss falls and a session item that always returns ranks first', (repeat, mode) => {
     // Sessions a, b, a, c, a, d …: item a comes back every other step, the others are random.
