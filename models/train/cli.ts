@@ -16,7 +16,7 @@ import { splitHoldout } from './holdout';
 import { writeMetadata, writeModelDir } from './modelDir';
 import { buildBatch, planEpoch, windowSessions } from './sessionBatches';
 import { SessionTrainer } from './sessionTrainer';
-import { DEFAULT_SETTINGS, type TrainSettings } from './trainSettings';
+import { DEFAULT_SETTINGS, MAX_STEP_SCORES, stepScoreEntries, type TrainSettings } from './trainSettings';
 
 const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['embedDim', 'embed-dim', 2, 1024, 'item-embedding size'],
@@ -68,6 +68,10 @@ async function main(argv: string[]): Promise<void> {
   const { train, valid } = splitHoldout(data.train, settings);
   log(`data: ${numItems} items, ${train.length} training sessions, ${valid.length} validation cases (holdout ${settings.holdout})`);
 
+  const entries = stepScoreEntries(settings, numItems);
+  if (entries > MAX_STEP_SCORES) {
+    throw new UsageError(`--batch-size ${settings.batchSize} × --max-len ${settings.maxLen} with ${settings.negatives >= numItems ? 'the full softmax' : `--negatives ${settings.negatives}`} over ${numItems} items makes a step's score matrix of ${(entries / 1e6).toFixed(0)} M entries, over the ${MAX_STEP_SCORES / 1e6} M the wasm heap holds: lower --batch-size or --negatives`);
+  }
   const counts = new Float64Array(numItems);
   for (const s of train) for (const i of s) counts[i]! += 1;
   const trainer = new SessionTrainer(settings, numItems, counts);

@@ -39,6 +39,16 @@ describe('train and eval CLIs', () => {
     expect(train('--data', empty, '--out', out, '--epohcs', '3').stderr).toMatch(/unknown option --epohcs/);
   });
 
+  it('train refuses a step too large for the wasm heap before training, not with an abort mid-run', () => {
+    // 20,000 items in 10,000 two-item sessions; batch 4096 × 199 rows × 20,000 candidates.
+    const data = mkdtempSync(join(tmpdir(), 'wide-'));
+    writeFileSync(join(data, 'train_sessions.txt'), Array.from({ length: 10_000 }, (_, i) => `${2 * i + 1} ${2 * i + 2}`).join('\n') + '\n');
+    const huge = train('--data', data, '--out', join(data, 'm'), '--batch-size', '4096', '--max-len', '200', '--negatives', '20000');
+    expect(huge.status, huge.stderr).toBe(2);
+    expect(huge.stderr).toMatch(/full softmax over 20000 items makes a step's score matrix of \d+ M entries, over the 64 M the wasm heap holds: lower --batch-size or --negatives/);
+    expect(existsSync(join(data, 'm'))).toBe(false);
+  });
+
   it('train writes int8 + float models that eval scores, and --resume continues the run', () => {
     const data = fixtureSplit();
     const out = join(mkdtempSync(join(tmpdir(), 'model-')), 'm');
@@ -57,6 +67,7 @@ describe('train and eval CLIs', () => {
     const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')) as { training: { history: unknown[] } };
     expect(meta.training.history).toHaveLength(2);
     expect(train('--data', data, '--out', out, '--resume', '--scale', '3').status).toBe(2);
+
 
     const ev = evalCli('--model', out, '--data', data, '--json', '--record', '--baselines', 'pop,vsknn');
     expect(ev.status, ev.stderr).toBe(0);

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../src/model/random';
 import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
-import { DEFAULT_SETTINGS, type TrainSettings } from '../../../models/train/trainSettings';
+import { DEFAULT_SETTINGS, MAX_STEP_SCORES, stepScoreEntries, type TrainSettings } from '../../../models/train/trainSettings';
 import { NegativeSampler } from '../../../models/train/negativeSampler';
 import { chooseOffset, withRepeatOffset } from '../../../models/train/repeatCalibration';
 import { SessionModel } from '../../../src/model/sessionModel';
@@ -80,6 +80,17 @@ describe('training', () => {
     expect(epochLoss[7]!).toBeLessThan(epochLoss[0]! * 0.6);
     expect(tf.memory().numTensors).toBeLessThan(200); // no tensors leak per step
     trainer.dispose();
+  });
+});
+
+describe('step size', () => {
+  it('counts the longest step\'s [rows × candidates] scores; the full softmax at batch 128 over DIGINETICA is over the limit', () => {
+    const s = { batchSize: 128, maxLen: 20 };
+    expect(stepScoreEntries({ ...s, negatives: 8192 }, 43097)).toBe(2432 * (8192 + 2432));
+    expect(stepScoreEntries({ ...s, negatives: 16384 }, 43097)).toBeLessThan(MAX_STEP_SCORES); // measured: trains
+    expect(stepScoreEntries({ ...s, negatives: 43097 }, 43097)).toBe(2432 * 43097);
+    expect(stepScoreEntries({ ...s, negatives: 43097 }, 43097)).toBeGreaterThan(MAX_STEP_SCORES); // measured: aborts
+    expect(stepScoreEntries({ ...s, negatives: 100 }, 50)).toBe(2432 * 50); // never more candidates than items
   });
 });
 
