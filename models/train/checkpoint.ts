@@ -17,13 +17,15 @@ export interface TrainProgress {
   /** Training seconds accumulated over all sessions of the run. */
   seconds: number;
   /** Validation results after each finished epoch. */
-  history: Array<{ epoch: number; loss: number; recall20?: number; mrr20?: number }>;
+  history: Array<{ epoch: number; loss: number; recall20?: number; mrr20?: number; averaged?: { recall20: number; mrr20: number; snapshots: number } }>;
 }
 
 interface CheckpointHeader {
   settings: TrainSettings;
   progress: TrainProgress;
   itemStep: number;
+  /** Snapshots in the weight average (absent or 0: none). */
+  averageCount?: number;
   arrays: Array<{ name: string; shape: number[]; length: number }>;
 }
 
@@ -44,10 +46,16 @@ export async function saveCheckpoint(dir: string, trainer: SessionTrainer, progr
   for (const w of await trainer.optimizer.getWeights()) {
     arrays.push({ name: `adam:${w.name}`, shape: w.tensor.shape, data: (await w.tensor.data()) as Float32Array });
   }
+  const avg = trainer.average;
+  if (avg && avg.count > 0) {
+    arrays.push({ name: 'avg:items', shape: [avg.items.length], data: avg.items });
+    for (const [name, sum] of avg.dense) arrays.push({ name: `avg:${name}`, shape: [sum.length], data: sum });
+  }
   const header: CheckpointHeader = {
     settings: trainer.settings,
     progress,
     itemStep: trainer.itemOptimizer.step,
+    averageCount: avg?.count ?? 0,
     arrays: arrays.map((a) => ({ name: a.name, shape: a.shape, length: a.data.length })),
   };
   const total = arrays.reduce((n, a) => n + a.data.length, 0);
@@ -68,7 +76,8 @@ export function hasCheckpoint(dir: string): boolean {
 /** Settings stored in the checkpoint in `dir` (to rebuild the trainer before {@link loadCheckpoint}). */
 export function checkpointSettings(dir: string): TrainSettings {
   const saved = (JSON.parse(readFileSync(join(dir, FILES.header), 'utf8')) as CheckpointHeader).settings;
-  return { ...saved, dropout: saved.dropout ?? 0, repeat: saved.repeat ?? 0 }; // checkpoints from before these options: 0
+  // Checkpoints from before these options lack them: 0.
+  return { ...saved, dropout: saved.dropout ?? 0, repeat: saved.repeat ?? 0, averageEpochs: saved.averageEpochs ?? 0 };
 }
 
 /** Restores weights and optimiser state saved by {@link saveCheckpoint}; returns the progress. */
@@ -84,7 +93,11 @@ export async function loadCheckpoint(dir: string, trainer: SessionTrainer): Prom
     if (a.name === 'items') trainer.items.set(data);
     else if (a.name === 'items/m') trainer.itemOptimizer.m.set(data);
     else if (a.name === 'items/v') trainer.itemOptimizer.v.set(data);
-    else if (a.name.startsWith('adam:')) adam.push({ name: a.name.slice(5), tensor: tf.tensor(Float32Array.from(data), a.shape) });
+    else if (a.name.startsWith('avg:')) {
+      const sum = a.name === 'avg:items' ? trainer.average?.items : trainer.average?.dense.get(a.name.slice(4));
+      if (!sum) throw new Error(`checkpoint has an unknown tensor ${a.name}`);
+      sum.set(data);
+    } else if (a.name.startsWith('adam:')) adam.push({ name: a.name.slice(5), tensor: tf.tensor(Float32Array.from(data), a.shape) });
     else {
       const v = trainer.dense.get(a.name);
       if (!v) throw new Error(`checkpoint has an unknown tensor ${a.name}`);
@@ -94,6 +107,7 @@ export async function loadCheckpoint(dir: string, trainer: SessionTrainer): Prom
   // The first entry is Adam's iteration count, then first and second moments, as getWeights gave them.
   await trainer.optimizer.setWeights(adam);
   trainer.itemOptimizer.step = header.itemStep;
+  if (trainer.average) trainer.average.count = header.averageCount ?? 0;
   trainer.rng.state = header.progress.rngState;
   return header.progress;
 }

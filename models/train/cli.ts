@@ -16,6 +16,7 @@ import { splitHoldout } from './holdout';
 import { writeMetadata, writeModelDir } from './modelDir';
 import { buildBatch, planEpoch, windowSessions } from './sessionBatches';
 import { SessionTrainer } from './sessionTrainer';
+import { isSnapshotBatch } from './weightAverage';
 import { DEFAULT_SETTINGS, MAX_STEP_SCORES, stepScoreEntries, type TrainSettings } from './trainSettings';
 
 const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
@@ -35,6 +36,7 @@ const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
   ['dropout', 'dropout', 0, 0.9, 'training-only dropout on input embeddings and session vectors'],
   ['repeat', 'repeat', 0, 2, 'repeat path: 0 none, 1 mixed with the item scores, 2 exclusive (repeat/explore)'],
+  ['averageEpochs', 'average-epochs', 0, 1000, 'ship the mean of the weights over the last N epochs (4 snapshots each; 0 = the last weights)'],
 ];
 
 const USAGE = `usage: npm run train -- --data <split dir> --out <model dir> [--resume] [--checkpoint-minutes N]
@@ -59,6 +61,12 @@ async function main(argv: string[]): Promise<void> {
     settings[key] = numberArg(args, opt, settings[key], min, max);
   }
   if (!Number.isInteger(settings.repeat)) throw new UsageError(`--repeat must be 0 (none), 1 (mixture) or 2 (exclusive), got ${settings.repeat}`);
+  if (!Number.isInteger(settings.averageEpochs) || settings.averageEpochs > settings.epochs) {
+    throw new UsageError(`--average-epochs must be a whole number of epochs ≤ --epochs (${settings.epochs}), got ${settings.averageEpochs}`);
+  }
+  if (resume && settings.averageEpochs > 0 && args.has('epochs') && settings.epochs !== checkpointSettings(checkpointDir).epochs) {
+    throw new UsageError('--epochs cannot change on --resume of a run that averages its last epochs (--average-epochs > 0)');
+  }
   const checkpointMinutes = numberArg(args, 'checkpoint-minutes', 5, 0.1, 1e6);
 
   const data = readSplit(dataDir);
@@ -112,6 +120,7 @@ async function main(argv: string[]): Promise<void> {
       epochBatches++;
       progress.globalStep++;
       progress.batch = b + 1;
+      if (isSnapshotBatch(epoch, b + 1, plan.length, settings.epochs, settings.averageEpochs)) trainer.snapshot();
       const now = performance.now();
       if (now - lastLog > 10_000) {
         const rate = examplesSinceLog / ((now - lastLog) / 1000);
@@ -136,6 +145,13 @@ async function main(argv: string[]): Promise<void> {
       scorer.model.dispose();
       Object.assign(entry, { recall20: r.recall20, mrr20: r.mrr20 });
       log(`epoch ${epoch + 1}: validation Recall@20 ${r.recall20.toFixed(4)} MRR@20 ${r.mrr20.toFixed(4)} (${r.cases} cases, ${r.seconds.toFixed(1)} s)`);
+      if (trainer.average && trainer.average.count > 0) {
+        const avg = scorerFromWeights('valid-averaged', trainer.average.weights(trainer.config), data.vocab);
+        const ra = await evaluate(avg, valid, numItems, { batchSize: 256 });
+        avg.model.dispose();
+        entry.averaged = { recall20: ra.recall20, mrr20: ra.mrr20, snapshots: trainer.average.count };
+        log(`epoch ${epoch + 1}: validation of the weight average (${trainer.average.count} snapshots) Recall@20 ${ra.recall20.toFixed(4)} MRR@20 ${ra.mrr20.toFixed(4)}`);
+      }
     }
     progress.history.push(entry);
     log(`epoch ${epoch + 1} done: mean loss ${entry.loss.toFixed(4)}, elapsed ${formatDuration(elapsed())}`);
@@ -149,7 +165,8 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const trainSeconds = progress.seconds;
-  const weights = { config: trainer.config, items: trainer.items, dense: trainer.denseData() };
+  const weights = trainer.shippedWeights();
+  if (trainer.average) log(`shipping the mean of ${trainer.average.count} weight snapshots (the last ${settings.averageEpochs} epochs)`);
   const modelVersion = `${new Date().toISOString().slice(0, 10)}-${settings.seed}-${progress.globalStep}`;
   const metadata = {
     command: `npm run train -- ${argv.join(' ')}`,
@@ -160,7 +177,7 @@ async function main(argv: string[]): Promise<void> {
   const intSizes = writeModelDir(outDir, weights, data.vocab, { int8: true, modelVersion, metadata });
   const floatSizes = writeModelDir(join(outDir, 'float'), weights, data.vocab, { int8: false, modelVersion, metadata, vocabPath: join(outDir, 'vocab.txt') });
   writeMetadata(outDir, { ...metadata, modelVersion, sizes: { int8: intSizes, float: floatSizes } });
-  log(`checkpoint kept in ${checkpointDir}: --resume --epochs N continues this run`);
+  log(`checkpoint kept in ${checkpointDir}${settings.averageEpochs > 0 ? '' : ': --resume --epochs N continues this run'}`);
   log(`wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`);
 }
 

@@ -4,10 +4,12 @@ import { matMul } from '../../src/model/matMul';
 import { Random } from '../../src/model/random';
 import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
 import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/repeatMixture';
+import type { ModelWeights } from './modelDir';
 import { NegativeSampler } from './negativeSampler';
 import type { SessionBatch } from './sessionBatches';
 import { SparseAdam } from './sparseAdam';
 import type { TrainSettings } from './trainSettings';
+import { WeightAverage } from './weightAverage';
 
 const REPEAT_INIT = 8;
 
@@ -25,6 +27,8 @@ export class SessionTrainer {
   readonly itemOptimizer: SparseAdam;
   readonly sampler: NegativeSampler;
   readonly rng: Random;
+  /** The running weight average when `settings.averageEpochs` > 0. */
+  readonly average: WeightAverage | null;
   private readonly _grad: Float32Array;
   private readonly _seen: Uint8Array;
   /** The full softmax's candidates (every item), built on first use. */
@@ -49,6 +53,9 @@ export class SessionTrainer {
     this.itemOptimizer = new SparseAdam(this.items, d, s.lr);
     this.sampler = new NegativeSampler(itemCounts, s.sampleAlpha);
     this._grad = new Float32Array(this.items.length);
+    this.average = s.averageEpochs > 0
+      ? new WeightAverage(this.items.length, [...this.dense].map(([name, v]) => [name, v.size] as [string, number]))
+      : null;
     this._seen = new Uint8Array(numItems);
   }
 
@@ -256,6 +263,17 @@ export class SessionTrainer {
   dispose(): void {
     for (const v of this.dense.values()) v.dispose();
     this.optimizer.dispose();
+  }
+
+  /** Adds the current weights to the running average (a run with `averageEpochs` > 0). */
+  snapshot(): void {
+    this.average?.add(this.items, this.denseData());
+  }
+
+  /** The weights the run ships: the average when one is kept and has snapshots, else the current ones. */
+  shippedWeights(): ModelWeights {
+    if (this.average && this.average.count > 0) return this.average.weights(this.config);
+    return { config: this.config, items: this.items, dense: this.denseData() };
   }
 
   /** Current dense weights as float32 arrays by name. */

@@ -36,6 +36,12 @@ export interface TrainSettings {
    * before this option existed lack it, which means 0.
    */
   repeat: number;
+  /**
+   * Epochs at the end of the run over which the weights are averaged (four snapshots per epoch;
+   * `train/weightAverage.ts`); the run then ships the average. 0 = off, the last weights ship.
+   * Settings saved before this option existed lack it, which means 0.
+   */
+  averageEpochs: number;
 }
 
 /** The committed defaults: the settings the shipped DIGINETICA model was trained with. */
@@ -56,6 +62,7 @@ export const DEFAULT_SETTINGS: TrainSettings = {
   seed: 42,
   dropout: 0,
   repeat: 1,
+  averageEpochs: 0,
 };
 
 /**

@@ -83,6 +83,19 @@ describe('train and eval CLIs', () => {
     expect(recorded.test.int8).toEqual({ recall20: json.int8!.recall20, mrr20: json.int8!.mrr20 });
   }, 180_000);
 
+  it('--average-epochs reports the average on validation and ships it', () => {
+    const data = fixtureSplit();
+    const out = join(mkdtempSync(join(tmpdir(), 'model-')), 'm');
+    const r = train('--data', data, '--out', out, '--epochs', '2', '--average-epochs', '1', '--holdout', '0.2', ...TINY);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/epoch 1: validation of the weight average/);
+    expect(r.stderr).toMatch(/epoch 2: validation of the weight average \(\d+ snapshots\) Recall@20 [01]\.\d{4}/);
+    expect(r.stderr).toMatch(/shipping the mean of \d+ weight snapshots \(the last 1 epochs\)/);
+    const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')) as { training: { history: Array<{ averaged?: unknown }> } };
+    expect(meta.training.history[1]!.averaged).toMatchObject({ snapshots: expect.any(Number) });
+    expect(train('--data', data, '--out', out, '--average-epochs', '3', '--epochs', '2').stderr).toMatch(/--average-epochs must be a whole number of epochs ≤ --epochs \(2\)/);
+  });
+
   it('eval explains a model directory without its float model', () => {
     const data = fixtureSplit();
     const dir = mkdtempSync(join(tmpdir(), 'nomodel-'));
