@@ -67,15 +67,15 @@ export const DEFAULT_SETTINGS: TrainSettings = {
 
 /**
  * The most entries a step's `[rows × candidates]` score matrix may have. The step holds a few
- * tensors of that shape at once in the wasm heap (at most 2 GB here): measured, 46 M entries
- * (16,384 negatives, batch 128) train, and 105 M (the full softmax over DIGINETICA's 43,097
- * items, batch 128) abort with "memory access out of bounds".
+ * tensors of that shape at once in the wasm heap. Measured on DIGINETICA: 46 M entries (16,384
+ * negatives, batch 128) and 52 M (the full softmax at batch 64, 532 batches) train; 105 M (the
+ * full softmax at batch 128) aborts with "memory access out of bounds".
  */
 export const MAX_STEP_SCORES = 64_000_000;
 
 /** Entries of the largest step's score matrix: the longest batch's rows times its candidates. */
 export function stepScoreEntries(s: Pick<TrainSettings, 'batchSize' | 'maxLen' | 'negatives'>, numItems: number): number {
   const rows = s.batchSize * (s.maxLen - 1);
-  const candidates = Math.min(numItems, s.negatives >= numItems ? numItems : s.negatives + rows);
+  const candidates = Math.min(numItems, s.negatives + rows);
   return rows * candidates;
 }

@@ -46,7 +46,8 @@ export class Personalizer implements WorkerApi {
   private _federated: FederatedState | null = null;
   private _serverVersion: string | null = null;
   private _lastContribution: ContributionResult | null = null;
-  private readonly _timings: WorkerTimings = {
+  /** The timings the status reports (the last GRU step's is the tracker's). */
+  private readonly _timings: Omit<WorkerTimings, 'lastAdvanceMs'> = {
     runtimeLoadMs: null,
     backendInitMs: null,
     modelFetchMs: null,
@@ -54,7 +55,6 @@ export class Personalizer implements WorkerApi {
     modelSource: null,
     sessionRestoreMs: null,
     lastRankMs: null,
-    lastAdvanceMs: null,
     lastRankPath: null,
     scriptAt: performance.timeOrigin + performance.now(),
     startAt: null,
@@ -177,7 +177,6 @@ export class Personalizer implements WorkerApi {
         ({ sessionId, newSession } = this._tracker.memorySession(event, options.sessionIdleMs));
       }
       this._tracker.record(event, sessionId, newSession, this._model);
-      this._timings.lastAdvanceMs = this._tracker.lastAdvanceMs;
       if (stored) await this._saveState();
       return { stored, sessionId, newSession, pruned, ...(error ? { error: { name: error.name, message: error.message } } : {}) };
     });
@@ -320,7 +319,6 @@ export class Personalizer implements WorkerApi {
     const outcome = await this._tracker.load(this._store, this._options.sessionIdleMs, this._model!.manifest.modelVersion);
     if (outcome !== 'stale') return;
     await this._tracker.replay(this._store, this._model!).catch((err: unknown) => this._note(storageError(err)));
-    this._timings.lastAdvanceMs = this._tracker.lastAdvanceMs;
   }
 
   /** Saves the session's model state (once the model is up) so the next page can rank without tfjs. */
@@ -356,7 +354,7 @@ export class Personalizer implements WorkerApi {
       backend: this._backend,
       modelVersion: model?.manifest.modelVersion ?? this._files?.files.manifest.modelVersion ?? null,
       modelItems: model?.vocab.length ?? this._files?.files.vocab.length ?? null,
-      timings: { ...this._timings },
+      timings: { ...this._timings, lastAdvanceMs: this._tracker.lastAdvanceMs },
       session,
       storedEvents: this._storedEvents,
       errors: [...this._errors],
