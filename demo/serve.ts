@@ -11,6 +11,7 @@ import { loadCatalogue } from './shop/catalogue';
 import { notFoundPage } from './shop/pages';
 import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
 import { createAggregationServer } from '../src/server/aggregationServer';
+import { DEMO_FEDERATED_SETTINGS } from './federatedSettings';
 import { serveStatic } from './staticFiles';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,13 +26,11 @@ if (!existsSync(`${root}dist/edge-personalize.js`)) {
 const catalogue = loadCatalogue(`${root}models/online-retail`);
 
 /** Federated learning: devices post updates to `/fl/v1/updates`; new versions appear under `/fl/v1/models/`. */
-const roundTarget = Number(process.env.FL_ROUND_TARGET ?? 3);
 const fl = createAggregationServer({
+  ...DEMO_FEDERATED_SETTINGS,
   modelDir: `${root}models/online-retail`,
   dataDir: process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`,
   basePath: '/fl',
-  targetUpdates: roundTarget,
-  minUpdates: Math.min(roundTarget, 1),
   log: (line) => console.log(`fl: ${line}`),
 });
 

@@ -5,13 +5,13 @@
  * split by the kind of target: the last item again, an earlier item of the session, an item not
  * in the session. This is the diagnosis behind the repeat path (models/README.md).
  */
-import { numberArg, parseArgs, runCli, UsageError } from '../cliArgs';
+import { numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { useWasmBackend } from '../nodeBackend';
 import { SessionModel } from '../../src/model/sessionModel';
 import { splitHoldout } from '../train/holdout';
-import { readModelDir } from '../train/modelDir';
+import { readModelDir } from '../../src/node/modelDir';
 import { createBaseline } from './baselines/index';
 import { evaluate } from './evaluate';
 import { ModelScorer } from './modelScorers';

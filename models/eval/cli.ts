@@ -11,8 +11,8 @@
  */
 import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { runCli, UsageError } from '../cliArgs';
-import { writeMetadata } from '../train/modelDir';
+import { runCli, UsageError } from '../../src/node/cliArgs';
+import { writeMetadata } from '../../src/node/modelDir';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { BASELINE_NAMES, createBaseline, isBaselineName, type BaselineName } from './baselines/index';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionModel } from '../../src/model/sessionModel';
 import { useWasmBackend } from '../nodeBackend';
-import { readModelDir, type ModelWeights } from '../train/modelDir';
+import { readModelDir, type ModelWeights } from '../../src/node/modelDir';
 import type { SessionScorer } from './scorer';
 
 /**

@@ -6,8 +6,8 @@ import { Random } from '../../src/model/random';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable, type WeightPolicy } from '../../src/server/fedAvg';
 import { validateUpdate, type ValidationContext } from '../../src/server/validateUpdate';
-import { formatDuration } from '../cliArgs';
-import type { ModelWeights } from '../train/modelDir';
+import { formatDuration } from '../../src/node/cliArgs';
+import type { ModelWeights } from '../../src/node/modelDir';
 import type { SimulationSettings } from './simulationSettings';
 
 /** One line of the progress table. */

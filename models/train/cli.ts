@@ -5,7 +5,7 @@
  * `<out>/checkpoint` after an interruption (or, with a larger `--epochs`, after the end).
  */
 import { join, relative, resolve } from 'node:path';
-import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../cliArgs';
+import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import { skippedCount } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
@@ -13,7 +13,7 @@ import { scorerFromWeights } from '../eval/modelScorers';
 import { useWasmBackend } from '../nodeBackend';
 import { checkpointSettings, hasCheckpoint, loadCheckpoint, saveCheckpoint, type TrainProgress } from './checkpoint';
 import { splitHoldout } from './holdout';
-import { writeMetadata, writeModelDir } from './modelDir';
+import { writeMetadata, writeModelDir } from '../../src/node/modelDir';
 import { buildBatch, planEpoch, windowSessions } from './sessionBatches';
 import { SessionTrainer } from './sessionTrainer';
 import { isSnapshotBatch } from './weightAverage';

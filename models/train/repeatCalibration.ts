@@ -1,5 +1,5 @@
-import { UsageError } from '../cliArgs';
-import type { ModelWeights } from './modelDir';
+import { UsageError } from '../../src/node/cliArgs';
+import type { ModelWeights } from '../../src/node/modelDir';
 
 /**
  * The repeat-offset calibration (`npm run repeat-offset`, see repeatOffset.ts): one offset added

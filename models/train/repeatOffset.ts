@@ -13,14 +13,14 @@
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { parseArgs, runCli, UsageError } from '../cliArgs';
+import { parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { ModelScorer } from '../eval/modelScorers';
 import { useWasmBackend } from '../nodeBackend';
 import { SessionModel } from '../../src/model/sessionModel';
 import { splitHoldout } from './holdout';
-import { readModelDir, writeMetadata, writeModelDir } from './modelDir';
+import { readModelDir, writeMetadata, writeModelDir } from '../../src/node/modelDir';
 import { chooseOffset, OFFSET_GRID, withRepeatOffset, type OffsetResult } from './repeatCalibration';
 import type { TrainSettings } from './trainSettings';
 

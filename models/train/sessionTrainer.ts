@@ -4,7 +4,7 @@ import { matMul } from '../../src/model/matMul';
 import { Random } from '../../src/model/random';
 import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
 import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/repeatMixture';
-import type { ModelWeights } from './modelDir';
+import type { ModelWeights } from '../../src/node/modelDir';
 import { NegativeSampler } from './negativeSampler';
 import type { SessionBatch } from './sessionBatches';
 import { SparseAdam } from './sparseAdam';

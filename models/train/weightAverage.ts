@@ -1,5 +1,5 @@
 import type { ModelConfig } from '../../src/model/modelConfig';
-import type { ModelWeights } from './modelDir';
+import type { ModelWeights } from '../../src/node/modelDir';
 
 /**
  * The mean of the weights at snapshots taken over the last epochs of a run (Polyak averaging, as

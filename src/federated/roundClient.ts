@@ -11,6 +11,20 @@ export interface ServerModelInfo {
   modelUrl: string;
   round: { id: string; target: number; received: number; deadline: number };
   privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
+  /** How devices should train this round (the server sets it with its clip norm); absent from older servers. */
+  training?: { lr: number; epochs: number };
+}
+
+/**
+ * The local training settings for a round: the server's, when they are within the range a
+ * device accepts (a learning rate in (0, 1], 1-5 epochs), else the device's own defaults. A
+ * server cannot make a device train for long or take absurd steps.
+ */
+export function trainingSettings(server: ServerModelInfo, fallback: { lr: number; epochs: number }): { lr: number; epochs: number } {
+  const t = server.training;
+  const lr = t && typeof t.lr === 'number' && t.lr > 0 && t.lr <= 1 ? t.lr : fallback.lr;
+  const epochs = t && Number.isInteger(t.epochs) && t.epochs >= 1 && t.epochs <= 5 ? t.epochs : fallback.epochs;
+  return { lr, epochs };
 }
 
 /** Why a contribution did or did not happen. */
@@ -71,9 +85,10 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
   if (usable.length === 0) return { outcome: 'skipped', reason: 'no session with two or more known items to learn from' };
   const t = performance.now();
   const trainer = new LocalTrainer(model.manifest.config, model.files.items);
+  const settings = trainingSettings(server, { lr: o.lr, epochs: o.localEpochs });
   let trained;
   try {
-    trained = await trainer.train(model.files.dense, usable, { epochs: o.localEpochs, lr: o.lr, yieldFn: o.yieldFn });
+    trained = await trainer.train(model.files.dense, usable, { epochs: settings.epochs, lr: settings.lr, yieldFn: o.yieldFn });
   } finally {
     trainer.dispose();
   }

@@ -101,6 +101,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
       modelUrl: `${opts.basePath}/v1/models/${v}/model.json`,
       round,
       privacy: { clipNorm: opts.clipNorm, noiseStd: opts.noiseStd, noiseMultiplier: opts.noiseMultiplier },
+      training: { lr: opts.deviceLr, epochs: opts.deviceEpochs },
     }, headers);
   }
 

@@ -4,7 +4,7 @@
  * stderr and exits with code 2. Stop it with Ctrl-C (or `kill`): every acknowledged update is
  * already on disk, so even `kill -9` loses nothing.
  */
-import { numberArg, parseArgs, UsageError } from '../../models/cliArgs';
+import { numberArg, parseArgs, UsageError } from '../node/cliArgs';
 import { createAggregationServer } from './aggregationServer';
 import { ServerConfigError } from './serverOptions';
 import { DataDirError } from './updateStore';

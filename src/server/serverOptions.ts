@@ -28,6 +28,10 @@ export interface AggregationServerOptions {
   serverLr?: number;
   /** L2 clip norm C devices apply. Default 1. */
   clipNorm?: number;
+  /** Learning rate devices train with (announced on `GET /v1/model`; devices accept (0, 1]). Default 0.05. */
+  deviceLr?: number;
+  /** Local passes over a device's sessions per round (announced; devices accept 1-5). Default 1. */
+  deviceEpochs?: number;
   /** Noise multiplier σ of a full round's sum (each device adds σ·C/√target). Default 1. */
   noiseMultiplier?: number;
   /** Estimated number of devices that could take part, for the sampling rate q = target / population. Default 10 000. */
@@ -73,6 +77,8 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     serverLr: o.serverLr ?? 1,
     clipNorm: o.clipNorm ?? 1,
     noiseMultiplier: o.noiseMultiplier ?? 1,
+    deviceLr: o.deviceLr ?? 0.05,
+    deviceEpochs: o.deviceEpochs ?? 1,
     populationEstimate: o.populationEstimate ?? 10_000,
     delta: o.delta ?? 1e-6,
     rateLimit: o.rateLimit === undefined ? { burst: 10, perMinute: 30 } : o.rateLimit,
@@ -95,6 +101,8 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(r.expectedWeight > 0 && r.expectedWeight <= 1, 'expectedWeight must be in (0, 1]');
   check(r.serverLr > 0 && Number.isFinite(r.serverLr), 'serverLr must be > 0');
   check(r.clipNorm > 0 && Number.isFinite(r.clipNorm), 'clipNorm must be > 0');
+  check(r.deviceLr > 0 && r.deviceLr <= 1, 'deviceLr must be in (0, 1] (devices refuse other values)');
+  check(Number.isInteger(r.deviceEpochs) && r.deviceEpochs >= 1 && r.deviceEpochs <= 5, 'deviceEpochs must be an integer in [1, 5] (devices refuse other values)');
   check(r.noiseMultiplier >= 0 && Number.isFinite(r.noiseMultiplier), 'noiseMultiplier must be ≥ 0');
   check(r.populationEstimate >= r.targetUpdates, 'populationEstimate must be ≥ targetUpdates');
   check(r.delta > 0 && r.delta < 1, 'delta must be in (0, 1)');

@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readModelDir, writeModelDir, MODEL_FILES, type ModelWeights } from '../../models/train/modelDir';
+import { readModelDir, writeModelDir, MODEL_FILES, type ModelWeights } from '../node/modelDir';
 import type { ModelManifest } from '../model/modelFile';
 import { DataDirError } from './updateStore';
 import { fsyncPath } from './writeFileDurable';

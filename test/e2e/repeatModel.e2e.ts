@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { expect, test } from '@playwright/test';
-import { readModelDir } from '../../models/train/modelDir';
+import { readModelDir } from '../../src/node/modelDir';
 import { SessionModel } from '../../src/model/sessionModel';
 import { status, waitReady } from './helpers';
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
-import type { ModelWeights } from '../../../models/train/modelDir';
+import type { ModelWeights } from '../../../src/node/modelDir';
 import { runFederated } from '../../../models/federated/federatedRun';
 import { DEFAULT_SIMULATION } from '../../../models/federated/simulationSettings';
 import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';

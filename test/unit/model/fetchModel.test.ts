@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fetchModel } from '../../../src/model/fetchModel';
-import { readModelDir } from '../../../models/train/modelDir';
+import { readModelDir } from '../../../src/node/modelDir';
 import { SessionModel } from '../../../src/model/sessionModel';
 
 beforeAll(async () => {

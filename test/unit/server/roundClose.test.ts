@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readModelDir } from '../../../models/train/modelDir';
+import { readModelDir } from '../../../src/node/modelDir';
 import { fetchModelFiles } from '../../../src/model/modelFiles';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { epsilonFor } from '../../../src/server/privacyAccountant';

@@ -1,10 +1,10 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
+import { denseShapes, type ModelConfig } from '../model/modelConfig';
 import {
   checkManifest, decodeWeights, encodeTensors, MODEL_FORMAT, MODEL_FORMAT_VERSION, parseVocab,
   type ModelManifest, type TensorToStore,
-} from '../../src/model/modelFile';
+} from '../model/modelFile';
 
 /** Weights of a session model as float32 arrays, as trained or as decoded from a file. */
 export interface ModelWeights {
