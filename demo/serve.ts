@@ -11,6 +11,7 @@ import { loadCatalogue } from './shop/catalogue';
 import { notFoundPage } from './shop/pages';
 import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
 import { createAggregationServer } from '../src/server/aggregationServer';
+import { applyHttpLimits } from '../src/server/httpLimits';
 import { DEMO_FEDERATED_SETTINGS } from './federatedSettings';
 import { serveStatic } from './staticFiles';
 
@@ -26,8 +27,12 @@ if (!existsSync(`${root}dist/edge-personalize.js`)) {
 const catalogue = loadCatalogue(`${root}models/online-retail`);
 
 /** Federated learning: devices post updates to `/fl/v1/updates`; new versions appear under `/fl/v1/models/`. */
+// FL_ROUND_TARGET=1 is for the e2e tests only: a round of one update has no privacy (ε = ∞) and
+// carries one device's whole noise, so the budget and the noise check cannot apply.
+const roundsOfOne = DEMO_FEDERATED_SETTINGS.targetUpdates === 1 ? { minUpdates: 1, maxEpsilon: Infinity, maxNoiseRatio: Infinity } : {};
 const fl = createAggregationServer({
   ...DEMO_FEDERATED_SETTINGS,
+  ...roundsOfOne,
   modelDir: `${root}models/online-retail`,
   dataDir: process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`,
   basePath: '/fl',
@@ -58,6 +63,9 @@ const server = createServer((req, res) => {
     }
   })();
 });
+
+// The same connection limits as the standalone aggregation server (the shop faces the same clients).
+applyHttpLimits(server, { maxConnections: 1024, maxConnectionsPerAddress: 256, idleTimeoutMs: 15_000 });
 
 server.on('error', (err) => {
   console.error(`demo: cannot listen on ${host}:${port}: ${err.message}`);

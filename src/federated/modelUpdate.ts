@@ -46,6 +46,9 @@ export interface UpdateHeader {
   scales: number[];
 }
 
+/** The header's fields, the only ones a server accepts. */
+export const HEADER_FIELDS = ['formatVersion', 'modelVersion', 'roundId', 'exampleBucket', 'nonce', 'clipNorm', 'noiseStd', 'scales'] as const satisfies ReadonlyArray<keyof UpdateHeader>;
+
 /** An update with its values dequantized: the delta to add to the trainable weights. */
 export interface ModelUpdate {
   header: UpdateHeader;
@@ -119,6 +122,9 @@ export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdat
     fail('bad_header', 'the header is not UTF-8 JSON');
   }
   if (!h || typeof h !== 'object' || Array.isArray(h)) fail('bad_header', 'the header is not a JSON object');
+  // Strict: a field this format does not define (an e-mail, an id) is refused, never stored.
+  const unknown = Object.keys(h).filter((k) => !(HEADER_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) fail('bad_header', `unknown header field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}: an update carries only ${HEADER_FIELDS.join(', ')}`);
   const str = (k: string, max = 128): string => (typeof h[k] === 'string' && (h[k] as string).length > 0 && (h[k] as string).length <= max ? (h[k] as string) : fail('bad_header', `header.${k} must be a non-empty string`));
   const num = (k: string): number => (typeof h[k] === 'number' && Number.isFinite(h[k]) && (h[k] as number) >= 0 ? (h[k] as number) : fail('bad_header', `header.${k} must be a finite number ≥ 0`));
   if (h.formatVersion !== UPDATE_FORMAT_VERSION) fail('bad_format_version', `formatVersion must be ${UPDATE_FORMAT_VERSION}`);

@@ -5,12 +5,13 @@ export class UsageError extends Error {
 
 /**
  * Runs a command-line tool's `main` on the process arguments. A bad command line or data
- * directory (`UsageError`, `DataFileError`) prints `<name>: <message>` and exits with code 2;
- * anything else prints its stack and exits with code 1.
+ * directory (`UsageError`, `DataFileError`, or another error name in `userErrors`) prints
+ * `<name>: <message>` and exits with code 2; anything else prints its stack and exits with code 1.
  */
-export function runCli(name: string, main: (argv: string[]) => Promise<void>): void {
+export function runCli(name: string, main: (argv: string[]) => Promise<void>, userErrors: readonly string[] = []): void {
+  const expected = new Set(['UsageError', 'DataFileError', ...userErrors]);
   main(process.argv.slice(2)).catch((err: unknown) => {
-    if (err instanceof Error && (err.name === 'UsageError' || err.name === 'DataFileError')) {
+    if (err instanceof Error && expected.has(err.name)) {
       process.stderr.write(`${name}: ${err.message}\n`);
       process.exit(2);
     }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { applyHttpLimits } from './httpLimits';
 import { RateLimiter } from './rateLimiter';
 import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
@@ -122,11 +123,15 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
 
   async function postUpdate(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const client = req.socket.remoteAddress ?? 'unknown';
+    // Refusals before the body is read close the connection: otherwise Node would go on reading
+    // (and discarding) an unread body of any size on a kept-alive connection.
     if (limiter && !limiter.take(client)) {
-      return refuse(res, { status: 429, reason: 'rate_limited', message: 'too many updates from this address; retry later' }, { 'Retry-After': String(limiter.retryAfterSeconds(client)) });
+      return refuse(res, { status: 429, reason: 'rate_limited', message: 'too many updates from this address; retry later' }, { 'Retry-After': String(limiter.retryAfterSeconds(client)), Connection: 'close' });
     }
     const badType = checkContentType(req.headers['content-type']);
-    if (badType) return refuse(res, badType);
+    if (badType) return refuse(res, badType, { Connection: 'close' });
+    const closed = rounds.admission();
+    if (closed) return refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
     const body = await readBody(req, bodyLimit);
     if (body === 'aborted') {
       res.destroy();
@@ -136,6 +141,9 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     if (body === 'too_large') return refuse(res, tooLarge(bodyLimit), { Connection: 'close' });
     const checked = validateUpdate(body, req.headers['content-type'], rounds.context());
     if (!checked.ok) return refuse(res, checked);
+    // The round may have filled (or failed to close) while this body was being read.
+    const full = rounds.admission();
+    if (full) return refuse(res, full, full.retryAfter ? { 'Retry-After': String(full.retryAfter) } : {});
     let accepted: ReturnType<RoundManager['accept']>;
     try {
       accepted = rounds.accept(checked, body);
@@ -160,14 +168,15 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
-    if (method === 'OPTIONS') {
-      res.writeHead(204, { 'Access-Control-Allow-Methods': 'GET, POST, OPTIONS', 'Access-Control-Allow-Headers': 'Content-Type', 'Access-Control-Max-Age': '600' });
-      res.end();
-      return;
-    }
     const file = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(path);
     const allow = path === '/v1/updates' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
     if (!allow) return sendJson(res, 404, { reason: 'not_found', message: `no route ${path}` });
+    if (method === 'OPTIONS') {
+      // A CORS preflight, answered for the API's own routes only.
+      res.writeHead(204, { Allow: `${allow}, OPTIONS`, 'Access-Control-Allow-Methods': `${allow}, OPTIONS`, 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' });
+      res.end();
+      return;
+    }
     if (!allow.split(', ').includes(method)) return sendJson(res, 405, { reason: 'method_not_allowed', message: `use ${allow}` }, { Allow: allow });
     if (path === '/v1/updates') return postUpdate(req, res);
     if (path === '/v1/model') return getModel(req, res);
@@ -210,9 +219,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
           if (!done) sendJson(res, 404, { reason: 'not_found', message: 'see /v1/model, /v1/models/…, /v1/updates, /v1/status' });
         });
       });
-      // A slow client cannot hold a connection (and its buffer) open for long.
-      server.requestTimeout = 30_000;
-      server.headersTimeout = 10_000;
+      // Neither a slow nor a silent client can hold connections (and their buffers) for long.
+      applyHttpLimits(server, opts);
       standalone = server;
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -4,10 +4,8 @@
  * stderr and exits with code 2. Stop it with Ctrl-C (or `kill`): every acknowledged update is
  * already on disk, so even `kill -9` loses nothing.
  */
-import { numberArg, parseArgs, UsageError } from '../node/cliArgs';
+import { numberArg, parseArgs, runCli, UsageError } from '../node/cliArgs';
 import { createAggregationServer } from './aggregationServer';
-import { ServerConfigError } from './serverOptions';
-import { DataDirError } from './updateStore';
 
 const HELP = `usage: tsx src/server/cli.ts [options]
 
@@ -16,7 +14,7 @@ const HELP = `usage: tsx src/server/cli.ts [options]
   --port N                 port (default 8787; 0 = any free port)
   --host ADDR              address to listen on (default 127.0.0.1)
   --base-path PATH         URL prefix of the API, e.g. /fl (default none)
-  --target N               updates that close a round (default 5)
+  --target N               updates that close a round (default 100)
   --min-updates N          updates a round needs to close at its deadline (default ⌈target/2⌉, ≥ 2)
   --deadline-minutes M     round deadline (default 10)
   --max-staleness N        accept updates trained up to N versions back (default 2)
@@ -24,10 +22,19 @@ const HELP = `usage: tsx src/server/cli.ts [options]
   --example-cap N          example buckets above N count as N (default 16)
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
-  --clip F                 L2 clip norm devices apply (default 1)
+  --clip F                 L2 clip norm devices apply (default 0.1)
+  --device-lr F            learning rate devices train with, in (0, 1] (default 0.05)
+  --device-epochs N        local passes over a device's sessions, 1-5 (default 1)
   --noise-multiplier F     noise multiplier σ of a full round (default 1; devices add σ·clip/√target)
   --population N           estimated devices, for the sampling rate target/N (default 10000)
   --delta F                δ of the reported (ε, δ) (default 1e-6)
+  --max-epsilon F          privacy budget: publish no round past this cumulative ε (default 10; inf = none)
+  --max-noise-ratio F      refuse to start if a round's noise norm exceeds this fraction of the
+                           model's trainable weights' norm (default 0.05; inf = no check)
+  --keep-versions N        published versions kept and served (default 10, ≥ max-staleness + 1)
+  --max-connections N      open connections in all (default 1024)
+  --max-connections-per-address N  (default 32)
+  --idle-timeout-seconds S close connections silent this long (default 15)
   --rate-limit N           updates per minute per client address, 0 = off (default 30)
   --rate-burst N           updates at once per client address (default 10)
   --origin LIST            comma-separated browser origins allowed by CORS (default none)
@@ -36,13 +43,15 @@ const HELP = `usage: tsx src/server/cli.ts [options]
 
 const OPTIONS = [
   'model', 'data', 'port', 'host', 'base-path', 'target', 'min-updates', 'deadline-minutes', 'max-staleness', 'staleness-decay',
-  'example-cap', 'expected-weight', 'server-lr', 'clip', 'noise-multiplier', 'population', 'delta', 'rate-limit', 'rate-burst', 'origin',
+  'example-cap', 'expected-weight', 'server-lr', 'clip', 'device-lr', 'device-epochs', 'noise-multiplier', 'population', 'delta',
+  'max-epsilon', 'max-noise-ratio', 'keep-versions', 'max-connections', 'max-connections-per-address', 'idle-timeout-seconds',
+  'rate-limit', 'rate-burst', 'origin',
 ];
 
 const log = (line: string): void => console.log(`server: ${line}`);
 
-async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), OPTIONS, ['help']);
+async function main(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, OPTIONS, ['help']);
   if (args.has('help')) {
     process.stdout.write(HELP);
     return;
@@ -53,7 +62,10 @@ async function main(): Promise<void> {
     if (v !== undefined && !Number.isInteger(v)) throw new UsageError(`--${key} must be a whole number, got "${args.get(key)}"`);
     return v;
   };
+  /** A number, or `inf` for no limit. */
+  const limit = (key: string, min: number): number | undefined => (args.get(key)?.toLowerCase() === 'inf' ? Infinity : num(key, min, 1e12));
   const perMinute = num('rate-limit', 0, 1e9) ?? 30;
+  const idle = num('idle-timeout-seconds', 0.1, 3600);
   const deadline = num('deadline-minutes', 1 / 60, 7 * 24 * 60);
   const server = createAggregationServer({
     modelDir: args.get('model') ?? 'models/online-retail',
@@ -68,7 +80,15 @@ async function main(): Promise<void> {
     expectedWeight: num('expected-weight', 1e-6, 1),
     serverLr: num('server-lr', 1e-9, 1e3),
     clipNorm: num('clip', 1e-9, 1e6),
+    deviceLr: num('device-lr', 1e-9, 1),
+    deviceEpochs: int('device-epochs', 1, 5),
     noiseMultiplier: num('noise-multiplier', 0, 1e3),
+    maxEpsilon: limit('max-epsilon', 1e-9),
+    maxNoiseRatio: limit('max-noise-ratio', 1e-9),
+    keepVersions: int('keep-versions', 1, 1e6),
+    maxConnections: int('max-connections', 1, 1e6),
+    maxConnectionsPerAddress: int('max-connections-per-address', 1, 1e6),
+    idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
     populationEstimate: num('population', 1, 1e12),
     delta: num('delta', 1e-30, 0.5),
     rateLimit: perMinute === 0 ? null : { perMinute, burst: int('rate-burst', 1, 1e9) ?? 10 },
@@ -83,7 +103,15 @@ async function main(): Promise<void> {
   } catch (err) {
     throw new UsageError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
-  const status = server.status() as { modelVersion: string; round: { id: string; received: number; target: number } };
+  const status = server.status() as {
+    modelVersion: string; round: { id: string; received: number; target: number };
+    privacy: { budget: { maxEpsilon: number | null; spent: boolean }; noiseCheck: { roundNoiseNorm: number; weightsNorm: number; ratio: number; limit: number } };
+  };
+  const n = status.privacy.noiseCheck;
+  log(`noise of a full round on the model: L2 norm ${n.roundNoiseNorm.toPrecision(3)}, ${(n.ratio * 100).toPrecision(3)} % of the trainable weights' norm ${n.weightsNorm.toPrecision(3)} (limit ${n.limit * 100} %)`);
+  log(status.privacy.budget.maxEpsilon === null
+    ? 'privacy budget: none (--max-epsilon inf): rounds are published whatever ε they reach'
+    : `privacy budget: cumulative ε ≤ ${status.privacy.budget.maxEpsilon}${status.privacy.budget.spent ? ' — spent: no more rounds are published' : ''}`);
   log(`listening on http://${host}:${bound.port}${args.get('base-path') ?? ''}/v1/model: model ${status.modelVersion}, round ${status.round.id} (${status.round.received}/${status.round.target} updates)`);
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
@@ -92,11 +120,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof UsageError || err instanceof ServerConfigError || err instanceof DataDirError) {
-    console.error(`server: ${err.message}`);
-    process.exit(2);
-  }
-  console.error('server:', err);
-  process.exit(1);
-});
+runCli('server', main, ['ServerConfigError', 'DataDirError']);

@@ -56,15 +56,32 @@ export interface PrivacyReport {
   cumulativeWithoutSampling: EpsilonAtOrder;
 }
 
+/** The ledger as saved in the state file: RDP per order (null = unbounded) and the last round's ε. */
+export interface LedgerSnapshot {
+  sampled: Array<number | null>;
+  unsampled: Array<number | null>;
+  last: EpsilonAtOrder | null;
+}
+
 /** Composes the RDP of closed rounds order by order; cheap to update per round. */
 export class PrivacyLedger {
   private readonly sampled: Float64Array;
   private readonly unsampled: Float64Array;
   private last: EpsilonAtOrder | null = null;
 
-  constructor(private readonly delta: number) {
+  /** @param saved the curves of {@link snapshot}, to resume after a restart (default: no round yet). */
+  constructor(
+    private readonly delta: number,
+    saved?: LedgerSnapshot,
+  ) {
     this.sampled = rdpCurve({ noiseMultiplier: 1, samplingRate: 1, rounds: 0 });
     this.unsampled = this.sampled.slice();
+    if (saved && saved.sampled.length === this.sampled.length && saved.unsampled.length === this.unsampled.length) {
+      // JSON has no Infinity: an unbounded order is saved as null.
+      saved.sampled.forEach((v, i) => (this.sampled[i] = v ?? Infinity));
+      saved.unsampled.forEach((v, i) => (this.unsampled[i] = v ?? Infinity));
+      this.last = saved.last;
+    }
   }
 
   /** Records a closed round and returns its own ε. */
@@ -77,6 +94,18 @@ export class PrivacyLedger {
     }
     this.last = epsilonFromRdp(one, this.delta);
     return this.last;
+  }
+
+  /** The cumulative ε (with sampling) if one more round like `round` were added; nothing is recorded. */
+  epsilonAfter(round: RoundPrivacy): number {
+    const one = rdpCurve({ ...round, rounds: 1 });
+    return epsilonFromRdp(this.sampled.map((v, i) => v + one[i]!), this.delta).epsilon;
+  }
+
+  /** The composed curves, a fixed-size record for the state file (it does not grow per round). */
+  snapshot(): LedgerSnapshot {
+    const finite = (a: Float64Array): Array<number | null> => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
+    return { sampled: finite(this.sampled), unsampled: finite(this.unsampled), last: this.last && Number.isFinite(this.last.epsilon) ? this.last : null };
   }
 
   /** The current report. */

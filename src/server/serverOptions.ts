@@ -10,9 +10,9 @@ export interface AggregationServerOptions {
   dataDir?: string;
   /** URL prefix the API is mounted under, e.g. `/fl` (default: none). */
   basePath?: string;
-  /** Updates that close a round. Default 5. */
+  /** Updates that close a round. Default 100. */
   targetUpdates?: number;
-  /** Updates a round needs to close at its deadline (else the deadline is extended). Default ⌈target/2⌉, at least 2. */
+  /** Updates a round needs to close at its deadline (else the deadline is extended). Default ⌈target/2⌉, at least 2 (1 only for a target of 1). */
   minUpdates?: number;
   /** How long a round stays open before the deadline rule applies, in ms. Default 10 minutes. */
   roundDeadlineMs?: number;
@@ -26,7 +26,7 @@ export interface AggregationServerOptions {
   expectedWeight?: number;
   /** Server learning rate. Default 1. */
   serverLr?: number;
-  /** L2 clip norm C devices apply. Default 1. */
+  /** L2 clip norm C devices apply. Default 0.1. */
   clipNorm?: number;
   /** Learning rate devices train with (announced on `GET /v1/model`; devices accept (0, 1]). Default 0.05. */
   deviceLr?: number;
@@ -38,6 +38,26 @@ export interface AggregationServerOptions {
   populationEstimate?: number;
   /** δ of the reported (ε, δ). Default 1e-6. */
   delta?: number;
+  /**
+   * Privacy budget: the cumulative ε (with sampling, as `/v1/status` reports it) the published
+   * models may reach. A round that would take ε past it is not closed; once even a full round
+   * would, nothing more is published and updates are refused (`privacy_budget_spent`). Default 10;
+   * `Infinity` turns the budget off (the server says so at start).
+   */
+  maxEpsilon?: number;
+  /**
+   * Start-up check: the noise a full round adds to the model, `serverLr·σ·C·√d / (target·expectedWeight)`
+   * (L2 norm, d trainable values), may be at most this fraction of the trainable weights' norm;
+   * otherwise the server refuses to start and prints the arithmetic. Default 0.05.
+   */
+  maxNoiseRatio?: number;
+  /** Published versions kept on disk and served (at least maxStaleness + 1). Default 10. */
+  keepVersions?: number;
+  /** Open connections of the standalone server, in all and per client address. Default 1024 and 32. */
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  /** A connection that sends nothing for this long is closed, in ms. Default 15 000. */
+  idleTimeoutMs?: number;
   /** Per client address: `burst` updates at once, refilled at `perMinute`; null disables. Default 10 and 30/min. */
   rateLimit?: { burst: number; perMinute: number } | null;
   /** Origins (e.g. `http://127.0.0.1:8080`) allowed to call the API from a browser. Default none. */
@@ -62,7 +82,7 @@ export class ServerConfigError extends Error {
 
 /** Fills in defaults and checks ranges; throws {@link ServerConfigError}. */
 export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptions {
-  const targetUpdates = o.targetUpdates ?? 5;
+  const targetUpdates = o.targetUpdates ?? 100;
   const r: ResolvedOptions = {
     modelDir: o.modelDir,
     dataDir: o.dataDir ?? '.data/server',
@@ -75,12 +95,18 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     exampleCap: o.exampleCap ?? 16,
     expectedWeight: o.expectedWeight ?? 1,
     serverLr: o.serverLr ?? 1,
-    clipNorm: o.clipNorm ?? 1,
+    clipNorm: o.clipNorm ?? 0.1,
     noiseMultiplier: o.noiseMultiplier ?? 1,
     deviceLr: o.deviceLr ?? 0.05,
     deviceEpochs: o.deviceEpochs ?? 1,
     populationEstimate: o.populationEstimate ?? 10_000,
     delta: o.delta ?? 1e-6,
+    maxEpsilon: o.maxEpsilon ?? 10,
+    maxNoiseRatio: o.maxNoiseRatio ?? 0.05,
+    keepVersions: o.keepVersions ?? Math.max(10, (o.maxStaleness ?? 2) + 1),
+    maxConnections: o.maxConnections ?? 1024,
+    maxConnectionsPerAddress: o.maxConnectionsPerAddress ?? 32,
+    idleTimeoutMs: o.idleTimeoutMs ?? 15_000,
     rateLimit: o.rateLimit === undefined ? { burst: 10, perMinute: 30 } : o.rateLimit,
     allowedOrigins: o.allowedOrigins ?? [],
     log: o.log ?? (() => {}),
@@ -106,6 +132,12 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(r.noiseMultiplier >= 0 && Number.isFinite(r.noiseMultiplier), 'noiseMultiplier must be ≥ 0');
   check(r.populationEstimate >= r.targetUpdates, 'populationEstimate must be ≥ targetUpdates');
   check(r.delta > 0 && r.delta < 1, 'delta must be in (0, 1)');
+  check(r.maxEpsilon > 0, 'maxEpsilon must be > 0 (Infinity: no budget)');
+  check(r.maxNoiseRatio > 0, 'maxNoiseRatio must be > 0 (Infinity: no check)');
+  check(Number.isInteger(r.keepVersions) && r.keepVersions >= r.maxStaleness + 1, `keepVersions must be an integer ≥ maxStaleness + 1 (${r.maxStaleness + 1}): a device may train on that many versions`);
+  check(Number.isInteger(r.maxConnections) && r.maxConnections >= 1, 'maxConnections must be an integer ≥ 1');
+  check(Number.isInteger(r.maxConnectionsPerAddress) && r.maxConnectionsPerAddress >= 1, 'maxConnectionsPerAddress must be an integer ≥ 1');
+  check(r.idleTimeoutMs >= 100, 'idleTimeoutMs must be ≥ 100');
   check(r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0), 'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)');
   r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(r.targetUpdates);
   return r;

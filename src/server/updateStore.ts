@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { PrivacyLedger, type LedgerSnapshot } from './privacyLedger';
 import { readUpdateLog, UpdateLog, type LogRecord } from './updateLog';
 import { writeFileDurable } from './writeFileDurable';
 
@@ -35,15 +36,49 @@ export interface ClosedRound {
   closedAt: number;
 }
 
-/** Everything the server needs to resume, written atomically at every change of round. */
+/**
+ * Everything the server needs to resume, written atomically at every change of round. Its size
+ * does not grow with the number of rounds: only the retained versions, the last
+ * {@link RECENT_ROUNDS} closed rounds, running totals and the privacy ledger's fixed-size curves.
+ */
 export interface ServerState {
-  formatVersion: 1;
+  formatVersion: 2;
   /** The model the server started from; a data directory serves one model family. */
   baseVersion: string;
-  /** Published versions, oldest first; the last is current. */
+  /** Retained published versions, oldest first; the last is current (older ones are pruned). */
+  versions: string[];
+  /** Versions ever published, the base included (the current one's index is this − 1). */
+  versionsPublished: number;
+  round: { id: number; openedAt: number; deadline: number };
+  /** The most recent closed rounds (for the status page). */
+  closed: ClosedRound[];
+  totals: { rounds: number; updates: number };
+  /** The privacy ledger (see privacyLedger.ts). */
+  ledger: LedgerSnapshot | null;
+  /** Set once the privacy budget would be exceeded by another round: nothing more is published. */
+  budgetSpent: boolean;
+}
+
+/** Closed rounds kept in the state file. */
+export const RECENT_ROUNDS = 20;
+
+interface ServerStateV1 {
+  formatVersion: 1;
+  baseVersion: string;
   versions: string[];
   round: { id: number; openedAt: number; deadline: number };
   closed: ClosedRound[];
+}
+
+/** A format-1 state (every round and version listed) in format 2; its ledger is rebuilt from the rounds. */
+function migrate(v1: ServerStateV1, delta: number): ServerState {
+  const ledger = new PrivacyLedger(delta);
+  for (const r of v1.closed) ledger.add(r);
+  return {
+    formatVersion: 2, baseVersion: v1.baseVersion, versions: v1.versions, versionsPublished: v1.versions.length, round: v1.round,
+    closed: v1.closed.slice(-RECENT_ROUNDS), totals: { rounds: v1.closed.length, updates: v1.closed.reduce((n, r) => n + r.updates, 0) },
+    ledger: ledger.snapshot(), budgetSpent: false,
+  };
 }
 
 /** Named error for a data directory that cannot be used (another model's, unreadable state). */
@@ -59,12 +94,17 @@ export class UpdateStore {
   constructor(readonly dir: string) {
     this.roundsDir = join(dir, 'rounds');
     this.versionsDir = join(dir, 'versions');
-    mkdirSync(this.roundsDir, { recursive: true });
-    mkdirSync(this.versionsDir, { recursive: true });
+    try {
+      mkdirSync(this.roundsDir, { recursive: true });
+      mkdirSync(this.versionsDir, { recursive: true });
+      accessSync(dir, constants.W_OK);
+    } catch (err) {
+      throw new DataDirError(`cannot use ${dir} as the data directory: ${(err as Error).message}`);
+    }
   }
 
-  /** The saved state, or null for a new data directory. */
-  loadState(): ServerState | null {
+  /** The saved state (format 1 is migrated), or null for a new data directory. */
+  loadState(delta: number): ServerState | null {
     const path = join(this.dir, 'state.json');
     if (!existsSync(path)) return null;
     let state: ServerState;
@@ -73,10 +113,10 @@ export class UpdateStore {
     } catch (err) {
       throw new DataDirError(`${path} is not readable JSON (${(err as Error).message}); move the data directory away to start afresh`);
     }
-    if (state.formatVersion !== 1 || !Array.isArray(state.versions) || !state.round || !Array.isArray(state.closed)) {
+    if (!state || !Array.isArray(state.versions) || !state.round || !Array.isArray(state.closed) || (state.formatVersion as number) !== 1 && state.formatVersion !== 2) {
       throw new DataDirError(`${path} is not a state file this server understands`);
     }
-    return state;
+    return (state.formatVersion as number) === 1 ? migrate(state as unknown as ServerStateV1, delta) : state;
   }
 
   /** Saves the state atomically: the commit point of a round change. */

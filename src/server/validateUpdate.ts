@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../model/modelConfig';
 import {
-  decodeUpdate, federatedShapes, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
+  decodeUpdate, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
 } from '../federated/modelUpdate';
 import { updateWeight, type WeightPolicy } from './fedAvg';
 
@@ -12,10 +12,10 @@ import { updateWeight, type WeightPolicy } from './fedAvg';
 /** Machine-readable reasons for refusing an update (the `reason` of the JSON answer). */
 export type RejectReason =
   | 'content_type' | 'too_large' | 'rate_limited'
-  | 'bad_magic' | 'truncated' | 'bad_header' | 'bad_format_version' | 'bad_scale' | 'bad_example_bucket' | 'bad_nonce' | 'wrong_shape'
+  | 'bad_magic' | 'truncated' | 'bad_header' | 'bad_format_version' | 'bad_scale' | 'scale_too_large' | 'bad_example_bucket' | 'bad_nonce' | 'wrong_shape'
   | 'non_finite' | 'wrong_privacy_parameters' | 'norm_too_large'
   | 'unknown_version' | 'stale_version' | 'unknown_round' | 'round_closed' | 'replayed_nonce'
-  | 'storage_error';
+  | 'storage_error' | 'storage_full' | 'round_full' | 'privacy_budget_spent';
 
 /** A refusal: HTTP status, reason and a sentence for people. */
 export interface UpdateRejection {
@@ -80,25 +80,33 @@ function headerHasNonFiniteScale(body: Uint8Array): boolean {
 }
 
 /**
+ * The largest int8 step an honest device can use: its step is max|v|/127 per tensor, and an honest
+ * value is a clipped signal (|s_i| ≤ C) plus Gaussian noise; the largest of d Gaussians stays
+ * below `σ_n·(√(2 ln 2d) + 4)` except with probability far below 1e-9. A larger step is refused:
+ * otherwise codes of ±1 with an enormous step would pass any norm allowance that grows with the
+ * step (one such update once overflowed the published model's scales).
+ */
+export function maxScale(config: ModelConfig, clipNorm: number, noiseStd: number): number {
+  const d = federatedSize(config);
+  return (clipNorm + noiseStd * (Math.sqrt(2 * Math.log(2 * d)) + 4)) / 127;
+}
+
+/**
  * The largest norm an honest update can have. Signal `s` (‖s‖ ≤ C) and the device's Gaussian
  * noise `n` (std σ_n per coordinate) are independent, so ‖s + n‖² = ‖s‖² + 2 s·n + ‖n‖² with
  * ‖n‖² ~ σ_n²·χ²_d (mean dσ_n², sd σ_n²√(2d)) and s·n ~ N(0, C²σ_n²); allowing 8 standard
  * deviations of each makes a false refusal practically impossible. Devices round to int8
- * stochastically (unbiased): the error on one value is below one step, so one step per value is
- * allowed: √(Σ_t n_t·scale_t²) (the typical error is about half that).
+ * stochastically (unbiased): the error on one value is below one step, and a step is at most
+ * {@link maxScale}, so √d·maxScale is allowed for rounding. The bound depends only on the
+ * server's parameters and the model, never on what the update says about itself.
  *
  * This bounds what one update can do, not whether it was clipped: noise hides the signal, so
  * a device that sends no noise may send a signal of norm up to about σ_n·√d (see README.md).
  */
-export function normBound(update: ModelUpdate, config: ModelConfig, clipNorm: number, noiseStd: number): number {
-  const d = update.delta.length;
-  let quant = 0;
-  federatedShapes(config).forEach(([, shape], t) => {
-    const step = update.header.scales[t] ?? 0;
-    quant += shape.reduce((a, b) => a * b, 1) * step * step;
-  });
+export function normBound(config: ModelConfig, clipNorm: number, noiseStd: number): number {
+  const d = federatedSize(config);
   const v = noiseStd * noiseStd;
-  return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(quant);
+  return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(d) * maxScale(config, clipNorm, noiseStd);
 }
 
 const same = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
@@ -123,6 +131,8 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
     return reject(400, err.reason as RejectReason, err.message);
   }
   const h = update.header;
+  const stepLimit = maxScale(ctx.config, ctx.clipNorm, ctx.noiseStd);
+  const bigStep = h.scales.findIndex((x) => x > stepLimit * (1 + 1e-9));
   let sumSq = 0;
   for (let i = 0; i < update.delta.length; i++) sumSq += update.delta[i]! * update.delta[i]!;
   // Any NaN or ±Infinity in the delta makes the sum of squares non-finite.
@@ -130,8 +140,11 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
   if (!same(h.clipNorm, ctx.clipNorm) || !same(h.noiseStd, ctx.noiseStd)) {
     return reject(400, 'wrong_privacy_parameters', `clipNorm must be ${ctx.clipNorm} and noiseStd ${ctx.noiseStd} (see GET /v1/model)`);
   }
+  if (bigStep >= 0) {
+    return reject(400, 'scale_too_large', `the int8 step of tensor ${bigStep} is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`);
+  }
   const norm = Math.sqrt(sumSq);
-  const bound = normBound(update, ctx.config, ctx.clipNorm, ctx.noiseStd);
+  const bound = normBound(ctx.config, ctx.clipNorm, ctx.noiseStd);
   if (norm > bound) return reject(400, 'norm_too_large', `update norm ${norm.toPrecision(4)} exceeds ${bound.toPrecision(4)}, the most a clipped (norm ${ctx.clipNorm}), noised and rounded update can have`);
 
   const index = ctx.versionIndex(h.modelVersion);
@@ -140,7 +153,8 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
   if (staleness > ctx.maxStaleness) {
     return reject(409, 'stale_version', `model version ${h.modelVersion} is ${staleness} versions old; at most ${ctx.maxStaleness} are accepted: fetch the current model and train again`);
   }
-  const round = /^\d{1,9}$/.test(h.roundId) ? Number(h.roundId) : NaN;
+  // Canonical decimal only ("01" or "1.0" would name round 1 under another spelling).
+  const round = /^[1-9]\d{0,8}$/.test(h.roundId) ? Number(h.roundId) : NaN;
   if (!(round >= 1 && round <= ctx.openRound)) return reject(409, 'unknown_round', `round ${h.roundId} was never opened (the open round is ${ctx.openRound})`);
   if (ctx.openRound - round > ctx.maxStaleness) return reject(409, 'round_closed', `round ${round} closed too long ago (the open round is ${ctx.openRound})`);
   if (ctx.hasNonce(h.nonce)) return reject(409, 'replayed_nonce', 'an update with this nonce was already received');

@@ -17,8 +17,8 @@ import { fsyncPath } from './writeFileDurable';
  * Rounds add to the float32 master and publish its int8 quantization, like the trainer does
  * (`<out>` and `<out>/float`), so quantization error does not pile up from round to round.
  * A version is written to a temporary directory and renamed into place: it appears whole or not
- * at all. Versions are never rewritten once committed; old ones are kept (only their float
- * masters are dropped, see {@link VersionStore.pruneMasters}).
+ * at all. Versions are never rewritten once committed; only the newest few are kept
+ * ({@link VersionStore.pruneVersions}), and only the current one keeps its float master.
  */
 
 /** The files of a version that may be served. */
@@ -103,6 +103,26 @@ export class VersionStore {
       if (!VERSION_PATTERN.test(name) || keep.has(name)) continue;
       rmSync(join(this.dir, name, 'float'), { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Deletes published versions outside `keep` (the retention window): their files are never
+   * served again, and an update trained on one is too stale to accept anyway.
+   */
+  pruneVersions(keep: ReadonlySet<string>): void {
+    for (const name of readdirSync(this.dir)) {
+      if (VERSION_PATTERN.test(name) && !keep.has(name)) rmSync(join(this.dir, name), { recursive: true, force: true });
+    }
+  }
+
+  /** Bytes a version takes on disk (served files and float master): what one more close needs. */
+  sizeOf(version: string): number {
+    const walk = (dir: string): number => readdirSync(dir).reduce((n, f) => {
+      const p = join(dir, f);
+      const st = statSync(p);
+      return n + (st.isDirectory() ? walk(p) : st.size);
+    }, 0);
+    return walk(this.path(version));
   }
 
   private writeMaster(dir: string, weights: ModelWeights, vocab: string[], version: string): void {

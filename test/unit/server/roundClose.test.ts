@@ -82,7 +82,7 @@ describe('closing a round', () => {
       let s = await h.status();
       expect(s.round).toMatchObject({ id: '1', received: 1 });
       expect(Date.parse(s.round.deadline)).toBeGreaterThan(now);
-      expect(h.logs.some((l) => /deadline reached with 1\/2 updates; extended/.test(l))).toBe(true);
+      expect(h.logs.some((l) => /deadline reached with 1\/2 updates; deadline extended/.test(l))).toBe(true);
       expect((await h.post(makeUpdate({ noiseStd }).bytes)).status).toBe(202);
       now += 61_000;
       await new Promise((r) => setTimeout(r, 1200));

@@ -17,10 +17,17 @@ export interface Harness {
   status(): Promise<Record<string, any>>;
 }
 
+/**
+ * The settings most tests run with: clip norm 1 (the fixtures' updates) and the budget and
+ * noise checks off, so that a test of one behaviour can use tiny rounds. Tests of the defaults
+ * and of the checks pass their own values.
+ */
+export const TEST_SETTINGS: Partial<AggregationServerOptions> = { clipNorm: 1, maxNoiseRatio: Infinity, maxEpsilon: Infinity };
+
 export async function startServer(options: Partial<AggregationServerOptions> = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fl-server-'));
   const logs: string[] = [];
-  const server = createAggregationServer({ modelDir: MODEL_DIR, rateLimit: null, log: (l) => logs.push(l), ...options, dataDir });
+  const server = createAggregationServer({ modelDir: MODEL_DIR, rateLimit: null, log: (l) => logs.push(l), ...TEST_SETTINGS, ...options, dataDir });
   const { port } = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}${options.basePath ?? ''}`;
   return {
