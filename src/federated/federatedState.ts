@@ -35,6 +35,14 @@ export interface FederatedState {
   pending: PendingUpload | null;
   /** Newest last, at most {@link MAX_UPLOAD_LOG}. */
   uploads: UploadLogEntry[];
+  /**
+   * The device's draw for the newest round it has seen: whether it takes part (probability
+   * `samplingRate` announced by the server, drawn once per round so that reloading a page
+   * cannot draw again). Absent in state saved by older versions.
+   */
+  roundDraw?: { roundId: string; join: boolean } | null;
+  /** Rounds this device has contributed to (newest last, at most {@link MAX_UPLOAD_LOG}): once per round. */
+  contributedRounds?: string[];
 }
 
 export const MAX_UPLOAD_LOG = 50;

@@ -2,6 +2,7 @@ import type { FetchedModel } from '../model/buildModel';
 import { backoffMs, MAX_UPLOAD_LOG, type FederatedState } from './federatedState';
 import { LocalTrainer } from './localTrainer';
 import { makeUpdate } from './makeUpdate';
+import { secureUniform } from './randomSource';
 import { UPDATE_CONTENT_TYPE } from './modelUpdate';
 
 /** What the aggregation server's `GET /v1/model` says. */
@@ -9,7 +10,7 @@ export interface ServerModelInfo {
   modelVersion: string;
   /** Absolute URL of that version's `model.json`. */
   modelUrl: string;
-  round: { id: string; target: number; received: number; deadline: number };
+  round: { id: string; target: number; received: number; deadline: number; samplingRate?: number };
   privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
   /** How devices should train this round (the server sets it with its clip norm); absent from older servers. */
   training?: { lr: number; epochs: number };
@@ -50,6 +51,24 @@ export interface RoundClientOptions {
   yieldFn: () => Promise<void>;
 }
 
+/**
+ * Whether this device takes part in the server's open round; null if it does, else why not.
+ * At most once per round (the rounds it contributed to are remembered), and only if its draw for
+ * the round came out: each device takes part with probability `round.samplingRate` (q), drawn
+ * once per round and remembered in `state`, so a reload cannot draw again. The server's privacy
+ * accounting (amplification by sampling) assumes exactly this; an honest device enforces it.
+ */
+export function roundParticipation(state: FederatedState, server: ServerModelInfo, uniform: () => number = secureUniform()): string | null {
+  const round = server.round.id;
+  if (state.contributedRounds?.includes(round)) return `already contributed to round ${round}`;
+  if (state.roundDraw?.roundId !== round) {
+    const q = server.round.samplingRate;
+    const rate = typeof q === 'number' && q > 0 && q <= 1 ? q : 1;
+    state.roundDraw = { roundId: round, join: rate >= 1 || uniform() < rate };
+  }
+  return state.roundDraw.join ? null : `not sampled for round ${round} (each device takes part with probability ${server.round.samplingRate})`;
+}
+
 /** Reads the server's current model and round. Throws a named `FederatedNetworkError` when unreachable. */
 export async function fetchServerModel(endpoint: string): Promise<ServerModelInfo> {
   const url = `${endpoint}/v1/model`;
@@ -81,6 +100,8 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
   if (server.modelVersion !== model.manifest.modelVersion) {
     return { outcome: 'skipped', reason: `the device runs ${model.manifest.modelVersion}, the round is on ${server.modelVersion}: load it first` };
   }
+  const notThisRound = roundParticipation(state, server);
+  if (notThisRound) return { outcome: 'skipped', reason: notThisRound };
   const usable = sessions.filter((s) => s.length >= 2);
   if (usable.length === 0) return { outcome: 'skipped', reason: 'no session with two or more known items to learn from' };
   const t = performance.now();
@@ -138,6 +159,7 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
   }
   if (res && res.status === 202) {
     state.pending = null;
+    state.contributedRounds = [...(state.contributedRounds ?? []), p.roundId].slice(-MAX_UPLOAD_LOG);
     state.uploads.push({ at: Date.now(), modelVersion: p.modelVersion, roundId: p.roundId, bytes: p.body.length, clipNorm: p.clipNorm, noiseStd: p.noiseStd, noiseMultiplier: p.noiseMultiplier, epsilon: null });
     if (state.uploads.length > MAX_UPLOAD_LOG) state.uploads.shift();
     return { outcome: 'uploaded', reason: 'accepted', bytes: p.body.length, roundId: p.roundId };

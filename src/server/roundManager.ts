@@ -122,8 +122,19 @@ export class RoundManager {
   }
 
   /** The open round. */
-  get round(): { id: string; target: number; received: number; deadline: string } {
-    return { id: String(this.state.round.id), target: this.opts.targetUpdates, received: this.weights.length, deadline: new Date(this.state.round.deadline).toISOString() };
+  get round(): { id: string; target: number; received: number; deadline: string; samplingRate: number } {
+    return {
+      id: String(this.state.round.id), target: this.opts.targetUpdates, received: this.weights.length, deadline: new Date(this.state.round.deadline).toISOString(),
+      samplingRate: this.samplingRate,
+    };
+  }
+
+  /**
+   * q = target / populationEstimate: the probability with which each device takes part in a
+   * round (devices draw it once per round, see roundClient.ts); the accountant's sampling rate.
+   */
+  get samplingRate(): number {
+    return Math.min(1, this.opts.targetUpdates / this.opts.populationEstimate);
   }
 
   /** Published versions, oldest first. */
@@ -261,7 +272,7 @@ export class RoundManager {
         noiseCheck: this.noiseCheck,
         method: 'RDP of the Poisson-subsampled Gaussian mechanism (Mironov, Talwar & Zhang 2019), converted to (ε, δ) by Mironov 2017 Prop. 3; null ε = unbounded',
         clipNorm: o.clipNorm, noiseStd: o.noiseStd, noiseMultiplier: o.noiseMultiplier,
-        samplingRate: o.targetUpdates / o.populationEstimate, populationEstimate: o.populationEstimate, delta: o.delta,
+        samplingRate: this.samplingRate, populationEstimate: o.populationEstimate, delta: o.delta,
         lastRound: privacy.lastRound, cumulative: privacy.cumulative, cumulativeWithoutSampling: privacy.cumulativeWithoutSampling,
         rounds: this.state.closed.slice(-RECENT_ROUNDS).map((r) => ({ round: r.id, version: r.version, updates: r.updates, noiseMultiplier: r.noiseMultiplier, epsilon: r.epsilon })),
       },
@@ -293,7 +304,7 @@ export class RoundManager {
 
   private roundPrivacy(weights: readonly number[]): RoundPrivacy {
     const o = this.opts;
-    return { noiseMultiplier: roundNoiseMultiplier(weights, o.noiseMultiplier, o.targetUpdates), samplingRate: o.targetUpdates / o.populationEstimate };
+    return { noiseMultiplier: roundNoiseMultiplier(weights, o.noiseMultiplier, o.targetUpdates), samplingRate: this.samplingRate };
   }
 
   /** Drops versions beyond the retention window from the state (their files go in housekeeping). */

@@ -24,6 +24,8 @@ const fl = createAggregationServer({
   // tests the loop's mechanics, so the budget and the noise check are off.
   maxEpsilon: Infinity,
   maxNoiseRatio: Infinity,
+  // Every device takes part in every round (q = 1).
+  populationEstimate: 1,
 });
 
 createServer((req, res) => {
