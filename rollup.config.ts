@@ -70,6 +70,9 @@ const config: RollupOptions[] = [
         // Worker bundle, which reads the model's files while tfjs loads.
         if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|repeatMixture|matMul|buildModel)\.ts$/.test(id)) return 'ml';
         if (/\/src\/model\//.test(id)) return 'model-format';
+        // Participation tokens (Privacy Pass: blind RSA, TLS-style encodings): loaded only when the
+        // aggregation server asks for tokens, at the first contribution.
+        if (/\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl|@noble)\//.test(id)) return 'tokens';
         // Federated learning (round client, local training, update encoding): loaded on first contribution.
         if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
         return undefined;

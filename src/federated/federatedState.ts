@@ -16,6 +16,8 @@ export interface UploadLogEntry {
 /** An update made but not yet acknowledged: kept in IndexedDB so a reload retries it. */
 export interface PendingUpload {
   body: Uint8Array;
+  /** The participation token it is sent with (`PrivateToken token="…"`), or null; a retry reuses it. */
+  authorization?: string | null;
   roundId: string;
   modelVersion: string;
   attempts: number;

@@ -12,6 +12,8 @@ export interface ServerModelInfo {
   modelUrl: string;
   round: { id: string; target: number; received: number; deadline: number; samplingRate?: number };
   privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
+  /** The participation-token issuer, when the server requires tokens (see participationToken.ts). */
+  participation?: { tokenType: number; issuerName: string; publicKey: string; tokenKeyId: string };
   /** How devices should train this round (the server sets it with its clip norm); absent from older servers. */
   training?: { lr: number; epochs: number };
 }
@@ -69,6 +71,26 @@ export function roundParticipation(state: FederatedState, server: ServerModelInf
   return state.roundDraw.join ? null : `not sampled for round ${round} (each device takes part with probability ${server.round.samplingRate})`;
 }
 
+/**
+ * A participation token for the server's open round (Privacy Pass, see participationToken.ts;
+ * its chunk is loaded only here): the `Authorization` value, or why not. A refusal for this round
+ * (the address's allowance is taken, e.g. by another device behind the same NAT) skips the round;
+ * a network failure is retried later.
+ */
+async function participationToken(endpoint: string, server: ServerModelInfo): Promise<string | ContributionResult> {
+  const p = server.participation!;
+  try {
+    const { obtainToken } = await import('./participationToken');
+    return await obtainToken(endpoint, { issuerName: p.issuerName, publicKey: p.publicKey, tokenKeyId: p.tokenKeyId, roundId: server.round.id });
+  } catch (err) {
+    const e = err as Error & { status?: number; reason?: string };
+    if (e.name === 'TokenRefusedError' && e.status !== undefined && e.status < 500) {
+      return { outcome: 'skipped', reason: `no participation token for round ${server.round.id}: ${e.reason ?? e.message}` };
+    }
+    return { outcome: 'retry_later', reason: `participation token: ${e.message}` };
+  }
+}
+
 /** Reads the server's current model and round. Throws a named `FederatedNetworkError` when unreachable. */
 export async function fetchServerModel(endpoint: string): Promise<ServerModelInfo> {
   const url = `${endpoint}/v1/model`;
@@ -104,6 +126,13 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
   if (notThisRound) return { outcome: 'skipped', reason: notThisRound };
   const usable = sessions.filter((s) => s.length >= 2);
   if (usable.length === 0) return { outcome: 'skipped', reason: 'no session with two or more known items to learn from' };
+  // The round's participation token first: without one there is nothing to train for.
+  let authorization: string | null = null;
+  if (server.participation) {
+    const got = await participationToken(o.endpoint, server);
+    if (typeof got !== 'string') return got;
+    authorization = got;
+  }
   const t = performance.now();
   const trainer = new LocalTrainer(model.manifest.config, model.files.items);
   const settings = trainingSettings(server, { lr: o.lr, epochs: o.localEpochs });
@@ -126,6 +155,7 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
   state.contributedAtEvents = storedEvents;
   state.pending = {
     body,
+    authorization,
     roundId: server.round.id,
     modelVersion: server.modelVersion,
     attempts: 0,
@@ -147,7 +177,7 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
   try {
     res = await fetch(`${o.endpoint}/v1/updates`, {
       method: 'POST',
-      headers: { 'Content-Type': UPDATE_CONTENT_TYPE },
+      headers: { 'Content-Type': UPDATE_CONTENT_TYPE, ...(p.authorization ? { Authorization: p.authorization } : {}) },
       body: p.body as Uint8Array<ArrayBuffer>,
       credentials: 'omit',
       cache: 'no-store',
@@ -177,5 +207,7 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
   } catch {
     /* no JSON body */
   }
+  // An earlier attempt was stored although its answer was lost: the round has this device's update.
+  if (reason === 'replayed_nonce' || reason === 'token_spent') state.contributedRounds = [...(state.contributedRounds ?? []), p.roundId].slice(-MAX_UPLOAD_LOG);
   return { outcome: 'rejected', reason, roundId: p.roundId };
 }

@@ -3,12 +3,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { applyHttpLimits } from './httpLimits';
+import { openParticipationTokens, TOKEN_REQUEST_CONTENT_TYPE, TOKEN_RESPONSE_CONTENT_TYPE, type ParticipationTokens } from './participationTokens';
 import { RateLimiter } from './rateLimiter';
 import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
 import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
 import { StorageError } from './updateLog';
-import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate, type UpdateRejection } from './validateUpdate';
+import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate } from './validateUpdate';
 import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
 
 /**
@@ -42,6 +43,9 @@ export interface AggregationServer {
 
 type Headers = Record<string, string>;
 
+/** A type-2 TokenRequest is 2 + 1 + 256 bytes; a little slack for other key sizes. */
+const MAX_TOKEN_REQUEST_BYTES = 1024;
+
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...headers });
@@ -64,6 +68,13 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   const rounds = new RoundManager(opts);
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit.burst, opts.rateLimit.perMinute, opts.now) : null;
   const bodyLimit = maxUpdateBytes(rounds.modelConfig);
+  let tokens: ParticipationTokens | null = null;
+  try {
+    tokens = opts.participationTokens ? openParticipationTokens(opts.dataDir, opts.participationTokens) : null;
+  } catch (err) {
+    rounds.shutdown();
+    throw err;
+  }
   let ticks = 0;
   const timer = setInterval(() => {
     rounds.closeIfDue();
@@ -72,7 +83,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   timer.unref();
   let standalone: Server | null = null;
 
-  const refuse = (res: ServerResponse, r: Pick<UpdateRejection, 'status' | 'reason' | 'message'>, headers: Headers = {}): void => {
+  /** A refusal with its status and machine-readable reason (RejectReason, or a token reason). */
+  const refuse = (res: ServerResponse, r: { status: number; reason: string; message: string }, headers: Headers = {}): void => {
     rounds.countRejection(r.reason);
     sendJson(res, r.status, { accepted: false, reason: r.reason, message: r.message }, headers);
   };
@@ -103,6 +115,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
       round,
       privacy: { clipNorm: opts.clipNorm, noiseStd: opts.noiseStd, noiseMultiplier: opts.noiseMultiplier },
       training: { lr: opts.deviceLr, epochs: opts.deviceEpochs },
+      // The issuer key is fixed for the data directory's life, so the ETag need not name it.
+      ...(tokens ? { participation: tokens.info() } : {}),
     }, headers);
   }
 
@@ -144,9 +158,17 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     // The round may have filled (or failed to close) while this body was being read.
     const full = rounds.admission();
     if (full) return refuse(res, full, full.retryAfter ? { 'Retry-After': String(full.retryAfter) } : {});
+    // Redeeming and storing are one synchronous step: no other request can spend the token between.
+    let tokenId: string | undefined;
+    if (tokens) {
+      const roundId = checked.update.header.roundId;
+      const redeemed = tokens.redeem(req.headers.authorization, roundId, (id) => rounds.tokenSpent(id));
+      if (!redeemed.ok) return refuse(res, redeemed, redeemed.status === 401 ? { 'WWW-Authenticate': tokens.challengeHeader(roundId) } : {});
+      tokenId = redeemed.tokenId;
+    }
     let accepted: ReturnType<RoundManager['accept']>;
     try {
-      accepted = rounds.accept(checked, body);
+      accepted = rounds.accept(checked, body, tokenId);
     } catch (err) {
       if (!(err instanceof StorageError)) throw err;
       return storageFailed(res, err);
@@ -161,15 +183,40 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     sendJson(res, 202, { accepted: true, ...accepted.ack });
   }
 
+  /**
+   * `POST /v1/tokens?round=<id>`: a participation token for the open round (RFC 9578 type 2; the
+   * body is a blinded TokenRequest). A request for another round is refused before it costs the
+   * address its allowance. The address is kept in memory only, for the open round.
+   */
+  async function postToken(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    if (!tokens) return sendJson(res, 404, { reason: 'not_found', message: 'this server does not use participation tokens' });
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== TOKEN_REQUEST_CONTENT_TYPE) return refuse(res, { status: 415, reason: 'content_type', message: `Content-Type must be ${TOKEN_REQUEST_CONTENT_TYPE}` }, { Connection: 'close' });
+    const round = rounds.round.id;
+    if (query.get('round') !== round) return refuse(res, { status: 409, reason: 'round_closed', message: `tokens are issued for the open round, ${round}` }, { Connection: 'close' });
+    const closed = rounds.admission();
+    if (closed) return refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
+    const body = await readBody(req, MAX_TOKEN_REQUEST_BYTES);
+    if (body === 'aborted') {
+      res.destroy();
+      return;
+    }
+    if (body === 'too_large') return refuse(res, { status: 413, reason: 'too_large', message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes` }, { Connection: 'close' });
+    const issued = tokens.issue(body, req.socket.remoteAddress ?? 'unknown', round);
+    if (!issued.ok) return refuse(res, issued, issued.status === 429 ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - Date.now()) / 1000))) } : {});
+    res.writeHead(200, { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE, 'Cache-Control': 'no-store', 'Content-Length': issued.response.length });
+    res.end(issued.response);
+  }
+
   function storageFailed(res: ServerResponse, err: Error): void {
     opts.log(`cannot store an update: ${err.message}`);
     refuse(res, { status: 503, reason: 'storage_error', message: 'the server could not store the update; retry later' }, { 'Retry-After': '30' });
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
     const file = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(path);
-    const allow = path === '/v1/updates' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
+    const allow = path === '/v1/updates' || path === '/v1/tokens' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
     if (!allow) return sendJson(res, 404, { reason: 'not_found', message: `no route ${path}` });
     if (method === 'OPTIONS') {
       // A CORS preflight, answered for the API's own routes only.
@@ -179,6 +226,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     }
     if (!allow.split(', ').includes(method)) return sendJson(res, 405, { reason: 'method_not_allowed', message: `use ${allow}` }, { Allow: allow });
     if (path === '/v1/updates') return postUpdate(req, res);
+    if (path === '/v1/tokens') return postToken(req, res, query);
     if (path === '/v1/model') return getModel(req, res);
     if (path === '/v1/status') return sendJson(res, 200, rounds.status());
     // Version and file names are URL-safe (VERSION_PATTERN), so the raw segments are compared.
@@ -187,8 +235,11 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     let path: string;
+    let query: URLSearchParams;
     try {
-      path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      path = url.pathname;
+      query = url.searchParams;
     } catch {
       return false;
     }
@@ -200,7 +251,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     }
     cors(req, res);
     try {
-      await route(req, res, path);
+      await route(req, res, path, query);
     } catch (err) {
       // One bad request costs one response, never the server. Only the path is logged.
       opts.log(`error answering ${req.method} ${path}: ${(err as Error).message}`);

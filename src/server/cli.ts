@@ -35,6 +35,9 @@ const HELP = `usage: tsx src/server/cli.ts [options]
   --max-connections N      open connections in all (default 1024)
   --max-connections-per-address N  (default 32)
   --idle-timeout-seconds S close connections silent this long (default 15)
+  --tokens N               participation tokens per client address and round (default 1; 0 = no
+                           tokens: any client may post updates, bounded by the rate limit only)
+  --issuer-name NAME       the issuer name in every token (default edge-personalize)
   --rate-limit N           updates per minute per client address, 0 = off (default 30)
   --rate-burst N           updates at once per client address (default 10)
   --origin LIST            comma-separated browser origins allowed by CORS (default none)
@@ -45,7 +48,7 @@ const OPTIONS = [
   'model', 'data', 'port', 'host', 'base-path', 'target', 'min-updates', 'deadline-minutes', 'max-staleness', 'staleness-decay',
   'example-cap', 'expected-weight', 'server-lr', 'clip', 'device-lr', 'device-epochs', 'noise-multiplier', 'population', 'delta',
   'max-epsilon', 'max-noise-ratio', 'keep-versions', 'max-connections', 'max-connections-per-address', 'idle-timeout-seconds',
-  'rate-limit', 'rate-burst', 'origin',
+  'tokens', 'issuer-name', 'rate-limit', 'rate-burst', 'origin',
 ];
 
 const log = (line: string): void => console.log(`server: ${line}`);
@@ -65,6 +68,7 @@ async function main(argv: string[]): Promise<void> {
   /** A number, or `inf` for no limit. */
   const limit = (key: string, min: number): number | undefined => (args.get(key)?.toLowerCase() === 'inf' ? Infinity : num(key, min, 1e12));
   const perMinute = num('rate-limit', 0, 1e9) ?? 30;
+  const tokensPerRound = int('tokens', 0, 1e6) ?? 1;
   const idle = num('idle-timeout-seconds', 0.1, 3600);
   const deadline = num('deadline-minutes', 1 / 60, 7 * 24 * 60);
   const server = createAggregationServer({
@@ -91,6 +95,7 @@ async function main(argv: string[]): Promise<void> {
     idleTimeoutMs: idle === undefined ? undefined : idle * 1000,
     populationEstimate: num('population', 1, 1e12),
     delta: num('delta', 1e-30, 0.5),
+    participationTokens: tokensPerRound === 0 ? null : { tokensPerAddressPerRound: tokensPerRound, issuerName: args.get('issuer-name') },
     rateLimit: perMinute === 0 ? null : { perMinute, burst: int('rate-burst', 1, 1e9) ?? 10 },
     allowedOrigins: (args.get('origin') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     log,

@@ -9,7 +9,7 @@ import { epsilonFor } from './privacyAccountant';
 import { PrivacyLedger, roundNoiseMultiplier, type RoundPrivacy } from './privacyLedger';
 import { ServerConfigError, type ResolvedOptions } from './serverOptions';
 import type { LogMeta, UpdateLog } from './updateLog';
-import { DataDirError, RECENT_ROUNDS, UpdateStore, type ClosedRound, type ServerState } from './updateStore';
+import { DataDirError, RECENT_ROUNDS, TOKEN_PREFIX, UpdateStore, type ClosedRound, type ServerState } from './updateStore';
 import { maxUpdateBytes, type AcceptedUpdate, type UpdateRejection, type ValidationContext } from './validateUpdate';
 import { VersionStore, type MasterModel } from './versionStore';
 
@@ -195,17 +195,25 @@ export class RoundManager {
    * before any other request runs. The returned `durable` resolves once its record is fsynced
    * (group commit, see UpdateLog): only then may the device be told it was accepted.
    */
-  accept(accepted: AcceptedUpdate, bytes: Uint8Array): { ack: AcceptResult; durable: Promise<void> } {
+  accept(accepted: AcceptedUpdate, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
     const h = accepted.update.header;
     const meta: LogMeta = {
       nonce: h.nonce, weight: accepted.weight, staleness: accepted.staleness, modelVersion: h.modelVersion,
-      receivedAt: Math.round(this.opts.now() / 1000) * 1000,
+      receivedAt: Math.round(this.opts.now() / 1000) * 1000, ...(tokenId ? { tokenId } : {}),
     };
     this.log.append(meta, bytes);
     const durable = this.log.durable();
     this.add(meta, accepted.update.delta, bytes.length);
     this.counts.acceptedSinceStart++;
     return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
+  }
+
+  /**
+   * True when a participation token was already redeemed with an accepted update (kept, durably,
+   * as long as an update for its round could still be accepted; a token is bound to its round).
+   */
+  tokenSpent(tokenId: string): boolean {
+    return this.nonces.has(TOKEN_PREFIX + tokenId);
   }
 
   /** Counts a refusal by reason (for the status endpoint). */
@@ -321,6 +329,7 @@ export class RoundManager {
     accumulate(this.sum, delta, meta.weight);
     this.weights.push(meta.weight);
     this.nonces.set(meta.nonce, this.state.round.id);
+    if (meta.tokenId) this.nonces.set(TOKEN_PREFIX + meta.tokenId, this.state.round.id);
     this.recent.push({ time: new Date(meta.receivedAt).toISOString(), round: this.state.round.id, modelVersion: meta.modelVersion, staleness: meta.staleness, bytes });
     if (this.recent.length > RECENT_KEPT) this.recent.shift();
   }

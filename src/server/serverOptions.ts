@@ -58,6 +58,13 @@ export interface AggregationServerOptions {
   maxConnectionsPerAddress?: number;
   /** A connection that sends nothing for this long is closed, in ms. Default 15 000. */
   idleTimeoutMs?: number;
+  /**
+   * Participation tokens (Privacy Pass, RFC 9578 type 2, see participationTokens.ts): every
+   * update must carry a token issued for its round, `tokensPerAddressPerRound` (default 1) per
+   * client address, unlinkable to the request that got it. `issuerName` (default
+   * `edge-personalize`) names the issuer in every token. null turns tokens off (tests, benches).
+   */
+  participationTokens?: { issuerName?: string; tokensPerAddressPerRound?: number } | null;
   /** Per client address: `burst` updates at once, refilled at `perMinute`; null disables. Default 10 and 30/min. */
   rateLimit?: { burst: number; perMinute: number } | null;
   /** Origins (e.g. `http://127.0.0.1:8080`) allowed to call the API from a browser. Default none. */
@@ -69,8 +76,9 @@ export interface AggregationServerOptions {
 }
 
 /** Options with every default filled in and the derived device noise. */
-export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit'>> & {
+export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens'>> & {
   rateLimit: { burst: number; perMinute: number } | null;
+  participationTokens: { issuerName: string; tokensPerAddressPerRound: number } | null;
   /** Std of the noise each device adds per coordinate: σ·C/√target. */
   noiseStd: number;
 };
@@ -107,6 +115,10 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     maxConnections: o.maxConnections ?? 1024,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress ?? 32,
     idleTimeoutMs: o.idleTimeoutMs ?? 15_000,
+    participationTokens: o.participationTokens === null ? null : {
+      issuerName: o.participationTokens?.issuerName ?? 'edge-personalize',
+      tokensPerAddressPerRound: o.participationTokens?.tokensPerAddressPerRound ?? 1,
+    },
     rateLimit: o.rateLimit === undefined ? { burst: 10, perMinute: 30 } : o.rateLimit,
     allowedOrigins: o.allowedOrigins ?? [],
     log: o.log ?? (() => {}),
@@ -138,6 +150,7 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(Number.isInteger(r.maxConnections) && r.maxConnections >= 1, 'maxConnections must be an integer ≥ 1');
   check(Number.isInteger(r.maxConnectionsPerAddress) && r.maxConnectionsPerAddress >= 1, 'maxConnectionsPerAddress must be an integer ≥ 1');
   check(r.idleTimeoutMs >= 100, 'idleTimeoutMs must be ≥ 100');
+  check(r.participationTokens === null || (Number.isInteger(r.participationTokens.tokensPerAddressPerRound) && r.participationTokens.tokensPerAddressPerRound >= 1), 'participationTokens.tokensPerAddressPerRound must be an integer ≥ 1');
   check(r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0), 'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)');
   r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(r.targetUpdates);
   return r;

@@ -28,6 +28,8 @@ export interface LogMeta {
   modelVersion: string;
   /** When it was accepted, ms since the epoch (rounded to the second). */
   receivedAt: number;
+  /** The id of the participation token it was redeemed with (none when tokens are off). */
+  tokenId?: string;
 }
 
 /** One accepted update as logged. */

@@ -11,7 +11,7 @@ import { writeFileDurable } from './writeFileDurable';
  * <data>/state.json          the open round and every closed one (the commit point)
  * <data>/current.json        { modelVersion }: the published version, for other tools
  * <data>/rounds/<id>.log     the open round's accepted updates (see UpdateLog)
- * <data>/rounds/<id>.nonces  a closed round's nonces, one a line (its updates are deleted)
+ * <data>/rounds/<id>.nonces  a closed round's nonces and spent token ids (`t:<id>`), one a line
  * <data>/versions/<version>/ published models (see VersionStore)
  * ```
  *
@@ -58,6 +58,9 @@ export interface ServerState {
   /** Set once the privacy budget would be exceeded by another round: nothing more is published. */
   budgetSpent: boolean;
 }
+
+/** How a spent participation token's id is kept among the nonces (a nonce is plain hex). */
+export const TOKEN_PREFIX = 't:';
 
 /** Closed rounds kept in the state file. */
 export const RECENT_ROUNDS = 20;
@@ -141,7 +144,8 @@ export class UpdateStore {
   sealRound(roundId: number): void {
     const logPath = join(this.roundsDir, `${roundId}.log`);
     if (!existsSync(logPath)) return;
-    const nonces = readUpdateLog(logPath).records.map((r) => r.meta.nonce);
+    // Spent participation tokens are kept with the nonces, prefixed (see RoundManager.tokenSpent).
+    const nonces = readUpdateLog(logPath).records.flatMap((r) => (r.meta.tokenId ? [r.meta.nonce, `${TOKEN_PREFIX}${r.meta.tokenId}`] : [r.meta.nonce]));
     writeFileDurable(join(this.roundsDir, `${roundId}.nonces`), nonces.map((n) => n + '\n').join(''));
     rmSync(logPath);
   }

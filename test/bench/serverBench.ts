@@ -66,11 +66,12 @@ function makeUpdates(n: number, target: number): Uint8Array[] {
 
 function startServer(dataDir: string, target: number, extra: string[] = []): Promise<{ child: ChildProcess; port: number; lines: string[] }> {
   // The bench's updates are made with clip norm 1 (σ = 1); budget and noise checks are off so
-  // that thousands of rounds can close; one address opens up to 64 connections.
+  // that thousands of rounds can close; one address opens up to 64 connections; no participation
+  // tokens (a token is a separate request per update, its issuance measured in the token tests).
   const child = spawn(process.execPath, [
     '--import', 'tsx', join(root, 'src/server/cli.ts'), '--data', dataDir, '--port', '0', '--target', String(target), '--rate-limit', '0',
     '--max-staleness', '1000', '--keep-versions', '1001', '--population', '1e9', '--clip', '1', '--max-noise-ratio', 'inf', '--max-epsilon', 'inf',
-    '--max-connections-per-address', '256', ...extra,
+    '--max-connections-per-address', '256', '--tokens', '0', ...extra,
   ], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   return new Promise((resolve, reject) => {

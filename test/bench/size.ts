@@ -1,7 +1,8 @@
 /**
  * `npm run size`: gzip (level 9) sizes of everything in `dist/` a browser downloads, checked
  * against budgets. Exits 1 when a budgeted file is over, or missing (run `npm run build`).
- * Budgets: the script-tag loader (and the ESM entry) ≤ 10 KB gzip; the Worker bundle ≤ 10 KB.
+ * Budgets: the script-tag loader (and the ESM entry) ≤ 10 KB gzip; the Worker bundle ≤ 10 KB; the
+ * federated chunk ≤ 10 KB and the participation-token chunk ≤ 60 KB (both loaded at a contribution only).
  * The ML chunks and the wasm binaries are printed, with the total a shopper's browser downloads
  * on this machine's backend choice (wasm).
  */
@@ -15,6 +16,9 @@ const BUDGETS: Record<string, number> = {
   'edge-personalize.js': 10 * KB,
   'edge-personalize.mjs': 10 * KB,
   'edge-personalize.worker.js': 10 * KB,
+  // Loaded at a contribution only: the round client, and the participation-token client (blind RSA).
+  'edge-personalize.federated.js': 10 * KB,
+  'edge-personalize.tokens.js': 60 * KB,
 };
 /** What a page downloads when `auto` picks wasm (this machine): loader, Worker, model format, tfjs-core, cpu + wasm backends, the SIMD binary. */
 const WASM_PATH = ['edge-personalize.js', 'edge-personalize.worker.js', 'edge-personalize.model-format.js', 'edge-personalize.ml.js', 'edge-personalize.ml-cpu.js', 'edge-personalize.ml-wasm.js', 'tfjs-backend-wasm-simd.wasm'];
@@ -46,6 +50,14 @@ for (const f of Object.keys(BUDGETS)) {
 }
 const wasmPath = WASM_PATH.reduce((sum, f) => sum + (sizes.get(f)?.gzip ?? 0), 0);
 console.log(`\ndownloaded on the wasm path (loader + Worker + tfjs-core + cpu/wasm backends + SIMD binary): ${fmt(wasmPath)} gzip`);
+// The participation-token client (53 KB gzip) is loaded only when a device contributes: no other
+// chunk may import it statically.
+for (const f of files.filter((x) => x.endsWith('.js') && x !== 'edge-personalize.tokens.js')) {
+  if (/(?:from|import)\s*"\.\/edge-personalize\.tokens\.js"/.test(readFileSync(join(DIST, f), 'utf8'))) {
+    console.error(`size: ${f} imports the token chunk statically: every page would download it`);
+    failed = true;
+  }
+}
 // The Worker reads the model's files and ranks a returning shopper's first slot in plain JS while
 // tfjs loads: neither the Worker bundle nor the model-format chunk may import the ML chunks
 // statically (only `import("./…ml….js")`, loaded when needed).

@@ -105,10 +105,23 @@ export interface SentRequest {
  * The proof behind "raw events never leave the device": no request URL or header carries any of
  * `secrets` (item ids, event types, timestamps, session ids of the stored history); the only
  * requests with a body are updates to `updatePath`, whose header has exactly the documented fields
- * and no secret in them. Page navigations are the shopper's own and are left out by the caller.
+ * and no secret in them, and participation-token requests beside it (a fixed-size blinded message). Page navigations are the shopper's own and are left out by the caller.
  */
 export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<string>, updatePath: string): void {
-  const posts = sent.filter((r) => r.method !== 'GET');
+  const tokenPath = updatePath.replace(/\/updates$/, '/tokens');
+  const all = sent.filter((r) => r.method !== 'GET');
+  // Participation-token requests (Privacy Pass): a 259-byte blinded TokenRequest, random-looking
+  // by construction (RFC 9578 §6.1: type, key id byte, blinded message), no cookie, no Referer.
+  const tokenRequests = all.filter((r) => new URL(r.url).pathname === tokenPath);
+  for (const r of tokenRequests) {
+    expect(r.headers['content-type']).toBe('application/private-token-request');
+    expect(r.headers['cookie'] ?? '').toBe('');
+    expect(r.headers['referer'] ?? '').toBe('');
+    expect(r.body!.length).toBe(259);
+    expect(r.body!.readUInt16BE(0)).toBe(2); // token type 2: blind RSA
+    for (const [name, value] of Object.entries(r.headers)) for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
+  }
+  const posts = all.filter((r) => !tokenRequests.includes(r));
   expect(posts.length).toBeGreaterThan(0); // the checks below saw an update
   for (const r of sent) {
     for (const s of secrets) expect(decodeURIComponent(r.url), `${r.url} carries ${s}`).not.toContain(s);

@@ -18,11 +18,12 @@ export interface Harness {
 }
 
 /**
- * The settings most tests run with: clip norm 1 (the fixtures' updates) and the budget and
- * noise checks off, so that a test of one behaviour can use tiny rounds. Tests of the defaults
+ * The settings most tests run with: clip norm 1 (the fixtures' updates), the budget and noise
+ * checks off, so that a test of one behaviour can use tiny rounds, and no participation tokens
+ * (their own tests turn them on). Tests of the defaults
  * and of the checks pass their own values.
  */
-export const TEST_SETTINGS: Partial<AggregationServerOptions> = { clipNorm: 1, maxNoiseRatio: Infinity, maxEpsilon: Infinity };
+export const TEST_SETTINGS: Partial<AggregationServerOptions> = { clipNorm: 1, maxNoiseRatio: Infinity, maxEpsilon: Infinity, participationTokens: null };
 
 export async function startServer(options: Partial<AggregationServerOptions> = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fl-server-'));
