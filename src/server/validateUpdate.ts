@@ -1,6 +1,6 @@
 import type { ModelConfig } from '../model/modelConfig';
 import {
-  decodeUpdate, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
+  decodeUpdate, federatedShapes, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
 } from '../federated/modelUpdate';
 import { updateWeight, type WeightPolicy } from './fedAvg';
 
@@ -96,17 +96,28 @@ export function maxScale(config: ModelConfig, clipNorm: number, noiseStd: number
  * noise `n` (std σ_n per coordinate) are independent, so ‖s + n‖² = ‖s‖² + 2 s·n + ‖n‖² with
  * ‖n‖² ~ σ_n²·χ²_d (mean dσ_n², sd σ_n²√(2d)) and s·n ~ N(0, C²σ_n²); allowing 8 standard
  * deviations of each makes a false refusal practically impossible. Devices round to int8
- * stochastically (unbiased): the error on one value is below one step, and a step is at most
- * {@link maxScale}, so √d·maxScale is allowed for rounding. The bound depends only on the
- * server's parameters and the model, never on what the update says about itself.
+ * stochastically (unbiased): the error on one value is below one step, so `√(Σ_t n_t·step_t²)`
+ * is allowed for rounding, with every step capped at {@link maxScale}: the allowance can never
+ * exceed `√d·maxScale`, whatever an update says about itself (once, codes of ±1 with a step
+ * of 1e8 passed an allowance that grew with the step).
  *
  * This bounds what one update can do, not whether it was clipped: noise hides the signal, so
  * a device that sends no noise may send a signal of norm up to about σ_n·√d (see README.md).
  */
-export function normBound(config: ModelConfig, clipNorm: number, noiseStd: number): number {
+export function normBound(config: ModelConfig, clipNorm: number, noiseStd: number, scales?: readonly number[]): number {
   const d = federatedSize(config);
   const v = noiseStd * noiseStd;
-  return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(d) * maxScale(config, clipNorm, noiseStd);
+  const cap = maxScale(config, clipNorm, noiseStd);
+  // The rounding allowance: one step per value, each step capped (so at most √d·maxScale).
+  let rounding = d * cap * cap;
+  if (scales) {
+    rounding = 0;
+    federatedShapes(config).forEach(([, shape], t) => {
+      const step = Math.min(scales[t] ?? cap, cap);
+      rounding += shape.reduce((a, b) => a * b, 1) * step * step;
+    });
+  }
+  return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(rounding);
 }
 
 const same = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
@@ -144,7 +155,7 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
     return reject(400, 'scale_too_large', `the int8 step of tensor ${bigStep} is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`);
   }
   const norm = Math.sqrt(sumSq);
-  const bound = normBound(ctx.config, ctx.clipNorm, ctx.noiseStd);
+  const bound = normBound(ctx.config, ctx.clipNorm, ctx.noiseStd, h.scales);
   if (norm > bound) return reject(400, 'norm_too_large', `update norm ${norm.toPrecision(4)} exceeds ${bound.toPrecision(4)}, the most a clipped (norm ${ctx.clipNorm}), noised and rounded update can have`);
 
   const index = ctx.versionIndex(h.modelVersion);
