@@ -33,7 +33,12 @@ export class DataDirLock {
     const token = randomBytes(16).toString('hex');
     const mine: LockInfo = { pid: process.pid, host: hostname(), started: processStart(process.pid), token, startedAtMs: Date.now() };
     const tmp = join(dir, `.server.lock.${token}`);
-    writeSynced(tmp, JSON.stringify(mine) + '\n');
+    try {
+      writeSynced(tmp, JSON.stringify(mine) + '\n');
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw new DataDirError(`cannot lock ${dir}: ${(err as Error).message}`);
+    }
     try {
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
@@ -43,6 +48,7 @@ export class DataDirLock {
           if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`cannot lock ${dir}: ${(err as Error).message}`);
         }
         const held = readLock(path);
+        if (held === 'unreadable') throw new DataDirError(`cannot read the lock ${path}; remove it if no server uses ${dir}`);
         if (held && isAlive(held)) {
           throw new DataDirError(`${dir} is in use by another aggregation server (pid ${held.pid} on ${held.host}, since ${new Date(held.startedAtMs ?? 0).toISOString()}): stop it, or use another --data directory`);
         }
@@ -60,14 +66,19 @@ export class DataDirLock {
     }
   }
 
-  /** True while the lock file is still ours. */
+  /**
+   * True while the lock file is still ours. A file that cannot be read for lack of resources
+   * (EMFILE under a connection flood…) says nothing either way and counts as still held.
+   */
   stillHeld(): boolean {
-    return readLock(this.path)?.token === this.token;
+    const held = readLock(this.path);
+    return held === 'unreadable' || held?.token === this.token;
   }
 
   /** Removes the lock if it is still ours. */
   release(): void {
-    if (this.stillHeld()) rmSync(this.path, { force: true });
+    const held = readLock(this.path);
+    if (held !== 'unreadable' && held?.token === this.token) rmSync(this.path, { force: true });
   }
 }
 
@@ -90,9 +101,16 @@ function writeSynced(path: string, text: string): void {
   }
 }
 
-function readLock(path: string): LockInfo | null {
+/** The lock's content; null when there is none (or it is not a lock); 'unreadable' when reading failed otherwise. */
+function readLock(path: string): LockInfo | null | 'unreadable' {
+  let text: string;
   try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? null : 'unreadable';
+  }
+  try {
+    const info = JSON.parse(text) as LockInfo;
     return typeof info.pid === 'number' && typeof info.token === 'string' ? info : null;
   } catch {
     return null;

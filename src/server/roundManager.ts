@@ -8,7 +8,7 @@ import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTraina
 import { epsilonFor } from './privacyAccountant';
 import { PrivacyLedger, roundNoiseMultiplier, type RoundPrivacy } from './privacyLedger';
 import { ServerConfigError, type ResolvedOptions } from './serverOptions';
-import type { LogMeta, UpdateLog } from './updateLog';
+import { readUpdateLog, type LogMeta, type UpdateLog } from './updateLog';
 import { DataDirError, RECENT_ROUNDS, TOKEN_PREFIX, UpdateStore, type ClosedRound, type ServerState } from './updateStore';
 import { maxUpdateBytes, type AcceptedUpdate, type UpdateRejection, type ValidationContext } from './validateUpdate';
 import { VersionStore, type MasterModel } from './versionStore';
@@ -61,6 +61,8 @@ export class RoundManager {
   private readonly lock: DataDirLock;
   /** Why the last attempt to close the round failed (null: it did not): no update is accepted meanwhile. */
   private closeFailure: string | null = null;
+  /** Why the open round's log could not be opened (null: it is open). */
+  private logFailure: string | null = null;
   private lockLost = false;
   /** Bytes the current version takes on disk: a close needs about that much free space. */
   private versionBytes = 0;
@@ -103,9 +105,12 @@ export class RoundManager {
       this.versionBytes = this.versions.sizeOf(this.currentVersion);
       for (const [n, r] of this.store.loadNonces(this.oldestNonceRound(), this.state.round.id)) this.nonces.set(n, r);
       this.openLog();
+      if (!this.state.budgetSpent && this.fullRoundExceeds()) this.spendBudget(`even a full round of equal weights would take the cumulative ε past the budget of ${opts.maxEpsilon}`);
     } catch (err) {
       this.lock.release();
-      throw err;
+      if (err instanceof DataDirError || err instanceof ServerConfigError || !(err as NodeJS.ErrnoException).code) throw err;
+      // ENOSPC, EROFS, EACCES…: a data directory that cannot be used is one line, not a stack.
+      throw new DataDirError(`cannot start on ${opts.dataDir}: ${(err as Error).message}`);
     }
     // A crash may have come between the last acknowledged update and the close it triggered.
     this.closeIfDue();
@@ -175,6 +180,9 @@ export class RoundManager {
     if (this.state.budgetSpent) {
       return { status: 409, reason: 'privacy_budget_spent', message: `the privacy budget (ε ≤ ${this.opts.maxEpsilon}) is spent: no more rounds are published` };
     }
+    if (this.logFailure) {
+      return { status: 503, reason: 'storage_error', message: `the log of round ${this.state.round.id} cannot be opened (${this.logFailure}); no update is accepted until it is`, retryAfter: 60 };
+    }
     if (this.closeFailure) {
       return { status: 503, reason: 'storage_error', message: `round ${this.state.round.id} could not be closed (${this.closeFailure}); no update is accepted until it is`, retryAfter: 60 };
     }
@@ -236,22 +244,27 @@ export class RoundManager {
       this.lockLost = true;
       return;
     }
+    if (this.logFailure && !this.reopenLog()) return;
     const now = this.opts.now();
     const received = this.weights.length;
     const full = received >= this.opts.targetUpdates;
     const due = now >= this.state.round.deadline;
     try {
       if (full || (due && received >= this.opts.minUpdates)) {
-        const privacy = this.roundPrivacy(this.weights);
-        const epsilon = this.ledger.epsilonAfter(privacy);
+        const realized = this.roundPrivacy(this.weights);
+        const equal = this.roundPrivacy(new Array<number>(received).fill(1));
+        const epsilon = this.ledger.epsilonAfter(realized);
         if (epsilon <= this.opts.maxEpsilon) {
-          this.closeRound(now, privacy);
-        } else if (full || this.ledger.epsilonAfter(this.roundPrivacy(new Array<number>(this.opts.targetUpdates).fill(1))) > this.opts.maxEpsilon) {
-          this.state = { ...this.state, budgetSpent: true };
-          this.store.saveState(this.state);
-          this.opts.log(`round ${this.state.round.id}: publishing it would take the cumulative ε to ${fmtEpsilon(epsilon)}, past the budget of ${this.opts.maxEpsilon}: the privacy budget is spent, nothing more is published`);
+          this.closeRound(now, realized, false);
+        } else if (this.ledger.epsilonAfter(equal) <= this.opts.maxEpsilon) {
+          // Uneven weights (small example buckets, stale updates) shrink the others' noise
+          // against the heaviest update; any client can send them. Averaging with equal weights
+          // instead keeps the round within the budget (and needs no refusal of anyone's update).
+          this.closeRound(now, equal, true);
+        } else if (this.fullRoundExceeds()) {
+          this.spendBudget(`publishing round ${this.state.round.id} would take the cumulative ε to ${fmtEpsilon(epsilon)}, and even a full round of equal weights past the budget of ${this.opts.maxEpsilon}`);
         } else if (due) {
-          this.extendDeadline(now, `closing with ${received} updates would take ε to ${fmtEpsilon(epsilon)}, past the budget of ${this.opts.maxEpsilon}; waiting for more`);
+          this.extendDeadline(now, `closing with ${received} updates would take ε to ${fmtEpsilon(this.ledger.epsilonAfter(equal))}, past the budget of ${this.opts.maxEpsilon}; waiting for more`);
         }
       } else if (due) {
         this.extendDeadline(now, `deadline reached with ${received}/${this.opts.minUpdates} updates`);
@@ -260,6 +273,31 @@ export class RoundManager {
     } catch (err) {
       this.closeFailure = (err as Error).message;
       this.opts.log(`round ${this.state.round.id}: cannot close (${this.closeFailure}); refusing updates, will retry`);
+    }
+  }
+
+  /** True when even a full round of equal weights would take the cumulative ε past the budget. */
+  private fullRoundExceeds(): boolean {
+    return this.ledger.epsilonAfter(this.roundPrivacy(new Array<number>(this.opts.targetUpdates).fill(1))) > this.opts.maxEpsilon;
+  }
+
+  /** Publishes nothing more: no round can be published within the budget any longer. */
+  private spendBudget(why: string): void {
+    this.state = { ...this.state, budgetSpent: true };
+    this.store.saveState(this.state);
+    this.opts.log(`${why}: the privacy budget is spent, nothing more is published or accepted`);
+  }
+
+  /** Retries opening the open round's log after it failed (see closeRound); true once it is open. */
+  private reopenLog(): boolean {
+    try {
+      this.openLog();
+      this.logFailure = null;
+      this.opts.log(`round ${this.state.round.id}: its log is open again; accepting updates`);
+      return true;
+    } catch (err) {
+      this.logFailure = (err as Error).message;
+      return false;
     }
   }
 
@@ -300,8 +338,11 @@ export class RoundManager {
 
   /** Closes the open log file and releases the data directory. */
   shutdown(): void {
-    this.log.close();
-    if (!this.lockLost) this.lock.release();
+    try {
+      if (!this.logFailure) this.log.close();
+    } finally {
+      if (!this.lockLost) this.lock.release();
+    }
   }
 
   private extendDeadline(now: number, why: string): void {
@@ -349,7 +390,7 @@ export class RoundManager {
     }
   }
 
-  private closeRound(now: number, privacy: RoundPrivacy): void {
+  private closeRound(now: number, privacy: RoundPrivacy, equalWeights: boolean): void {
     const o = this.opts;
     const started = performance.now();
     // Every update summed into the new version must be on disk before the version exists.
@@ -358,11 +399,17 @@ export class RoundManager {
     const parentVersion = this.currentVersion;
     const version = `${this.state.baseVersion}-r${id}`;
     const trainable = trainableVector(this.master.weights.dense, this.config);
-    const next = applyFedAvg(trainable, this.sum, o.serverLr, fedAvgDenominator(o.targetUpdates, o.expectedWeight));
+    let sum = this.sum;
+    if (equalWeights) {
+      sum = new Float64Array(sum.length);
+      for (const r of readUpdateLog(this.log.path).records) accumulate(sum, decodeUpdate(r.bytes, this.config).delta, 1);
+      o.log(`round ${id}: its weights would spend too much ε; averaged with equal weights`);
+    }
+    const next = applyFedAvg(trainable, sum, o.serverLr, fedAvgDenominator(o.targetUpdates, o.expectedWeight));
     const weights = { ...this.master.weights, dense: withTrainable(this.master.weights.dense, next, this.config) };
     const epsilon = epsilonFor({ ...privacy, rounds: 1, delta: o.delta }).epsilon;
     const closed: ClosedRound = {
-      id, parentVersion, version, updates: this.weights.length, weightSum: this.weights.reduce((a, b) => a + b, 0),
+      id, parentVersion, version, updates: this.weights.length, weightSum: equalWeights ? this.weights.length : this.weights.reduce((a, b) => a + b, 0),
       ...privacy, epsilon: Number.isFinite(epsilon) ? epsilon : null, closedAt: now,
     };
     this.versions.publish(version, weights, this.master.vocab, {
@@ -383,8 +430,16 @@ export class RoundManager {
     this.state = state;
     this.master = { ...this.master, weights };
     this.ledger = ledger;
-    this.log.close();
-    this.openLog();
+    // The new round starts empty whatever happens next: its log is opened below, and if that
+    // fails no update is accepted (see admission) until it opens at a later tick.
+    this.sum = new Float64Array(this.sum.length);
+    this.weights = [];
+    try {
+      this.log.close();
+    } catch {
+      /* the old round's records are fsynced and committed; nothing more to do with its descriptor */
+    }
+    if (!this.reopenLog()) o.log(`round ${id + 1}: cannot open its log (${this.logFailure}); refusing updates, will retry`);
     for (const [n, r] of this.nonces) if (r < this.oldestNonceRound()) this.nonces.delete(n);
     try {
       // Housekeeping only: every step is redone on the next start if it fails now.
@@ -397,6 +452,8 @@ export class RoundManager {
     } catch (err) {
       o.log(`round ${id}: housekeeping failed (${(err as Error).message}); it is redone at the next start`);
     }
+    // Updates must not be acknowledged for a round that could never be published.
+    if (this.fullRoundExceeds()) this.spendBudget(`after round ${id}, even a full round of equal weights would take the cumulative ε past the budget of ${o.maxEpsilon}`);
     const report = this.ledger.report();
     o.log(`round ${id} closed with ${closed.updates} updates: published ${version}; ε ${fmtEpsilon(epsilon)} this round, ${fmtEpsilon(report.cumulative.epsilon)} cumulative (δ=${o.delta}; ${fmtEpsilon(report.cumulativeWithoutSampling.epsilon)} without sampling amplification); took ${Math.round(performance.now() - started)} ms`);
   }
