@@ -144,15 +144,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     }
     const badType = checkContentType(req.headers['content-type']);
     if (badType) return refuse(res, badType, { Connection: 'close' });
-    const closed = rounds.admission();
-    if (closed) return refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
-    const body = await readBody(req, bodyLimit);
-    if (body === 'aborted') {
-      res.destroy();
-      return;
-    }
-    // Closing the connection keeps the unread rest of an oversized body from being parsed.
-    if (body === 'too_large') return refuse(res, tooLarge(bodyLimit), { Connection: 'close' });
+    const body = await admitAndRead(req, res, bodyLimit, tooLarge(bodyLimit));
+    if (!body) return;
     const checked = validateUpdate(body, req.headers['content-type'], rounds.context());
     if (!checked.ok) return refuse(res, checked);
     // The round may have filled (or failed to close) while this body was being read.
@@ -184,6 +177,29 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   }
 
   /**
+   * Refuses (503/409, closing the connection) when the open round takes nothing now, else reads
+   * the body up to `limit`; null when the request was answered (refused, too large) or aborted.
+   */
+  async function admitAndRead(req: IncomingMessage, res: ServerResponse, limit: number, overLimit: { status: number; reason: string; message: string }): Promise<Uint8Array | null> {
+    const closed = rounds.admission();
+    if (closed) {
+      refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
+      return null;
+    }
+    const body = await readBody(req, limit);
+    if (body === 'aborted') {
+      res.destroy();
+      return null;
+    }
+    // Closing the connection keeps the unread rest of an oversized body from being parsed.
+    if (body === 'too_large') {
+      refuse(res, overLimit, { Connection: 'close' });
+      return null;
+    }
+    return body;
+  }
+
+  /**
    * `POST /v1/tokens?round=<id>`: a participation token for the open round (RFC 9578 type 2; the
    * body is a blinded TokenRequest). A request for another round is refused before it costs the
    * address its allowance. The address is kept in memory only, for the open round.
@@ -194,14 +210,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     if (type !== TOKEN_REQUEST_CONTENT_TYPE) return refuse(res, { status: 415, reason: 'content_type', message: `Content-Type must be ${TOKEN_REQUEST_CONTENT_TYPE}` }, { Connection: 'close' });
     const round = rounds.round.id;
     if (query.get('round') !== round) return refuse(res, { status: 409, reason: 'round_closed', message: `tokens are issued for the open round, ${round}` }, { Connection: 'close' });
-    const closed = rounds.admission();
-    if (closed) return refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
-    const body = await readBody(req, MAX_TOKEN_REQUEST_BYTES);
-    if (body === 'aborted') {
-      res.destroy();
-      return;
-    }
-    if (body === 'too_large') return refuse(res, { status: 413, reason: 'too_large', message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes` }, { Connection: 'close' });
+    const body = await admitAndRead(req, res, MAX_TOKEN_REQUEST_BYTES, { status: 413, reason: 'too_large', message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes` });
+    if (!body) return;
     const issued = tokens.issue(body, req.socket.remoteAddress ?? 'unknown', round);
     if (!issued.ok) return refuse(res, issued, issued.status === 429 ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - Date.now()) / 1000))) } : {});
     res.writeHead(200, { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE, 'Cache-Control': 'no-store', 'Content-Length': issued.response.length });
