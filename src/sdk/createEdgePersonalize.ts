@@ -116,7 +116,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         // `training`, see roundClient.ts); they are the server's defaults (lr 0.5 × 2 epochs,
         // the earlier values, undid the pretrained demo model in ten honest rounds).
         federated: c.updateEndpoint
-          ? { endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''), minNewEvents: c.trainAfterEvents, localEpochs: 1, lr: 0.05 }
+          ? { endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''), minNewEvents: c.trainAfterEvents, localEpochs: 1, lr: 0.02 }
           : null,
       }),
     ).then(

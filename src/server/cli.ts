@@ -23,7 +23,7 @@ const HELP = `usage: tsx src/server/cli.ts [options]
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
   --clip F                 L2 clip norm devices apply (default 0.1)
-  --device-lr F            learning rate devices train with, in (0, 1] (default 0.05)
+  --device-lr F            learning rate devices train with, in (0, 1] (default 0.02)
   --device-epochs N        local passes over a device's sessions, 1-5 (default 1)
   --noise-multiplier F     noise multiplier σ of a full round (default 1; devices add σ·clip/√target)
   --population N           estimated devices, for the sampling rate target/N (default 10000)
