@@ -44,4 +44,10 @@ export const DEMO_FEDERATED_SETTINGS = {
    * to ε 50 (about 20 rounds), a weak guarantee that its privacy page shows as it is.
    */
   maxEpsilon: 50,
+  /**
+   * A demo runs on one machine, so every visitor has the address 127.0.0.1: it may take a token
+   * per device of a round. Each device still takes part once per round (it remembers), so a round
+   * closes only when three devices (three browser profiles) contributed.
+   */
+  participationTokens: { tokensPerAddressPerRound: targetUpdates },
 } satisfies Partial<AggregationServerOptions>;
