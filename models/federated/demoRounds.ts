@@ -44,7 +44,7 @@ import { DEMO_FEDERATED_SETTINGS } from '../../demo/federatedSettings';
 import { federatedDelta } from '../../src/federated/federatedDelta';
 import { LocalTrainer } from '../../src/federated/localTrainer';
 import { makeUpdate } from '../../src/federated/makeUpdate';
-import { federatedSize, l2Norm, UPDATE_CONTENT_TYPE } from '../../src/federated/modelUpdate';
+import { FEDERATED_TENSORS, federatedSize, l2Norm, UPDATE_CONTENT_TYPE } from '../../src/federated/modelUpdate';
 import { obtainToken } from '../../src/federated/participationToken';
 import { fetchServerModel, trainingSettings, type ServerModelInfo } from '../../src/federated/roundClient';
 import { fetchModelFiles, type ModelFiles } from '../../src/model/modelFiles';
@@ -91,6 +91,8 @@ const USAGE = `usage: npm run demo-rounds -- [options]
   --max-sessions B        sessions per device, at most (default 6)
   --device-optimizer O    sgd (default: what the browser's round client does) or adam (a what-if:
                           LocalTrainer's Adam, which the browser does NOT use today; printed as a deviation)
+  --device-train LIST     comma-separated federated tensors devices change (a what-if; default all:
+                          gru/Uz,gru/Ur,gru/Uh,gru/bz,gru/br,gru/bh,out/last,out/item)
   --central-epochs N      epochs of the central reference (default 2; 0 = skip it)
   --central-lr L          Adam learning rate of the central reference (default 0.001)
   --bootstrap N           paired bootstrap resamples (default 2000)
@@ -272,7 +274,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const args = parseArgs(argv, [
     'rounds', 'target', 'min-updates', 'noise-multiplier', 'clip', 'device-lr', 'device-epochs', 'server-lr', 'population', 'max-noise-ratio',
-    'device-share', 'validation-share', 'eval', 'device-optimizer', 'min-sessions', 'max-sessions', 'central-epochs', 'central-lr', 'bootstrap', 'seed', 'model', 'data',
+    'device-share', 'validation-share', 'eval', 'device-optimizer', 'device-train', 'min-sessions', 'max-sessions', 'central-epochs', 'central-lr', 'bootstrap', 'seed', 'model', 'data',
   ], ['json', 'keep-data']);
   const rounds = numberArg(args, 'rounds', 20, 1, 10_000);
   const deviceShare = numberArg(args, 'device-share', 0.5, 0.05, 0.95);
@@ -318,6 +320,10 @@ async function main(argv: string[]): Promise<void> {
   const deviations = ['rateLimit: null (every simulated device posts from 127.0.0.1; the demo limits per visitor address)'];
   for (const [k, v] of Object.entries(overrides)) deviations.push(`${k}: ${v} (command line; demo: ${String((DEMO_FEDERATED_SETTINGS as Record<string, unknown>)[k] ?? 'server default')})`);
   if (deviceOptimizer !== 'sgd') deviations.push(`devices train with ${deviceOptimizer} (WHAT-IF: the browser's round client trains with plain SGD)`);
+  const deviceTrain = args.get('device-train')?.split(',').map((t) => t.trim()).filter(Boolean);
+  const unknownTensor = deviceTrain?.find((t) => !(FEDERATED_TENSORS as readonly string[]).includes(t));
+  if (unknownTensor) throw new UsageError(`--device-train: ${unknownTensor} is not one of ${FEDERATED_TENSORS.join(', ')}`);
+  if (deviceTrain) deviations.push(`devices change only ${deviceTrain.join(', ')} (WHAT-IF: the browser trains every federated tensor)`);
   // The privacy budget: if `rounds` full rounds would spend it, the server would stop publishing
   // before the end, so the run lifts it and says after which round the demo would have stopped.
   const asked = resolveServerOptions(settings);
@@ -435,7 +441,7 @@ async function main(argv: string[]): Promise<void> {
         const trainer = new LocalTrainer(files.manifest.config, files.items);
         let result;
         try {
-          result = await trainer.train(files.dense, devices[device]!, { epochs: training.epochs, lr: training.lr, optimizer: deviceOptimizer });
+          result = await trainer.train(files.dense, devices[device]!, { epochs: training.epochs, lr: training.lr, optimizer: deviceOptimizer, ...(deviceTrain ? { trainTensors: deviceTrain } : {}) });
         } finally {
           trainer.dispose();
         }

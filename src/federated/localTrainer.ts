@@ -14,6 +14,11 @@ export interface LocalTrainOptions {
   lr: number;
   /** `sgd` (default: plain steps, the classic FedAvg client) or `adam` (fresh moments per call). */
   optimizer?: 'sgd' | 'adam';
+  /**
+   * The federated tensors to change (default: all of `FEDERATED_TENSORS`); the others keep their
+   * values, so their delta is 0. For probes of which tensors devices should train.
+   */
+  trainTensors?: readonly string[];
   /** Session windows per step (default 32; a device rarely has more, so usually one step per epoch). */
   batchSize?: number;
   /**
@@ -104,6 +109,7 @@ export class LocalTrainer {
           const { loss, grads } = this._step(b, frozen, trained, true);
           sum += loss * b.positives;
           FEDERATED_TENSORS.forEach((name, t) => {
+            if (o.trainTensors && !o.trainTensors.includes(name)) return;
             const w = trained.get(name)!;
             const g = grads[t]!;
             if (adam) adam.apply(t, w, g);

@@ -47,6 +47,16 @@ describe('LocalTrainer', () => {
     trainer.dispose();
   });
 
+  it('changes only the tensors of trainTensors when given (the others keep their values)', async () => {
+    const trainer = new LocalTrainer(config, items);
+    const r = await trainer.train(dense, sessions, { epochs: 5, lr: 0.5, trainTensors: ['out/last', 'out/item'] });
+    trainer.dispose();
+    for (const name of FEDERATED_TENSORS) {
+      const moved = r.weights.get(name)!.some((v, i) => v !== dense.get(name)![i]);
+      expect(moved, name).toBe(name === 'out/last' || name === 'out/item');
+    }
+  });
+
   it('trains with Adam too, and skips sessions with fewer than two items', async () => {
     const trainer = new LocalTrainer(config, items);
     const tensorsBefore = tf.memory().numTensors;
