@@ -168,6 +168,11 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
   return { ...result, training: { examples: trained.examples, firstLoss: trained.firstEpochLoss, lastLoss: trained.lastEpochLoss, ms: performance.now() - t } };
 }
 
+/** Remembers that this device's update is in `roundId` (the newest {@link MAX_UPLOAD_LOG} rounds). */
+function markContributed(state: FederatedState, roundId: string): void {
+  state.contributedRounds = [...(state.contributedRounds ?? []), roundId].slice(-MAX_UPLOAD_LOG);
+}
+
 /** Posts the pending update (if its backoff allows) and records the outcome in `state`. */
 export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state: FederatedState, now = Date.now()): Promise<ContributionResult> {
   const p = state.pending;
@@ -189,7 +194,7 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
   }
   if (res && res.status === 202) {
     state.pending = null;
-    state.contributedRounds = [...(state.contributedRounds ?? []), p.roundId].slice(-MAX_UPLOAD_LOG);
+    markContributed(state, p.roundId);
     state.uploads.push({ at: Date.now(), modelVersion: p.modelVersion, roundId: p.roundId, bytes: p.body.length, clipNorm: p.clipNorm, noiseStd: p.noiseStd, noiseMultiplier: p.noiseMultiplier, epsilon: null });
     if (state.uploads.length > MAX_UPLOAD_LOG) state.uploads.shift();
     return { outcome: 'uploaded', reason: 'accepted', bytes: p.body.length, roundId: p.roundId };
@@ -208,6 +213,6 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
     /* no JSON body */
   }
   // An earlier attempt was stored although its answer was lost: the round has this device's update.
-  if (reason === 'replayed_nonce' || reason === 'token_spent') state.contributedRounds = [...(state.contributedRounds ?? []), p.roundId].slice(-MAX_UPLOAD_LOG);
+  if (reason === 'replayed_nonce' || reason === 'token_spent') markContributed(state, p.roundId);
   return { outcome: 'rejected', reason, roundId: p.roundId };
 }

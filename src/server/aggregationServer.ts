@@ -213,7 +213,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     const body = await admitAndRead(req, res, MAX_TOKEN_REQUEST_BYTES, { status: 413, reason: 'too_large', message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes` });
     if (!body) return;
     const issued = tokens.issue(body, req.socket.remoteAddress ?? 'unknown', round);
-    if (!issued.ok) return refuse(res, issued, issued.status === 429 ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - Date.now()) / 1000))) } : {});
+    if (!issued.ok) return refuse(res, issued, issued.status === 429 ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - opts.now()) / 1000))) } : {});
     res.writeHead(200, { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE, 'Cache-Control': 'no-store', 'Content-Length': issued.response.length });
     res.end(issued.response);
   }

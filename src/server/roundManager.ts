@@ -11,6 +11,7 @@ import { ServerConfigError, type ResolvedOptions } from './serverOptions';
 import { readUpdateLog, type LogMeta, type UpdateLog } from './updateLog';
 import { DataDirError, RECENT_ROUNDS, TOKEN_PREFIX, UpdateStore, type ClosedRound, type ServerState } from './updateStore';
 import { maxUpdateBytes, type AcceptedUpdate, type UpdateRejection, type ValidationContext } from './validateUpdate';
+import { checkNoise, type NoiseCheck } from './noiseCheck';
 import { VersionStore, type MasterModel } from './versionStore';
 
 /** One accepted update as the status endpoint shows it: no address, no content. */
@@ -469,37 +470,4 @@ function freeBytes(dir: string): number | null {
   } catch {
     return null;
   }
-}
-
-/** The start-up noise check: how much a full round's noise moves the model, against the model. */
-export interface NoiseCheck {
-  /** L2 norm of one full round's noise on the model: serverLr·σ·C·√d / (target·expectedWeight). */
-  roundNoiseNorm: number;
-  /** L2 norm of the trainable weights of the model the server starts from. */
-  weightsNorm: number;
-  ratio: number;
-  limit: number;
-}
-
-/**
- * Refuses settings whose noise would swamp the model (throws {@link ServerConfigError} with the
- * arithmetic): with a target of 5 and σ = C = 1, one honest round once added noise of norm 26.8
- * to a model whose trainable weights have norm 24.3 and took Recall@20 from 0.335 to 0.096.
- */
-export function checkNoise(o: ResolvedOptions, trainable: Float32Array): NoiseCheck {
-  const d = trainable.length;
-  let sq = 0;
-  for (let i = 0; i < d; i++) sq += trainable[i]! * trainable[i]!;
-  const weightsNorm = Math.sqrt(sq);
-  const roundNoiseNorm = (o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.targetUpdates * o.expectedWeight);
-  const ratio = weightsNorm > 0 ? roundNoiseNorm / weightsNorm : Infinity;
-  const check = { roundNoiseNorm, weightsNorm, ratio, limit: o.maxNoiseRatio };
-  if (ratio > o.maxNoiseRatio) {
-    const minTarget = Math.ceil((o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight));
-    throw new ServerConfigError(
-      `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${o.serverLr}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, `
-      + `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %): raise the target to ≥ ${minTarget}, or lower the clip norm or noise multiplier`,
-    );
-  }
-  return check;
 }
