@@ -10,7 +10,14 @@ import { join } from 'node:path';
 export const chromiumLaunch = {
   executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
   headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  args: [
+    '--no-sandbox',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
 };
 
 /** Ports of the fixture server and the demo shop; `E2E_PORT` moves both (parallel runs). */
@@ -43,7 +50,12 @@ export default defineConfig({
       url: `http://127.0.0.1:${demoPort}/`,
       reuseExistingServer: false,
       // A fresh aggregation-server store per run, and rounds that close after every update.
-      env: { PORT: String(demoPort), HOST: '127.0.0.1', FL_DATA_DIR: join(tmpdir(), `edge-personalize-demo-fl-${process.pid}-${Date.now()}`), FL_ROUND_TARGET: '1' },
+      env: {
+        PORT: String(demoPort),
+        HOST: '127.0.0.1',
+        FL_DATA_DIR: join(tmpdir(), `edge-personalize-demo-fl-${process.pid}-${Date.now()}`),
+        FL_ROUND_TARGET: '1',
+      },
     },
   ],
 });

@@ -66,13 +66,19 @@ const config: RollupOptions[] = [
         if (id.includes('tfjs-backend-wasm')) return 'ml-wasm';
         if (id.includes('tfjs-backend-cpu')) return 'ml-cpu';
         if (/tfjs-core|node_modules\/(long|seedrandom)\/|\/src\/worker\/mlRuntime/.test(id)) return 'ml';
-        // The model modules that need tfjs; the pure ones (file format, quantization) stay in the
-        // Worker bundle, which reads the model's files while tfjs loads.
-        if (/\/src\/model\/(sessionModel|sessionEncoder|gruCell|attentionReadout|repeatMixture|matMul|buildModel)\.ts$/.test(id)) return 'ml';
-        if (/\/src\/model\//.test(id)) return 'model-format';
+        // src/model/tfjs/ needs tfjs and ships with it; src/model/plain/ (file format, quantization,
+        // the plain-JS first rank) stays out of it, so the Worker reads the model's files and
+        // answers the first rank while tfjs loads.
+        if (id.includes('/src/model/tfjs/')) return 'ml';
+        if (id.includes('/src/model/plain/')) return 'model-format';
         // Participation tokens (Privacy Pass: blind RSA, TLS-style encodings): loaded only when the
         // aggregation server asks for tokens, at the first contribution.
-        if (/\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl|@noble)\//.test(id)) return 'tokens';
+        if (
+          /\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl|@noble)\//.test(
+            id,
+          )
+        )
+          return 'tokens';
         // Federated learning (round client, local training, update encoding): loaded on first contribution.
         if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
         return undefined;

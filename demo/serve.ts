@@ -71,4 +71,6 @@ server.on('error', (err) => {
   console.error(`demo: cannot listen on ${host}:${port}: ${err.message}`);
   process.exit(1);
 });
-server.listen(port, host, () => console.log(`demo shop on http://${host}:${port}/ (aggregation server: http://${host}:${port}/fl/v1/status)`));
+server.listen(port, host, () =>
+  console.log(`demo shop on http://${host}:${port}/ (aggregation server: http://${host}:${port}/fl/v1/status)`),
+);

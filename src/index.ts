@@ -5,6 +5,15 @@ export { SNIPPET } from './loader/snippet';
 export type { EdgePersonalize, SdkStatus, SdkEnvironment } from './sdk/createEdgePersonalize';
 export type { BackendPreference, ConsentState, EdgePersonalizeConfig, RetentionLimits, SlotRankedInfo } from './config/config';
 export type { SdkErrorName } from './errors';
-export type { BackendReport, ContributionResult, Explanation, FederatedStatus, UploadLogEntry, WorkerStatus, WorkerTimings, SessionSummary } from './worker/protocol';
+export type {
+  BackendReport,
+  ContributionResult,
+  Explanation,
+  FederatedStatus,
+  UploadLogEntry,
+  WorkerStatus,
+  WorkerTimings,
+  SessionSummary,
+} from './worker/protocol';
 export type { DeviceDataExport } from './store/deviceData';
 export type { ResolvedConsent } from './privacy/consentState';

@@ -37,12 +37,20 @@ export interface Catalogue {
 
 /** "Candles & Lights" → "candles-lights". */
 export function slugify(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 }
 
 /** Reads the catalogue, vocabulary and credit line of the model directory `dir`. */
 export function loadCatalogue(dir: string): Catalogue {
-  const vocab = new Set(readFileSync(join(dir, 'vocab.txt'), 'utf8').split('\n').map((l) => l.trim()).filter(Boolean));
+  const vocab = new Set(
+    readFileSync(join(dir, 'vocab.txt'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   const all = JSON.parse(readFileSync(join(dir, 'data', 'catalogue.json'), 'utf8')) as Product[];
   const products = all.filter((p) => vocab.has(p.id)).sort((a, b) => b.popularity - a.popularity);
   const groups = new Map<string, Product[]>();
@@ -51,7 +59,9 @@ export function loadCatalogue(dir: string): Catalogue {
   const categories = [...groups]
     .map(([name, list]) => ({ name, slug: slugify(name), products: list }))
     .sort((a, b) => total(b.products) - total(a.products));
-  const credit = readFileSync(join(dir, 'data', 'CREDIT.txt'), 'utf8').split('\n')[0]!.trim();
+  const credit = readFileSync(join(dir, 'data', 'CREDIT.txt'), 'utf8')
+    .split('\n')[0]!
+    .trim();
   return {
     byId: new Map(products.map((p) => [p.id, p])),
     categories,
@@ -77,12 +87,21 @@ export function interleave(lists: readonly Product[][], count: number): Product[
 
 /** The home page's "Recommended for you" candidates: the top few of every category, interleaved. */
 export function recommendedCandidates(cat: Catalogue, count = 48): Product[] {
-  return interleave(cat.categories.map((c) => c.products), count);
+  return interleave(
+    cat.categories.map((c) => c.products),
+    count,
+  );
 }
 
 /** A product page's "You may also like" candidates: its category first, then popular others. */
 export function alsoLikeCandidates(cat: Catalogue, product: Product, count = 16): Product[] {
-  const same = cat.bySlug.get(slugify(product.category))!.products.filter((p) => p.id !== product.id).slice(0, count / 2);
-  const others = interleave(cat.categories.filter((c) => c.name !== product.category).map((c) => c.products), count - same.length);
+  const same = cat.bySlug
+    .get(slugify(product.category))!
+    .products.filter((p) => p.id !== product.id)
+    .slice(0, count / 2);
+  const others = interleave(
+    cat.categories.filter((c) => c.name !== product.category).map((c) => c.products),
+    count - same.length,
+  );
   return interleave([same, others], count);
 }

@@ -9,11 +9,11 @@ import { html, type SafeHtml } from './html';
  */
 export function consentBanner(): SafeHtml {
   return html`<div class="consent-banner" data-consent-banner role="region" aria-label="Personalization choice" hidden>
-  <p>Personalize this shop on your device? Nothing you do leaves your browser.</p>
-  <div class="consent-actions">
-    <button type="button" class="button" data-consent-choice="granted">Allow</button>
-    <button type="button" class="button secondary" data-consent-choice="denied">No thanks</button>
-    <a href="/privacy">Learn more →</a>
-  </div>
-</div>`;
+    <p>Personalize this shop on your device? Nothing you do leaves your browser.</p>
+    <div class="consent-actions">
+      <button type="button" class="button" data-consent-choice="granted">Allow</button>
+      <button type="button" class="button secondary" data-consent-choice="denied">No thanks</button>
+      <a href="/privacy">Learn more →</a>
+    </div>
+  </div>`;
 }

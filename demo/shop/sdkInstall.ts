@@ -24,7 +24,9 @@ export function sdkInstall(options: SdkInstallOptions): SafeHtml {
   // updateEndpoint turns federated learning on: the aggregation server is mounted at /fl (serve.ts).
   const config = JSON.stringify({ modelUrl: MODEL_URL, updateEndpoint: '/fl', consent: options.consent, debug: true });
   // Both strings are ours (the snippet constant and JSON of fixed values): no data inside <script>.
-  return html`<script>${raw(SNIPPET)}
-edgePersonalize.push(['init', ${raw(config)}]);</script>
-<script async src="${SDK_URL}"></script>`;
+  return html`<script>
+      ${raw(SNIPPET)};
+      edgePersonalize.push(['init', ${raw(config)}]);
+    </script>
+    <script async src="${SDK_URL}"></script>`;
 }

@@ -10,7 +10,11 @@ export type Handler = (req: IncomingMessage, res: ServerResponse) => boolean | P
 
 /** Sends a page; HEAD gets the headers only. */
 export function sendHtml(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-cache', 'Content-Length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-cache',
+    'Content-Length': Buffer.byteLength(body),
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
 
@@ -25,7 +29,12 @@ function catalogueApi(cat: Catalogue): Handler {
   const gzipped = gzipSync(body);
   const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
   return (req, res) => {
-    const headers = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'max-age=3600', ETag: etag, Vary: 'Accept-Encoding' };
+    const headers = {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Cache-Control': 'max-age=3600',
+      ETag: etag,
+      Vary: 'Accept-Encoding',
+    };
     if (req.headers['if-none-match'] === etag) {
       res.writeHead(304, headers).end();
       return true;

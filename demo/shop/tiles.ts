@@ -11,7 +11,12 @@ export function formatPrice(price: number): string {
 /** "Paper Chain Kit 50's Christmas" → "PC": the generated visual's label. */
 export function initials(name: string): string {
   const words = name.split(/\s+/).filter((w) => /^[a-z]/i.test(w));
-  return words.slice(0, 2).map((w) => w[0]!.toUpperCase()).join('') || '?';
+  return (
+    words
+      .slice(0, 2)
+      .map((w) => w[0]!.toUpperCase())
+      .join('') || '?'
+  );
 }
 
 /** A stable small number from an id, to vary shades within a category. */
@@ -49,13 +54,13 @@ function whyThis(product: Product): SafeHtml {
 /** One product tile: a slot child (`data-personalize-item`) that links to the product page. */
 export function productTile(cat: Catalogue, product: Product, why = false): SafeHtml {
   return html`<li class="tile" data-personalize-item="${product.id}">
-  <a href="/product/${encodeURIComponent(product.id)}">
-    ${productArt(cat, product)}
-    <span class="tile-name">${product.name}</span>
-    <span class="tile-meta"><span>${product.category}</span><span class="price">${formatPrice(product.price)}</span></span>
-  </a>
-  ${why && whyThis(product)}
-</li>`;
+    <a href="/product/${encodeURIComponent(product.id)}">
+      ${productArt(cat, product)}
+      <span class="tile-name">${product.name}</span>
+      <span class="tile-meta"><span>${product.category}</span><span class="price">${formatPrice(product.price)}</span></span>
+    </a>
+    ${why && whyThis(product)}
+  </li>`;
 }
 
 /** Options of {@link productSlot}. */
@@ -73,8 +78,8 @@ export interface SlotOptions {
 export function productSlot(cat: Catalogue, label: string, products: readonly Product[], options: SlotOptions = {}): SafeHtml {
   const shown = options.visible === undefined ? '' : ` show-${options.visible}`;
   return html`<ul class="grid${shown}" data-personalize-slot="${label}">
-${products.map((p) => productTile(cat, p, options.why))}
-</ul>`;
+    ${products.map((p) => productTile(cat, p, options.why))}
+  </ul>`;
 }
 
 /** The link to a product's category page. */

@@ -27,12 +27,16 @@
 
   /** @param {Record<string, number>} cart */
   function count(cart) {
-    return Object.keys(cart).reduce(function (n, id) { return n + cart[id]; }, 0);
+    return Object.keys(cart).reduce(function (n, id) {
+      return n + cart[id];
+    }, 0);
   }
 
   /** @param {Record<string, number>} cart */
   function showCount(cart) {
-    document.querySelectorAll('[data-cart-count]').forEach(function (el) { el.textContent = String(count(cart)); });
+    document.querySelectorAll('[data-cart-count]').forEach(function (el) {
+      el.textContent = String(count(cart));
+    });
   }
 
   document.addEventListener('click', function (e) {

@@ -12,8 +12,12 @@
   /** Builds an element; children are nodes or text (set as text, never parsed as HTML). */
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { node.append(c); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.append(c);
+    });
     return node;
   }
 
@@ -51,14 +55,28 @@
         el('td', {}, [remove]),
       ]);
     });
-    var head = el('tr', {}, [el('th', {}, ['Product']), el('th', {}, ['Category']), el('th', { class: 'num' }, ['Qty']), el('th', { class: 'num' }, ['Price']), el('th', {}, [])]);
-    var foot = el('tr', {}, [el('th', {}, ['Total']), el('td', {}, []), el('td', {}, []), el('th', { class: 'num' }, [gbp.format(total)]), el('td', {}, [])]);
+    var head = el('tr', {}, [
+      el('th', {}, ['Product']),
+      el('th', {}, ['Category']),
+      el('th', { class: 'num' }, ['Qty']),
+      el('th', { class: 'num' }, ['Price']),
+      el('th', {}, []),
+    ]);
+    var foot = el('tr', {}, [
+      el('th', {}, ['Total']),
+      el('td', {}, []),
+      el('td', {}, []),
+      el('th', { class: 'num' }, [gbp.format(total)]),
+      el('td', {}, []),
+    ]);
     view.replaceChildren(el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows), el('tfoot', {}, [foot])]));
   }
 
   buy.addEventListener('click', function () {
     var ids = Object.keys(window.demoCart.read());
-    ids.forEach(function (id) { track('purchase', { itemId: id }); });
+    ids.forEach(function (id) {
+      track('purchase', { itemId: id });
+    });
     window.demoCart.write({});
     render();
     status.textContent = 'Thank you! ' + ids.length + (ids.length === 1 ? ' purchase' : ' purchases') + ' recorded on this device.';
@@ -66,7 +84,14 @@
 
   render();
   fetch('/api/catalogue.json')
-    .then(function (r) { return r.ok ? r.json() : {}; })
-    .then(function (data) { names = data; render(); })
-    .catch(function () { /* offline: the cart shows ids instead of names */ });
+    .then(function (r) {
+      return r.ok ? r.json() : {};
+    })
+    .then(function (data) {
+      names = data;
+      render();
+    })
+    .catch(function () {
+      /* offline: the cart shows ids instead of names */
+    });
 })();

@@ -16,10 +16,17 @@
   }
 
   function refresh() {
-    return window.demoShop.whenSdk()
-      .then(function (sdk) { return sdk.status(); })
-      .then(function (st) { update(st.consent); })
-      .catch(function () { /* status() failed: leave the banner as it is */ });
+    return window.demoShop
+      .whenSdk()
+      .then(function (sdk) {
+        return sdk.status();
+      })
+      .then(function (st) {
+        update(st.consent);
+      })
+      .catch(function () {
+        /* status() failed: leave the banner as it is */
+      });
   }
 
   document.addEventListener('click', function (e) {

@@ -6,7 +6,9 @@
   var panel = document.getElementById('panel');
   if (!panel) return;
   var toggle = panel.querySelector('.panel-toggle');
-  var part = function (name) { return panel.querySelector('[data-panel="' + name + '"]'); };
+  var part = function (name) {
+    return panel.querySelector('[data-panel="' + name + '"]');
+  };
   var OPEN_KEY = 'demo-shop-panel-open';
   /** @type {Record<string, [string, string, number]>} */
   var names = {};
@@ -16,24 +18,45 @@
   function setOpen(open) {
     panel.classList.toggle('closed', !open);
     toggle.setAttribute('aria-expanded', String(open));
-    try { localStorage.setItem(OPEN_KEY, open ? '1' : '0'); } catch (e) { /* blocked storage: not remembered */ }
+    try {
+      localStorage.setItem(OPEN_KEY, open ? '1' : '0');
+    } catch (e) {
+      /* blocked storage: not remembered */
+    }
   }
-  toggle.addEventListener('click', function () { setOpen(panel.classList.contains('closed')); });
-  try { if (localStorage.getItem(OPEN_KEY) === '0') setOpen(false); } catch (e) { /* keep it open */ }
+  toggle.addEventListener('click', function () {
+    setOpen(panel.classList.contains('closed'));
+  });
+  try {
+    if (localStorage.getItem(OPEN_KEY) === '0') setOpen(false);
+  } catch (e) {
+    /* keep it open */
+  }
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { node.append(c); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.append(c);
+    });
     return node;
   }
-  function ms(v) { return v === null || v === undefined ? '–' : v.toFixed(1); }
+  function ms(v) {
+    return v === null || v === undefined ? '–' : v.toFixed(1);
+  }
   function itemLink(id) {
     var name = names[id] ? names[id][0] : id;
     return el('a', { href: '/product/' + encodeURIComponent(id), title: names[id] ? names[id][1] : '' }, [name]);
   }
   function pairs(target, list) {
-    target.replaceChildren.apply(target, list.flatMap(function (p) { return [el('dt', {}, [p[0]]), el('dd', {}, [String(p[1])])]; }));
+    target.replaceChildren.apply(
+      target,
+      list.flatMap(function (p) {
+        return [el('dt', {}, [p[0]]), el('dd', {}, [String(p[1])])];
+      }),
+    );
   }
 
   function render(st) {
@@ -60,18 +83,36 @@
     ]);
     var session = w && w.session;
     var items = session ? session.items : [];
-    part('session').replaceChildren.apply(part('session'), items.map(function (id) { return el('li', {}, [itemLink(id)]); }));
-    part('events').textContent = (session ? session.eventCount + ' events in this session, ' : 'No session yet: open a product. ') +
+    part('session').replaceChildren.apply(
+      part('session'),
+      items.map(function (id) {
+        return el('li', {}, [itemLink(id)]);
+      }),
+    );
+    part('events').textContent =
+      (session ? session.eventCount + ' events in this session, ' : 'No session yet: open a product. ') +
       (w ? w.storedEvents + ' stored in this browser (IndexedDB).' : '');
-    part('picks').replaceChildren.apply(part('picks'), picks.map(function (p) { return el('li', {}, [itemLink(p.itemId), ' ', el('span', { class: 'muted' }, [p.score.toFixed(2)])]); }));
+    part('picks').replaceChildren.apply(
+      part('picks'),
+      picks.map(function (p) {
+        return el('li', {}, [itemLink(p.itemId), ' ', el('span', { class: 'muted' }, [p.score.toFixed(2)])]);
+      }),
+    );
     var errors = w ? w.errors : [];
-    part('errors').replaceChildren.apply(part('errors'), errors.map(function (e) { return el('li', {}, [e.name + ': ' + e.message]); }));
+    part('errors').replaceChildren.apply(
+      part('errors'),
+      errors.map(function (e) {
+        return el('li', {}, [e.name + ': ' + e.message]);
+      }),
+    );
     part('summary').textContent = [
       backend ? 'Backend ' + backend.name : w ? 'Loading the model…' : 'Personalization off (' + st.consent.state + ')',
       session ? 'session of ' + items.length + ' items' : 'no session yet',
       picks[0] ? 'top pick: ' + (names[picks[0].itemId] ? names[picks[0].itemId][0] : picks[0].itemId) : null,
       errors.length ? errors.length + ' errors' : null,
-    ].filter(Boolean).join(' · ');
+    ]
+      .filter(Boolean)
+      .join(' · ');
   }
 
   async function tick() {
@@ -90,14 +131,27 @@
   }
 
   function loop() {
-    tick().catch(function (e) { part('summary').textContent = 'Panel: ' + (e && e.message ? e.message : String(e)); })
-      .then(function () { setTimeout(loop, 1000); });
+    tick()
+      .catch(function (e) {
+        part('summary').textContent = 'Panel: ' + (e && e.message ? e.message : String(e));
+      })
+      .then(function () {
+        setTimeout(loop, 1000);
+      });
   }
 
   fetch('/api/catalogue.json')
-    .then(function (r) { return r.ok ? r.json() : {}; })
-    .then(function (data) { names = data; })
-    .catch(function () { /* names fall back to ids */ })
-    .then(function () { picksKey = ''; });
+    .then(function (r) {
+      return r.ok ? r.json() : {};
+    })
+    .then(function (data) {
+      names = data;
+    })
+    .catch(function () {
+      /* names fall back to ids */
+    })
+    .then(function () {
+      picksKey = '';
+    });
   loop();
 })();

@@ -6,23 +6,31 @@
   'use strict';
   var kit = window.demoShop;
   var el = kit.el;
-  var part = function (name) { return document.querySelector('[data-privacy="' + name + '"]'); };
-  var when = function (ms) { return new Date(ms).toLocaleString('en-GB'); };
+  var part = function (name) {
+    return document.querySelector('[data-privacy="' + name + '"]');
+  };
+  var when = function (ms) {
+    return new Date(ms).toLocaleString('en-GB');
+  };
 
   /** Who decided the consent in effect, in the shopper's words. */
   var SOURCE = {
     gpc: 'Global Privacy Control, sent by your browser',
     dnt: 'Do Not Track, sent by your browser',
     shopper: 'you, on this device',
-    site: 'the shop\'s default (you have not chosen yet)',
+    site: "the shop's default (you have not chosen yet)",
   };
 
   /** One sentence for the consent in effect; `record` is the choice remembered on the device. */
   function verdict(consent, record) {
     if (consent.source === 'gpc' || consent.source === 'dnt') {
       var signal = consent.source === 'gpc' ? 'Global Privacy Control' : 'Do Not Track';
-      return 'Your browser sends ' + signal + ': personalization is off. The shop honours it, whatever you choose below' +
-        (record && record.state === 'granted' ? ' (your "Allow" is remembered, but your browser\'s signal wins).' : '.');
+      return (
+        'Your browser sends ' +
+        signal +
+        ': personalization is off. The shop honours it, whatever you choose below' +
+        (record && record.state === 'granted' ? ' (your "Allow" is remembered, but your browser\'s signal wins).' : '.')
+      );
     }
     if (consent.state === 'granted') return 'Personalization is on: what you view and buy is recorded in this browser, and only here.';
     if (consent.source === 'shopper' && consent.state === 'denied') return 'You said no: personalization is off and nothing is recorded.';
@@ -37,29 +45,51 @@
       ['The SDK says', consent.reason],
       ['Your remembered choice', record ? record.state + ', ' + when(record.at) : 'none'],
     ];
-    part('consent').replaceChildren.apply(part('consent'), facts.flatMap(function (f) { return [el('dt', {}, [f[0]]), el('dd', {}, [f[1]])]; }));
+    part('consent').replaceChildren.apply(
+      part('consent'),
+      facts.flatMap(function (f) {
+        return [el('dt', {}, [f[0]]), el('dd', {}, [f[1]])];
+      }),
+    );
     document.querySelectorAll('.privacy-section [data-consent-choice]').forEach(function (b) {
       b.setAttribute('aria-pressed', String(!!record && record.state === b.getAttribute('data-consent-choice')));
     });
   }
 
-  function plural(n, one, many) { return n + ' ' + (n === 1 ? one : many); }
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
+  }
 
   function renderStored(data, names) {
     var stores = data.indexedDB;
-    var events = (stores.events || []).slice().sort(function (a, b) { return b.at - a.at || b.id - a.id; });
+    var events = (stores.events || []).slice().sort(function (a, b) {
+      return b.at - a.at || b.id - a.id;
+    });
     part('event-count').textContent = String(events.length);
     part('session-count').textContent = String((stores.sessions || []).length);
     var byType = {};
-    events.forEach(function (e) { byType[e.type] = (byType[e.type] || 0) + 1; });
-    part('by-type').replaceChildren.apply(part('by-type'), Object.keys(byType).sort().map(function (type) {
-      return el('li', {}, [el('strong', {}, [String(byType[type])]), ' ', type]);
-    }));
+    events.forEach(function (e) {
+      byType[e.type] = (byType[e.type] || 0) + 1;
+    });
+    part('by-type').replaceChildren.apply(
+      part('by-type'),
+      Object.keys(byType)
+        .sort()
+        .map(function (type) {
+          return el('li', {}, [el('strong', {}, [String(byType[type])]), ' ', type]);
+        }),
+    );
     // Everything else the export holds, so that nothing on the device goes unmentioned.
-    var other = Object.keys(stores).filter(function (s) { return s !== 'events' && s !== 'sessions'; })
-      .map(function (s) { return plural(stores[s].length, 'bookkeeping record', 'bookkeeping records') + ' ("' + s + '")'; });
+    var other = Object.keys(stores)
+      .filter(function (s) {
+        return s !== 'events' && s !== 'sessions';
+      })
+      .map(function (s) {
+        return plural(stores[s].length, 'bookkeeping record', 'bookkeeping records') + ' ("' + s + '")';
+      });
     var pending = data.webStorage['edge-personalize.pending'];
-    if (Array.isArray(pending) && pending.length) other.push(plural(pending.length, 'event', 'events') + ' of this tab waiting to be stored (sessionStorage)');
+    if (Array.isArray(pending) && pending.length)
+      other.push(plural(pending.length, 'event', 'events') + ' of this tab waiting to be stored (sessionStorage)');
     if (data.webStorage['edge-personalize.consent']) other.push('your choice (localStorage)');
     part('stored-detail').textContent = other.length ? 'Also: ' + other.join('; ') + '.' : 'Nothing else.';
 
@@ -98,7 +128,13 @@
     var closed = (privacy.rounds || []).length;
     // A null ε after a closed round means the accountant could not bound it (e.g. a round of one update,
     // whose noise alone is not counted as protection): say so, never show it as zero.
-    var eps = function (e) { return e && typeof e.epsilon === 'number' ? e.epsilon.toPrecision(3) : closed > 0 ? 'unbounded (a round had too little noise)' : 'none yet'; };
+    var eps = function (e) {
+      return e && typeof e.epsilon === 'number'
+        ? e.epsilon.toPrecision(3)
+        : closed > 0
+          ? 'unbounded (a round had too little noise)'
+          : 'none yet';
+    };
     var pairs = [
       ['Noise multiplier σ', String(privacy.noiseMultiplier)],
       ['Clip norm', String(privacy.clipNorm)],
@@ -109,13 +145,19 @@
       ['Rounds closed', String((privacy.rounds || []).length)],
     ];
     var nodes = [];
-    pairs.forEach(function (p) { nodes.push(el('dt', {}, [p[0]]), el('dd', {}, [p[1]])); });
+    pairs.forEach(function (p) {
+      nodes.push(el('dt', {}, [p[0]]), el('dd', {}, [p[1]]));
+    });
     target.replaceChildren.apply(target, nodes);
   }
 
   /** The ε of a round, from the server's list of closed rounds. */
   function roundEpsilon(privacy, roundId) {
-    var r = privacy && (privacy.rounds || []).find(function (x) { return String(x.round) === String(roundId); });
+    var r =
+      privacy &&
+      (privacy.rounds || []).find(function (x) {
+        return String(x.round) === String(roundId);
+      });
     if (!r) return 'round still open';
     return typeof r.epsilon === 'number' ? r.epsilon.toPrecision(3) : 'unbounded';
   }
@@ -132,19 +174,26 @@
       target.replaceChildren(el('p', {}, ['No model updates uploaded yet.']));
       return;
     }
-    var num = function (v, digits) { return typeof v === 'number' ? v.toPrecision(digits) : '–'; };
-    var head = ['Time', 'Model version', 'Round', 'Size', 'Clip norm', 'Noise (σ)', 'ε'].map(function (h) { return el('th', {}, [h]); });
-    var rows = federated.uploads.slice().reverse().map(function (u) {
-      return el('tr', {}, [
-        el('td', {}, [when(u.at)]),
-        el('td', {}, [String(u.modelVersion)]),
-        el('td', {}, [String(u.roundId)]),
-        el('td', { class: 'num' }, [u.bytes.toLocaleString('en-GB') + ' bytes']),
-        el('td', { class: 'num' }, [num(u.clipNorm, 3)]),
-        el('td', { class: 'num' }, [num(u.noiseStd, 3)]),
-        el('td', { class: 'num' }, [u.epsilon != null ? num(u.epsilon, 3) : roundEpsilon(privacy, u.roundId)]),
-      ]);
+    var num = function (v, digits) {
+      return typeof v === 'number' ? v.toPrecision(digits) : '–';
+    };
+    var head = ['Time', 'Model version', 'Round', 'Size', 'Clip norm', 'Noise (σ)', 'ε'].map(function (h) {
+      return el('th', {}, [h]);
     });
+    var rows = federated.uploads
+      .slice()
+      .reverse()
+      .map(function (u) {
+        return el('tr', {}, [
+          el('td', {}, [when(u.at)]),
+          el('td', {}, [String(u.modelVersion)]),
+          el('td', {}, [String(u.roundId)]),
+          el('td', { class: 'num' }, [u.bytes.toLocaleString('en-GB') + ' bytes']),
+          el('td', { class: 'num' }, [num(u.clipNorm, 3)]),
+          el('td', { class: 'num' }, [num(u.noiseStd, 3)]),
+          el('td', { class: 'num' }, [u.epsilon != null ? num(u.epsilon, 3) : roundEpsilon(privacy, u.roundId)]),
+        ]);
+      });
     var table = el('table', { class: 'data-table' }, [
       el('caption', {}, [plural(federated.uploads.length, 'model update', 'model updates') + ' sent from this browser, newest first']),
       el('thead', {}, [el('tr', {}, head)]),
@@ -163,7 +212,9 @@
       for (var i = 0; i < 50; i++) {
         var st = await sdk.status();
         if (!st.worker || st.worker.ready) break;
-        await new Promise(function (r) { setTimeout(r, 200); });
+        await new Promise(function (r) {
+          setTimeout(r, 200);
+        });
       }
       var results = await Promise.all([sdk.status(), sdk.exportData(), kit.names(), serverBudget()]);
       if (mine !== generation) return;
@@ -176,7 +227,9 @@
     }
   }
 
-  function say(text) { part('action-status').textContent = text; }
+  function say(text) {
+    part('action-status').textContent = text;
+  }
 
   async function download() {
     var data = await (await kit.whenSdk()).exportData();
@@ -186,13 +239,15 @@
     link.click();
     link.remove();
     // The download has started from the URL; keep it alive a while for slow disks, then free it.
-    setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    setTimeout(function () {
+      URL.revokeObjectURL(url);
+    }, 60000);
     var count = (data.indexedDB.events || []).length;
     say('Downloaded ' + plural(count, 'event', 'events') + ' and everything else stored, as JSON.');
   }
 
   async function erase(button) {
-    if (!window.confirm('Erase everything this shop keeps in your browser: events, sessions, the model\'s state and your choice?')) return;
+    if (!window.confirm("Erase everything this shop keeps in your browser: events, sessions, the model's state and your choice?")) return;
     button.disabled = true;
     say('Erasing…');
     try {
@@ -206,17 +261,25 @@
   }
 
   document.querySelector('[data-privacy-download]').addEventListener('click', function () {
-    download().catch(function (e) { say('Could not export: ' + (e && e.message ? e.message : String(e))); });
+    download().catch(function (e) {
+      say('Could not export: ' + (e && e.message ? e.message : String(e)));
+    });
   });
   var eraseButton = document.querySelector('[data-privacy-erase]');
-  eraseButton.addEventListener('click', function () { void erase(eraseButton); });
+  eraseButton.addEventListener('click', function () {
+    void erase(eraseButton);
+  });
   // consent.js (loaded earlier) has passed the choice on by the time this listener runs. Under
   // GPC the consent in effect does not change, so no consent event would tell us.
   document.addEventListener('click', function (e) {
     if (e.target instanceof Element && e.target.closest('[data-consent-choice]')) void render();
   });
-  window.addEventListener('edge-personalize:consent', function () { void render(); });
+  window.addEventListener('edge-personalize:consent', function () {
+    void render();
+  });
   // Another tab may have recorded or erased meanwhile.
-  document.addEventListener('visibilitychange', function () { if (document.visibilityState === 'visible') void render(); });
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible') void render();
+  });
   void render();
 })();

@@ -9,8 +9,12 @@
    */
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    (children || []).forEach(function (c) { node.append(c); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.append(c);
+    });
     return node;
   }
 
@@ -27,11 +31,16 @@
    * "waiting" text, which is then the truth.
    */
   function whenSdk() {
-    sdkPromise = sdkPromise || new Promise(function (resolve) {
-      if (loaded()) return resolve(loaded());
-      var script = document.querySelector('script[src$="/edge-personalize.js"]');
-      if (script) script.addEventListener('load', function () { if (loaded()) resolve(loaded()); });
-    });
+    sdkPromise =
+      sdkPromise ||
+      new Promise(function (resolve) {
+        if (loaded()) return resolve(loaded());
+        var script = document.querySelector('script[src$="/edge-personalize.js"]');
+        if (script)
+          script.addEventListener('load', function () {
+            if (loaded()) resolve(loaded());
+          });
+      });
     return sdkPromise;
   }
 
@@ -47,9 +56,15 @@
   var namesPromise = null;
   /** id → [name, category, price] from /api/catalogue.json (cached by the browser); {} when offline. */
   function names() {
-    namesPromise = namesPromise || fetch('/api/catalogue.json')
-      .then(function (r) { return r.ok ? r.json() : {}; })
-      .catch(function () { return {}; });
+    namesPromise =
+      namesPromise ||
+      fetch('/api/catalogue.json')
+        .then(function (r) {
+          return r.ok ? r.json() : {};
+        })
+        .catch(function () {
+          return {};
+        });
     return namesPromise;
   }
 

@@ -16,20 +16,32 @@
     if (consent.state !== 'granted') return 'Personalization is off, so this is the shop\'s own order. Change it on the "Your data" page.';
     if (!explanation) return 'Popular in the shop — no personal history yet.';
     var seen = {};
-    var top = explanation.influences.filter(function (i) {
-      // A product viewed twice appears twice in the session: name it once.
-      var keep = i.influence > 0 && !seen[i.itemId];
-      seen[i.itemId] = true;
-      return keep;
-    }).slice(0, TOP);
+    var top = explanation.influences
+      .filter(function (i) {
+        // A product viewed twice appears twice in the session: name it once.
+        var keep = i.influence > 0 && !seen[i.itemId];
+        seen[i.itemId] = true;
+        return keep;
+      })
+      .slice(0, TOP);
     if (top.length === 0) return 'Popular in the shop — nothing you viewed raised it.';
-    return 'Because you viewed: ' + top.map(function (i) { return names[i.itemId] ? names[i.itemId][0] : i.itemId; }).join(', ') + '.';
+    return (
+      'Because you viewed: ' +
+      top
+        .map(function (i) {
+          return names[i.itemId] ? names[i.itemId][0] : i.itemId;
+        })
+        .join(', ') +
+      '.'
+    );
   }
 
   async function open(why) {
     var note = why.querySelector('.why-note');
     var button = why.querySelector('.why-button');
-    document.querySelectorAll('[data-why]').forEach(function (other) { if (other !== why) close(other); });
+    document.querySelectorAll('[data-why]').forEach(function (other) {
+      if (other !== why) close(other);
+    });
     note.replaceChildren('Asking the model on this device…');
     note.hidden = false;
     button.setAttribute('aria-expanded', 'true');
@@ -48,17 +60,21 @@
   // starts at the window: https://dom.spec.whatwg.org/#concept-event-dispatch), so stopping the
   // event here keeps "why?" from counting as interest in the product. It does not prevent the
   // button's default action, and nothing inside [data-why] is a link.
-  window.addEventListener('click', function (e) {
-    var why = e.target instanceof Element ? e.target.closest('[data-why]') : null;
-    if (!why) {
-      document.querySelectorAll('[data-why]').forEach(close); // a click elsewhere closes the notes
-      return;
-    }
-    e.stopPropagation();
-    if (!e.target.closest('.why-button')) return; // clicks on the note itself keep it open
-    if (why.querySelector('.why-note').hidden) void open(why);
-    else close(why);
-  }, true);
+  window.addEventListener(
+    'click',
+    function (e) {
+      var why = e.target instanceof Element ? e.target.closest('[data-why]') : null;
+      if (!why) {
+        document.querySelectorAll('[data-why]').forEach(close); // a click elsewhere closes the notes
+        return;
+      }
+      e.stopPropagation();
+      if (!e.target.closest('.why-button')) return; // clicks on the note itself keep it open
+      if (why.querySelector('.why-note').hidden) void open(why);
+      else close(why);
+    },
+    true,
+  );
 
   document.addEventListener('keydown', function (e) {
     if (e.key === 'Escape') document.querySelectorAll('[data-why]').forEach(close);

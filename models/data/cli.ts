@@ -71,7 +71,10 @@ function digineticaLog(args: string[]): void {
   const input = required(values.in, 'in');
   const out = required(values.out, 'out');
   dieIfMissing(input, 'DIGINETICA log');
-  const options = { minItemCount: count(values['min-item-count'], 'min-item-count', 5), testDays: count(values['test-days'], 'test-days', 7) };
+  const options = {
+    minItemCount: count(values['min-item-count'], 'min-item-count', 5),
+    testDays: count(values['test-days'], 'test-days', 7),
+  };
   log(`reading ${input}`);
   const split = readDigineticaLog(input, options);
   logReport(split.report);
@@ -86,8 +89,12 @@ function onlineRetail(args: string[]): void {
   const { values } = parseArgs({
     args,
     options: {
-      in: { type: 'string' }, out: { type: 'string' }, 'test-days': { type: 'string' },
-      'max-session-length': { type: 'string' }, 'min-item-count': { type: 'string' }, pairs: { type: 'boolean' },
+      in: { type: 'string' },
+      out: { type: 'string' },
+      'test-days': { type: 'string' },
+      'max-session-length': { type: 'string' },
+      'min-item-count': { type: 'string' },
+      pairs: { type: 'boolean' },
     },
   });
   const input = required(values.in, 'in');
@@ -118,22 +125,32 @@ function onlineRetail(args: string[]): void {
   const ids = new Set(catalogue.products.map((p) => p.id));
   const vocab = new Set(split.train.flat());
   const uncatalogued = [...vocab].filter((id) => !ids.has(id));
-  log(`  ${vocab.size} session items, ${uncatalogued.length} of them not in the catalogue${uncatalogued.length ? ': ' + uncatalogued.slice(0, 10).join(' ') : ''}`);
+  log(
+    `  ${vocab.size} session items, ${uncatalogued.length} of them not in the catalogue${uncatalogued.length ? ': ' + uncatalogued.slice(0, 10).join(' ') : ''}`,
+  );
 
   // test_pairs.tsv is left out unless asked for: with baskets of up to 50 products it would be
   // larger than all other files together, and readSplit derives the identical cases.
   const written = writeSplit(out, split, { pairs: values.pairs ?? false });
   const files = [
     ['catalogue.json', '[\n' + catalogue.products.map((p) => JSON.stringify(p)).join(',\n') + '\n]\n'],
-    ['CREDIT.txt', ONLINE_RETAIL_CREDIT + '\n\nThe files here are derived from it by `npm run prepare-data -- online-retail` (models/data/cli.ts): sessions are baskets (see models/data/readOnlineRetail.ts), names are title-cased, categories are keyword rules (models/data/categoryOf.ts).\n'],
-    ['prepare-report.json', JSON.stringify({ options, stats: split.stats, categories: perCategory, reports: [split.report, catalogue.report] }, null, 2) + '\n'],
+    [
+      'CREDIT.txt',
+      ONLINE_RETAIL_CREDIT +
+        '\n\nThe files here are derived from it by `npm run prepare-data -- online-retail` (models/data/cli.ts): sessions are baskets (see models/data/readOnlineRetail.ts), names are title-cased, categories are keyword rules (models/data/categoryOf.ts).\n',
+    ],
+    [
+      'prepare-report.json',
+      JSON.stringify({ options, stats: split.stats, categories: perCategory, reports: [split.report, catalogue.report] }, null, 2) + '\n',
+    ],
   ] as const;
   for (const [name, text] of files) {
     writeFileSync(join(out, name), text);
     written.files.push({ path: join(out, name), bytes: Buffer.byteLength(text) });
   }
   logWritten(written);
-  if (!(values.pairs ?? false)) log(`  (${written.cases} test cases; test_pairs.tsv not written, readSplit derives them; --pairs writes it)`);
+  if (!(values.pairs ?? false))
+    log(`  (${written.cases} test cases; test_pairs.tsv not written, readSplit derives them; --pairs writes it)`);
 }
 
 function main(argv: string[]): number {

@@ -56,15 +56,33 @@ export function catalogueFromCsv(text: string, source: string): Catalogue {
   const seen = new Set<string>();
   for (const { fields, line, raw } of tableRows(records, columns.length, report)) {
     const id = productCode(fields[codeAt]!);
-    if (id === null) { skipRow(report, 'bad_stock_code', line, raw); continue; }
-    if (NON_GOODS_CODES.has(id)) { skipRow(report, 'non_goods', line, raw); continue; }
-    if (seen.has(id)) { skipRow(report, 'duplicate_stock_code', line, raw); continue; }
+    if (id === null) {
+      skipRow(report, 'bad_stock_code', line, raw);
+      continue;
+    }
+    if (NON_GOODS_CODES.has(id)) {
+      skipRow(report, 'non_goods', line, raw);
+      continue;
+    }
+    if (seen.has(id)) {
+      skipRow(report, 'duplicate_stock_code', line, raw);
+      continue;
+    }
     const name = displayName(fields[nameAt]!);
-    if (name === '') { skipRow(report, 'empty_name', line, raw); continue; }
+    if (name === '') {
+      skipRow(report, 'empty_name', line, raw);
+      continue;
+    }
     const price = fields[priceAt]!.trim();
-    if (!DECIMAL.test(price) || Number(price) <= 0) { skipRow(report, 'bad_price', line, raw); continue; }
+    if (!DECIMAL.test(price) || Number(price) <= 0) {
+      skipRow(report, 'bad_price', line, raw);
+      continue;
+    }
     const baskets = fields[basketsAt]!.trim();
-    if (!COUNT.test(baskets)) { skipRow(report, 'bad_popularity', line, raw); continue; }
+    if (!COUNT.test(baskets)) {
+      skipRow(report, 'bad_popularity', line, raw);
+      continue;
+    }
     seen.add(id);
     products.push({
       id,

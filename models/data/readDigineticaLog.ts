@@ -145,8 +145,14 @@ export function digineticaLogSplit(text: string, source: string, options: Digine
   for (const s of filtered.sessions) maxDay = Math.max(maxDay, s.day);
   const splitDay = maxDay - testDays;
   const byDay = (a: RawSession, b: RawSession) => a.day - b.day;
-  const train = filtered.sessions.filter((s) => s.day < splitDay).sort(byDay).map((s) => s.items);
-  const dated = filtered.sessions.filter((s) => s.day > splitDay).sort(byDay).map((s) => s.items);
+  const train = filtered.sessions
+    .filter((s) => s.day < splitDay)
+    .sort(byDay)
+    .map((s) => s.items);
+  const dated = filtered.sessions
+    .filter((s) => s.day > splitDay)
+    .sort(byDay)
+    .map((s) => s.items);
   const known = removeUnknownTestItems(train, dated);
 
   const clicks = (ss: string[][]) => ss.reduce((n, s) => n + s.length, 0);

@@ -133,20 +133,50 @@ export function onlineRetailSplit(text: string, source: string, options: OnlineR
   let salesLines = 0;
   for (const { fields, line, raw } of tableRows(records, columns.length, report)) {
     const invoice = fields[col.InvoiceNo]!.trim();
-    if (invoice === '') { skipRow(report, 'missing_invoice', line, raw); continue; }
-    if (/^c/i.test(invoice)) { skipRow(report, 'cancellation', line, raw); continue; }
-    if (/^a/i.test(invoice)) { skipRow(report, 'adjustment', line, raw); continue; }
+    if (invoice === '') {
+      skipRow(report, 'missing_invoice', line, raw);
+      continue;
+    }
+    if (/^c/i.test(invoice)) {
+      skipRow(report, 'cancellation', line, raw);
+      continue;
+    }
+    if (/^a/i.test(invoice)) {
+      skipRow(report, 'adjustment', line, raw);
+      continue;
+    }
     const quantity = fields[col.Quantity]!.trim();
-    if (!INTEGER.test(quantity)) { skipRow(report, 'bad_quantity', line, raw); continue; }
-    if (Number(quantity) <= 0) { skipRow(report, 'non_positive_quantity', line, raw); continue; }
+    if (!INTEGER.test(quantity)) {
+      skipRow(report, 'bad_quantity', line, raw);
+      continue;
+    }
+    if (Number(quantity) <= 0) {
+      skipRow(report, 'non_positive_quantity', line, raw);
+      continue;
+    }
     const price = fields[col.UnitPrice]!.trim();
-    if (!DECIMAL.test(price)) { skipRow(report, 'bad_unit_price', line, raw); continue; }
-    if (Number(price) <= 0) { skipRow(report, 'non_positive_price', line, raw); continue; }
+    if (!DECIMAL.test(price)) {
+      skipRow(report, 'bad_unit_price', line, raw);
+      continue;
+    }
+    if (Number(price) <= 0) {
+      skipRow(report, 'non_positive_price', line, raw);
+      continue;
+    }
     const code = productCode(fields[col.StockCode]!);
-    if (code === null) { skipRow(report, 'not_a_product_code', line, raw); continue; }
-    if (NON_GOODS_CODES.has(code)) { skipRow(report, 'non_goods', line, raw); continue; }
+    if (code === null) {
+      skipRow(report, 'not_a_product_code', line, raw);
+      continue;
+    }
+    if (NON_GOODS_CODES.has(code)) {
+      skipRow(report, 'non_goods', line, raw);
+      continue;
+    }
     const time = timestampMs(fields[col.InvoiceDate]!);
-    if (time === null) { skipRow(report, 'bad_date', line, raw); continue; }
+    if (time === null) {
+      skipRow(report, 'bad_date', line, raw);
+      continue;
+    }
 
     let basket = baskets.get(invoice);
     if (!basket) {
@@ -154,7 +184,10 @@ export function onlineRetailSplit(text: string, source: string, options: OnlineR
       baskets.set(invoice, basket);
     }
     basket.time = Math.max(basket.time, time);
-    if (basket.seen.has(code)) { skipRow(report, 'repeat_in_basket', line, raw); continue; }
+    if (basket.seen.has(code)) {
+      skipRow(report, 'repeat_in_basket', line, raw);
+      continue;
+    }
     basket.seen.add(code);
     basket.items.push(code);
     salesLines++;

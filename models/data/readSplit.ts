@@ -53,7 +53,9 @@ export function readSplit(dir: string): SplitDataset {
   }
   const trainPath = join(dir, SPLIT_FILES.train);
   if (!existsSync(trainPath)) {
-    throw new DataFileError(`${trainPath} is missing: a split-format directory needs ${SPLIT_FILES.train} (one session per line, item ids separated by spaces)`);
+    throw new DataFileError(
+      `${trainPath} is missing: a split-format directory needs ${SPLIT_FILES.train} (one session per line, item ids separated by spaces)`,
+    );
   }
 
   const vocab: string[] = [];
@@ -82,7 +84,9 @@ export function readSplit(dir: string): SplitDataset {
   });
   reports.push(trainReport);
   if (train.length === 0) {
-    throw new DataFileError(`${trainPath} holds no usable session (${trainReport.rows} rows read; skipped: ${JSON.stringify(trainReport.skipped)})`);
+    throw new DataFileError(
+      `${trainPath} holds no usable session (${trainReport.rows} rows read; skipped: ${JSON.stringify(trainReport.skipped)})`,
+    );
   }
 
   const mapKnown = (ids: string[], report: ReadReport, lineNo: number, line: string): Int32Array => {

@@ -15,7 +15,7 @@ import { runCli, UsageError } from '../../src/node/cliArgs';
 import { writeMetadata } from '../../src/node/modelDir';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
-import { BASELINE_NAMES, createBaseline, isBaselineName, type BaselineName } from './baselines/index';
+import { BASELINE_NAMES, createBaseline, isBaselineName, type BaselineName } from './baselines';
 import { evaluate } from './evaluate';
 import { loadModelScorers } from './modelScorers';
 import { progressReporter } from './progress';
@@ -65,7 +65,10 @@ function parse(argv: string[]) {
   if (values.record && !values.model) throw new UsageError(`--record needs --model\n${USAGE}`);
   let baselines: BaselineName[] = [...BASELINE_NAMES];
   if (values.baselines !== undefined) {
-    const list = values.baselines.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+    const list = values.baselines
+      .split(',')
+      .map((s) => s.trim().toLowerCase())
+      .filter((s) => s !== '');
     if (list.length === 1 && list[0] === 'none') baselines = [];
     else {
       const bad = list.filter((s) => !isBaselineName(s));
@@ -109,17 +112,34 @@ function table(rows: Row[], withPublished: boolean): string {
   const body = rows.map((r) => {
     const p = withPublished ? PUBLISHED[r.key] : undefined;
     return [
-      r.key, pct(r.recall20), pct(r.mrr20), r.seconds.toFixed(1), r.fitSeconds.toFixed(1),
-      `| ${p?.method ?? ''}`, p ? p.recall20.toFixed(2) : '', p ? p.mrr20.toFixed(2) : '', p?.source ?? '',
+      r.key,
+      pct(r.recall20),
+      pct(r.mrr20),
+      r.seconds.toFixed(1),
+      r.fitSeconds.toFixed(1),
+      `| ${p?.method ?? ''}`,
+      p ? p.recall20.toFixed(2) : '',
+      p ? p.mrr20.toFixed(2) : '',
+      p?.source ?? '',
     ];
   });
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
   const line = (cells: string[]) =>
-    cells.map((cell, c) => (c === 0 || c === 5 || c === 8 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (c === 0 || c === 5 || c === 8 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), ...body.map(line)].join('\n');
 }
 
-async function run(scorer: SessionScorer, key: string, cases: TestCase[], numItems: number, batchSize: number, fitSeconds: number): Promise<Row> {
+async function run(
+  scorer: SessionScorer,
+  key: string,
+  cases: TestCase[],
+  numItems: number,
+  batchSize: number,
+  fitSeconds: number,
+): Promise<Row> {
   const r = await evaluate(scorer, cases, numItems, { batchSize, onProgress: progressReporter(key) });
   return { key, recall20: r.recall20, mrr20: r.mrr20, seconds: r.seconds, fitSeconds };
 }

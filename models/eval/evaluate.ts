@@ -34,7 +34,8 @@ export async function evaluate(
   options: EvaluateOptions = {},
 ): Promise<EvaluateResult> {
   const batchSize = options.batchSize ?? 256;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`evaluate: batchSize must be a positive integer, got ${batchSize}`);
   if (!Number.isInteger(numItems) || numItems < 1) throw new RangeError(`evaluate: numItems must be a positive integer, got ${numItems}`);
   const started = performance.now();
   const metrics = new RankMetrics(20);

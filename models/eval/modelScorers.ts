@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionModel } from '../../src/model/sessionModel';
+import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import { useWasmBackend } from '../nodeBackend';
 import { readModelDir, type ModelWeights } from '../../src/node/modelDir';
 import type { SessionScorer } from './scorer';
@@ -13,7 +13,12 @@ import type { SessionScorer } from './scorer';
 export class ModelScorer implements SessionScorer {
   private readonly _toModel: Int32Array | null;
 
-  constructor(readonly name: string, readonly model: SessionModel, modelVocab: string[], dataVocab: string[]) {
+  constructor(
+    readonly name: string,
+    readonly model: SessionModel,
+    modelVocab: string[],
+    dataVocab: string[],
+  ) {
     const same = modelVocab.length === dataVocab.length && modelVocab.every((v, i) => v === dataVocab[i]);
     if (same) {
       this._toModel = null;
@@ -53,7 +58,8 @@ export function scorerFromWeights(name: string, w: ModelWeights, vocab: string[]
 export async function loadModelScorers(modelDir: string, dataVocab: string[]): Promise<{ float: SessionScorer; int8: SessionScorer }> {
   await useWasmBackend();
   const floatDir = join(modelDir, 'float');
-  if (!existsSync(join(floatDir, 'model.json'))) throw new Error(`${floatDir}/model.json not found: the float model is written there by npm run train`);
+  if (!existsSync(join(floatDir, 'model.json')))
+    throw new Error(`${floatDir}/model.json not found: the float model is written there by npm run train`);
   const load = (dir: string, name: string): ModelScorer => {
     const { weights, vocab } = readModelDir(dir);
     return new ModelScorer(name, new SessionModel(weights.config, weights.items, weights.dense), vocab, dataVocab);

@@ -1,6 +1,6 @@
-import type { ModelFiles } from '../../src/model/modelFiles';
-import { Random } from '../../src/model/random';
-import { SessionModel } from '../../src/model/sessionModel';
+import type { ModelFiles } from '../../src/model/plain/modelFiles';
+import { Random } from '../random';
+import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import type { TestCase } from '../data/dataset';
 import { casesFromSessions } from '../data/readSplit';
 import { evaluate } from './evaluate';
@@ -35,7 +35,13 @@ class PerSessionScorer implements SessionScorer {
   private cursor = 0;
   readonly metrics: RankMetrics[];
 
-  constructor(private readonly inner: SessionScorer, private readonly cases: TestCase[], private readonly sessionOf: Int32Array, sessions: number, private readonly numItems: number) {
+  constructor(
+    private readonly inner: SessionScorer,
+    private readonly cases: TestCase[],
+    private readonly sessionOf: Int32Array,
+    sessions: number,
+    private readonly numItems: number,
+  ) {
     this.name = inner.name;
     this.metrics = Array.from({ length: sessions }, () => new RankMetrics(20));
   }
@@ -72,9 +78,19 @@ export async function quality(files: Pick<ModelFiles, 'manifest' | 'items' | 'de
   const model = new SessionModel(files.manifest.config, files.items, files.dense);
   try {
     const n = files.manifest.config.numItems;
-    const scorer = new PerSessionScorer(new ModelScorer('model', model, files.vocab, files.vocab), set.cases, set.sessionOf, set.sessions.length, n);
+    const scorer = new PerSessionScorer(
+      new ModelScorer('model', model, files.vocab, files.vocab),
+      set.cases,
+      set.sessionOf,
+      set.sessions.length,
+      n,
+    );
     const r = await evaluate(scorer, set.cases, n, { batchSize: 256 });
-    const per = { cases: new Float64Array(set.sessions.length), recall: new Float64Array(set.sessions.length), rr: new Float64Array(set.sessions.length) };
+    const per = {
+      cases: new Float64Array(set.sessions.length),
+      recall: new Float64Array(set.sessions.length),
+      rr: new Float64Array(set.sessions.length),
+    };
     scorer.metrics.forEach((m, i) => {
       const q = m.result();
       per.cases[i] = q.cases;
@@ -123,5 +139,11 @@ export function pairedDifference(start: Quality, end: Quality, metric: 'recall' 
   const sorted = Float64Array.from(stats).sort();
   const mean = stats.reduce((a, b) => a + b, 0) / resamples;
   const se = Math.sqrt(stats.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(resamples - 1, 1));
-  return { diff, low: sorted[Math.floor(0.025 * resamples)]!, high: sorted[Math.min(resamples - 1, Math.ceil(0.975 * resamples) - 1)]!, se, pNotBetter: notBetter / resamples };
+  return {
+    diff,
+    low: sorted[Math.floor(0.025 * resamples)]!,
+    high: sorted[Math.min(resamples - 1, Math.ceil(0.975 * resamples) - 1)]!,
+    se,
+    pNotBetter: notBetter / resamples,
+  };
 }

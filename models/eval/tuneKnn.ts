@@ -61,7 +61,10 @@ function holdOut(train: Int32Array[], numItems: number, share: number): { fit: I
   const known = new Uint8Array(numItems);
   for (const s of fit) for (let k = 0; k < s.length; k++) known[s[k]!] = 1;
   // As in the published split: items unseen in training are dropped from the held-out sessions.
-  const tail = train.slice(cut).map((s) => s.filter((i) => known[i] === 1)).filter((s) => s.length >= 2);
+  const tail = train
+    .slice(cut)
+    .map((s) => s.filter((i) => known[i] === 1))
+    .filter((s) => s.length >= 2);
   return { fit, cases: casesFromSessions(tail) };
 }
 
@@ -91,7 +94,13 @@ async function main(): Promise<void> {
   const vsknn = await coordinateSearch<VsknnOptions>(
     'vsknn',
     { k: 100, sampleSize: 1000, weighting: 'div', weightingScore: 'div', idfWeighting: 5 },
-    { k: [50, 100, 200, 500], sampleSize: [500, 1000, 2500, 5000], weighting: decays, weightingScore: decays, idfWeighting: [0, 1, 2, 5, 10] },
+    {
+      k: [50, 100, 200, 500],
+      sampleSize: [500, 1000, 2500, 5000],
+      weighting: decays,
+      weightingScore: decays,
+      idfWeighting: [0, 1, 2, 5, 10],
+    },
     (o) => new VsknnScorer(fit, numItems, o),
     run,
   );

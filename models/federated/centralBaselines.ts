@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { formatDuration } from '../../src/node/cliArgs';
 import { FEDERATED_TENSORS } from '../../src/federated/modelUpdate';
-import { Random } from '../../src/model/random';
+import { Random } from '../random';
 import { readModelDir, writeModelDir, type ModelWeights } from '../../src/node/modelDir';
 import { buildBatch, planEpoch, windowSessions } from '../train/sessionBatches';
 import { SessionTrainer } from '../train/sessionTrainer';
@@ -33,8 +33,14 @@ export function runKey(label: string, run: CentralRun, sessions: number, numItem
  * weights are re-assigned), so exactly the tensors a device trains can change.
  */
 export async function trainCentral(
-  cacheDir: string, key: string, run: CentralRun, sessions: Int32Array[], numItems: number, vocab: string[],
-  start: ModelWeights | null, log: (m: string) => void,
+  cacheDir: string,
+  key: string,
+  run: CentralRun,
+  sessions: Int32Array[],
+  numItems: number,
+  vocab: string[],
+  start: ModelWeights | null,
+  log: (m: string) => void,
 ): Promise<ModelWeights> {
   const dir = join(cacheDir, key);
   if (existsSync(join(dir, 'model.json'))) {
@@ -72,7 +78,9 @@ export async function trainCentral(
       const now = performance.now();
       if (now - last > 15_000) {
         const sec = (now - started) / 1000;
-        log(`${key}: epoch ${epoch + 1}/${s.epochs} step ${step}/${total} loss ${lossAvg.toFixed(4)} elapsed ${formatDuration(sec)} ETA ${formatDuration((sec / step) * (total - step))}`);
+        log(
+          `${key}: epoch ${epoch + 1}/${s.epochs} step ${step}/${total} loss ${lossAvg.toFixed(4)} elapsed ${formatDuration(sec)} ETA ${formatDuration((sec / step) * (total - step))}`,
+        );
         last = now;
       }
     }
@@ -82,7 +90,11 @@ export async function trainCentral(
   const weights: ModelWeights = { config: trainer.config, items: trainer.items, dense };
   for (const v of trainer.dense.values()) v.dispose();
   trainer.optimizer.dispose();
-  writeModelDir(dir, weights, vocab, { int8: false, modelVersion: key, metadata: { run, sessions: sessions.length, seconds: Math.round((performance.now() - started) / 1000) } });
+  writeModelDir(dir, weights, vocab, {
+    int8: false,
+    modelVersion: key,
+    metadata: { run, sessions: sessions.length, seconds: Math.round((performance.now() - started) / 1000) },
+  });
   log(`${key}: trained in ${formatDuration((performance.now() - started) / 1000)}, cached in ${dir}`);
   return weights;
 }

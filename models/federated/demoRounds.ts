@@ -47,8 +47,8 @@ import { makeUpdate } from '../../src/federated/makeUpdate';
 import { FEDERATED_TENSORS, federatedSize, l2Norm, UPDATE_CONTENT_TYPE } from '../../src/federated/modelUpdate';
 import { obtainToken } from '../../src/federated/participationToken';
 import { fetchServerModel, trainingSettings, type ServerModelInfo } from '../../src/federated/roundClient';
-import { fetchModelFiles, type ModelFiles } from '../../src/model/modelFiles';
-import { Random } from '../../src/model/random';
+import { fetchModelFiles, type ModelFiles } from '../../src/model/plain/modelFiles';
+import { Random } from '../random';
 import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import { readModelDir, writeModelDir } from '../../src/node/modelDir';
 import { createAggregationServer } from '../../src/server/aggregationServer';
@@ -156,10 +156,35 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  const args = parseArgs(argv, [
-    'rounds', 'target', 'min-updates', 'noise-multiplier', 'clip', 'device-lr', 'device-epochs', 'server-lr', 'population', 'max-noise-ratio',
-    'device-share', 'validation-share', 'eval', 'device-optimizer', 'device-train', 'min-sessions', 'max-sessions', 'central-epochs', 'central-lr', 'bootstrap', 'seed', 'model', 'data',
-  ], ['json', 'keep-data']);
+  const args = parseArgs(
+    argv,
+    [
+      'rounds',
+      'target',
+      'min-updates',
+      'noise-multiplier',
+      'clip',
+      'device-lr',
+      'device-epochs',
+      'server-lr',
+      'population',
+      'max-noise-ratio',
+      'device-share',
+      'validation-share',
+      'eval',
+      'device-optimizer',
+      'device-train',
+      'min-sessions',
+      'max-sessions',
+      'central-epochs',
+      'central-lr',
+      'bootstrap',
+      'seed',
+      'model',
+      'data',
+    ],
+    ['json', 'keep-data'],
+  );
   const rounds = numberArg(args, 'rounds', 20, 1, 10_000);
   const deviceShare = numberArg(args, 'device-share', 0.5, 0.05, 0.95);
   const validationShare = numberArg(args, 'validation-share', 0.25, 0, 0.9);
@@ -174,7 +199,8 @@ async function main(argv: string[]): Promise<void> {
   const seed = numberArg(args, 'seed', 1, 0, 2 ** 31);
   const modelDir = resolve(args.get('model') ?? 'models/online-retail');
   const dataDir = resolve(args.get('data') ?? join(modelDir, 'data'));
-  if (!Number.isInteger(rounds) || !Number.isInteger(minSessions) || !Number.isInteger(maxSessions)) throw new UsageError('--rounds, --min-sessions and --max-sessions must be integers');
+  if (!Number.isInteger(rounds) || !Number.isInteger(minSessions) || !Number.isInteger(maxSessions))
+    throw new UsageError('--rounds, --min-sessions and --max-sessions must be integers');
 
   // The demo's settings, the command line's overrides, and the one forced deviation.
   const overrides: Partial<AggregationServerOptions> = {};
@@ -194,36 +220,59 @@ async function main(argv: string[]): Promise<void> {
   if (overrides.targetUpdates !== undefined && overrides.minUpdates === undefined) {
     overrides.minUpdates = Math.min(overrides.targetUpdates, Math.max(2, Math.ceil(overrides.targetUpdates / 2)));
   }
-  if (overrides.targetUpdates !== undefined && overrides.populationEstimate === undefined && 'populationEstimate' in DEMO_FEDERATED_SETTINGS) {
+  if (
+    overrides.targetUpdates !== undefined &&
+    overrides.populationEstimate === undefined &&
+    'populationEstimate' in DEMO_FEDERATED_SETTINGS
+  ) {
     const { populationEstimate: _demo, ...rest } = DEMO_FEDERATED_SETTINGS as Partial<AggregationServerOptions>;
     overrides.populationEstimate = resolveServerOptions({ ...rest, modelDir, targetUpdates: overrides.targetUpdates }).populationEstimate;
   }
   const settings: AggregationServerOptions = { ...DEMO_FEDERATED_SETTINGS, ...overrides, modelDir };
   const deviceOptimizer = args.get('device-optimizer') ?? 'sgd';
-  if (deviceOptimizer !== 'sgd' && deviceOptimizer !== 'adam') throw new UsageError(`--device-optimizer must be sgd or adam, got "${deviceOptimizer}"`);
+  if (deviceOptimizer !== 'sgd' && deviceOptimizer !== 'adam')
+    throw new UsageError(`--device-optimizer must be sgd or adam, got "${deviceOptimizer}"`);
   const deviations = ['rateLimit: null (every simulated device posts from 127.0.0.1; the demo limits per visitor address)'];
-  for (const [k, v] of Object.entries(overrides)) deviations.push(`${k}: ${v} (command line; demo: ${String((DEMO_FEDERATED_SETTINGS as Record<string, unknown>)[k] ?? 'server default')})`);
-  if (deviceOptimizer !== 'sgd') deviations.push(`devices train with ${deviceOptimizer} (WHAT-IF: the browser's round client trains with plain SGD)`);
-  const deviceTrain = args.get('device-train')?.split(',').map((t) => t.trim()).filter(Boolean);
+  for (const [k, v] of Object.entries(overrides))
+    deviations.push(
+      `${k}: ${v} (command line; demo: ${String((DEMO_FEDERATED_SETTINGS as Record<string, unknown>)[k] ?? 'server default')})`,
+    );
+  if (deviceOptimizer !== 'sgd')
+    deviations.push(`devices train with ${deviceOptimizer} (WHAT-IF: the browser's round client trains with plain SGD)`);
+  const deviceTrain = args
+    .get('device-train')
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const unknownTensor = deviceTrain?.find((t) => !(FEDERATED_TENSORS as readonly string[]).includes(t));
   if (unknownTensor) throw new UsageError(`--device-train: ${unknownTensor} is not one of ${FEDERATED_TENSORS.join(', ')}`);
   if (deviceTrain) deviations.push(`devices change only ${deviceTrain.join(', ')} (WHAT-IF: the browser trains every federated tensor)`);
   // The privacy budget: if `rounds` full rounds would spend it, the server would stop publishing
   // before the end, so the run lifts it and says after which round the demo would have stopped.
   const asked = resolveServerOptions(settings);
-  const fullRound = roundNoiseMultiplier(Array.from({ length: asked.targetUpdates }, () => 1), asked.noiseMultiplier, asked.targetUpdates);
-  const epsilonAfter = (t: number): number => epsilonFor({ noiseMultiplier: fullRound, samplingRate: asked.targetUpdates / asked.populationEstimate, rounds: t, delta: asked.delta }).epsilon;
+  const fullRound = roundNoiseMultiplier(
+    Array.from({ length: asked.targetUpdates }, () => 1),
+    asked.noiseMultiplier,
+    asked.targetUpdates,
+  );
+  const epsilonAfter = (t: number): number =>
+    epsilonFor({ noiseMultiplier: fullRound, samplingRate: asked.targetUpdates / asked.populationEstimate, rounds: t, delta: asked.delta })
+      .epsilon;
   if (Number.isFinite(asked.maxEpsilon) && epsilonAfter(rounds) > asked.maxEpsilon) {
     let last = 0;
     while (last < rounds && epsilonAfter(last + 1) <= asked.maxEpsilon) last++;
     settings.maxEpsilon = Infinity;
-    deviations.push(`maxEpsilon: Infinity (demo: ${asked.maxEpsilon}; its budget would stop publishing after ${last} full round${last === 1 ? '' : 's'}, ε ${fmtEps(epsilonAfter(rounds))} after ${rounds})`);
+    deviations.push(
+      `maxEpsilon: Infinity (demo: ${asked.maxEpsilon}; its budget would stop publishing after ${last} full round${last === 1 ? '' : 's'}, ε ${fmtEps(epsilonAfter(rounds))} after ${rounds})`,
+    );
   }
   // Participation tokens are issued per client address and round; every simulated device has
   // the address 127.0.0.1, so that one address may take a round's whole target.
   if (asked.participationTokens && asked.participationTokens.tokensPerAddressPerRound < asked.targetUpdates) {
     settings.participationTokens = { ...asked.participationTokens, tokensPerAddressPerRound: asked.targetUpdates };
-    deviations.push(`participationTokens.tokensPerAddressPerRound: ${asked.targetUpdates} (demo: ${asked.participationTokens.tokensPerAddressPerRound}; every simulated device has the address 127.0.0.1, each still obtains and redeems its own token)`);
+    deviations.push(
+      `participationTokens.tokensPerAddressPerRound: ${asked.targetUpdates} (demo: ${asked.participationTokens.tokensPerAddressPerRound}; every simulated device has the address 127.0.0.1, each still obtains and redeems its own token)`,
+    );
   }
   const resolved = resolveServerOptions(settings);
 
@@ -250,10 +299,16 @@ async function main(argv: string[]): Promise<void> {
 
   const trainableNorm = l2Norm(trainableVector(base.weights.dense, base.manifest.config));
   const noiseNorm = (resolved.serverLr * resolved.noiseMultiplier * resolved.clipNorm * Math.sqrt(d)) / resolved.targetUpdates;
-  log(`demo-rounds: backend ${backend}; ${test.length} test sessions in time order: sessions 1-${cut} dealt to ${devices.length} devices of ${minSessions}-${maxSessions} sessions; evaluated: ${evalLabel} (${evaluation.cases.length} cases)`);
-  log(`settings: target ${resolved.targetUpdates}, min ${resolved.minUpdates}, clip ${resolved.clipNorm}, σ ${resolved.noiseMultiplier} (device noise std ${resolved.noiseStd.toPrecision(3)}), deviceLr ${resolved.deviceLr}, deviceEpochs ${resolved.deviceEpochs}, serverLr ${resolved.serverLr}, population estimate ${resolved.populationEstimate}`);
+  log(
+    `demo-rounds: backend ${backend}; ${test.length} test sessions in time order: sessions 1-${cut} dealt to ${devices.length} devices of ${minSessions}-${maxSessions} sessions; evaluated: ${evalLabel} (${evaluation.cases.length} cases)`,
+  );
+  log(
+    `settings: target ${resolved.targetUpdates}, min ${resolved.minUpdates}, clip ${resolved.clipNorm}, σ ${resolved.noiseMultiplier} (device noise std ${resolved.noiseStd.toPrecision(3)}), deviceLr ${resolved.deviceLr}, deviceEpochs ${resolved.deviceEpochs}, serverLr ${resolved.serverLr}, population estimate ${resolved.populationEstimate}`,
+  );
   log(`deviations from DEMO_FEDERATED_SETTINGS: ${deviations.join('; ')}`);
-  log(`noise per round on the model: serverLr·σ·C·√d/target = ${noiseNorm.toPrecision(3)} (d = ${d}); trainable weights' norm ${trainableNorm.toFixed(2)}; largest possible signal per round serverLr·C = ${(resolved.serverLr * resolved.clipNorm).toPrecision(3)}`);
+  log(
+    `noise per round on the model: serverLr·σ·C·√d/target = ${noiseNorm.toPrecision(3)} (d = ${d}); trainable weights' norm ${trainableNorm.toFixed(2)}; largest possible signal per round serverLr·C = ${(resolved.serverLr * resolved.clipNorm).toPrecision(3)}`,
+  );
 
   const serverDir = mkdtempSync(join(tmpdir(), 'demo-rounds-'));
   let server: ReturnType<typeof createAggregationServer>;
@@ -276,7 +331,8 @@ async function main(argv: string[]): Promise<void> {
       let f = downloaded.get(info.modelVersion);
       if (!f) {
         f = await fetchModelFiles(info.modelUrl);
-        if (f.manifest.modelVersion !== info.modelVersion) throw new Error(`${info.modelUrl} holds ${f.manifest.modelVersion}, not ${info.modelVersion}`);
+        if (f.manifest.modelVersion !== info.modelVersion)
+          throw new Error(`${info.modelUrl} holds ${f.manifest.modelVersion}, not ${info.modelVersion}`);
         downloaded.set(info.modelVersion, f);
       }
       return f;
@@ -284,7 +340,9 @@ async function main(argv: string[]): Promise<void> {
 
     const first = await fetchServerModel(endpoint);
     const startFiles = await load(first);
-    log(`start: ${first.modelVersion} (round ${first.round.id}; announced privacy ${JSON.stringify(first.privacy)}, training ${JSON.stringify(first.training ?? null)})`);
+    log(
+      `start: ${first.modelVersion} (round ${first.round.id}; announced privacy ${JSON.stringify(first.privacy)}, training ${JSON.stringify(first.training ?? null)})`,
+    );
     const start = await quality(startFiles, evaluation);
     log(`start: Recall@20 ${pct(start.recall20)} MRR@20 ${pct(start.mrr20)} on ${start.cases} cases (${start.seconds.toFixed(1)} s)`);
 
@@ -310,7 +368,10 @@ async function main(argv: string[]): Promise<void> {
       let trained = 0;
       // Devices keep coming until the server closes the round (a refused update does not count).
       for (;;) {
-        if (next >= order.length) throw new Error(`round ${roundId}: every device took part and the round is still open (${updates} accepted, ${rejected} refused)`);
+        if (next >= order.length)
+          throw new Error(
+            `round ${roundId}: every device took part and the round is still open (${updates} accepted, ${rejected} refused)`,
+          );
         const device = order[next++]!;
         const info = await fetchServerModel(endpoint);
         if (info.round.id !== roundId) break;
@@ -319,24 +380,51 @@ async function main(argv: string[]): Promise<void> {
         let authorization: string | null = null;
         if (info.participation) {
           const p = info.participation;
-          authorization = await obtainToken(endpoint, { issuerName: p.issuerName, publicKey: p.publicKey, tokenKeyId: p.tokenKeyId, roundId: info.round.id });
+          authorization = await obtainToken(endpoint, {
+            issuerName: p.issuerName,
+            publicKey: p.publicKey,
+            tokenKeyId: p.tokenKeyId,
+            roundId: info.round.id,
+          });
         }
         const training = trainingSettings(info, SDK_FALLBACK_TRAINING);
         const trainer = new LocalTrainer(files.manifest.config, files.items);
         let result;
         try {
-          result = await trainer.train(files.dense, devices[device]!, { epochs: training.epochs, lr: training.lr, optimizer: deviceOptimizer, ...(deviceTrain ? { trainTensors: deviceTrain } : {}) });
+          result = await trainer.train(files.dense, devices[device]!, {
+            epochs: training.epochs,
+            lr: training.lr,
+            optimizer: deviceOptimizer,
+            ...(deviceTrain ? { trainTensors: deviceTrain } : {}),
+          });
         } finally {
           trainer.dispose();
         }
         const norm = l2Norm(federatedDelta(files.dense, result.weights, files.manifest.config));
         const body = makeUpdate({
-          before: files.dense, after: result.weights, config: files.manifest.config,
-          modelVersion: info.modelVersion, roundId: info.round.id, exampleCount: result.examples,
-          clipNorm: info.privacy.clipNorm, noiseStd: info.privacy.noiseStd, rng: uniform,
+          before: files.dense,
+          after: result.weights,
+          config: files.manifest.config,
+          modelVersion: info.modelVersion,
+          roundId: info.round.id,
+          exampleCount: result.examples,
+          clipNorm: info.privacy.clipNorm,
+          noiseStd: info.privacy.noiseStd,
+          rng: uniform,
         });
-        const res = await fetch(`${endpoint}/v1/updates`, { method: 'POST', headers: { 'Content-Type': UPDATE_CONTENT_TYPE, ...(authorization ? { Authorization: authorization } : {}) }, body: body as Uint8Array<ArrayBuffer> });
-        const answer = (await res.json()) as { accepted: boolean; reason?: string; message?: string; roundId?: string; received?: number; target?: number };
+        const res = await fetch(`${endpoint}/v1/updates`, {
+          method: 'POST',
+          headers: { 'Content-Type': UPDATE_CONTENT_TYPE, ...(authorization ? { Authorization: authorization } : {}) },
+          body: body as Uint8Array<ArrayBuffer>,
+        });
+        const answer = (await res.json()) as {
+          accepted: boolean;
+          reason?: string;
+          message?: string;
+          roundId?: string;
+          received?: number;
+          target?: number;
+        };
         trained++;
         norms += norm;
         if (norm > info.privacy.clipNorm) clipped++;
@@ -366,17 +454,28 @@ async function main(argv: string[]): Promise<void> {
       prevVector = vector;
       const closedRound = status.privacy.rounds.find((x) => String(x.round) === roundId);
       const row: RoundRow = {
-        round: r, version: info.modelVersion, updates: closedRound?.updates ?? updates, rejected,
-        epsilon: status.privacy.cumulative?.epsilon ?? null, epsilonNoSampling: status.privacy.cumulativeWithoutSampling?.epsilon ?? null,
-        recall20: q.recall20, mrr20: q.mrr20, deltaNorm: norms / Math.max(trained, 1), clipped: clipped / Math.max(trained, 1),
-        loss: losses / Math.max(trained, 1), step: l2Norm(diff), seconds: (performance.now() - rt) / 1000,
+        round: r,
+        version: info.modelVersion,
+        updates: closedRound?.updates ?? updates,
+        rejected,
+        epsilon: status.privacy.cumulative?.epsilon ?? null,
+        epsilonNoSampling: status.privacy.cumulativeWithoutSampling?.epsilon ?? null,
+        recall20: q.recall20,
+        mrr20: q.mrr20,
+        deltaNorm: norms / Math.max(trained, 1),
+        clipped: clipped / Math.max(trained, 1),
+        loss: losses / Math.max(trained, 1),
+        step: l2Norm(diff),
+        seconds: (performance.now() - rt) / 1000,
       };
       rows.push(row);
       latest = q;
       latestFiles = files;
       const elapsed = (performance.now() - runStarted) / 1000;
-      log(`round ${r}/${rounds} (server round ${roundId} → ${info.modelVersion}): ${row.updates} updates${rejected ? `, ${rejected} refused` : ''}, ‖Δ‖ ${row.deltaNorm.toPrecision(3)} (clipped ${pct(row.clipped, 0)}%), loss ${row.loss.toFixed(3)}, model moved ${row.step.toPrecision(3)}; `
-        + `ε ${fmtEps(row.epsilon)} (${fmtEps(row.epsilonNoSampling)} without sampling); Recall@20 ${pct(q.recall20)} MRR@20 ${pct(q.mrr20)}; ${row.seconds.toFixed(1)} s, ETA ${formatDuration((elapsed / r) * (rounds - r))}`);
+      log(
+        `round ${r}/${rounds} (server round ${roundId} → ${info.modelVersion}): ${row.updates} updates${rejected ? `, ${rejected} refused` : ''}, ‖Δ‖ ${row.deltaNorm.toPrecision(3)} (clipped ${pct(row.clipped, 0)}%), loss ${row.loss.toFixed(3)}, model moved ${row.step.toPrecision(3)}; ` +
+          `ε ${fmtEps(row.epsilon)} (${fmtEps(row.epsilonNoSampling)} without sampling); Recall@20 ${pct(q.recall20)} MRR@20 ${pct(q.mrr20)}; ${row.seconds.toFixed(1)} s, ETA ${formatDuration((elapsed / r) * (rounds - r))}`,
+      );
     }
 
     const endVector = trainableVector(latestFiles.dense, latestFiles.manifest.config);
@@ -393,7 +492,9 @@ async function main(argv: string[]): Promise<void> {
     if (centralEpochs > 0) {
       const pooled = new Random(seed + 303).shuffle([...participated].flatMap((i) => devices[i]!));
       centralSessions = pooled.length;
-      log(`central reference: ${pooled.length} sessions of the ${participated.size} devices that took part, Adam lr ${centralLr}, batches of 32 windows, full softmax, no clipping, no noise; int8 like a published version`);
+      log(
+        `central reference: ${pooled.length} sessions of the ${participated.size} devices that took part, Adam lr ${centralLr}, batches of 32 windows, full softmax, no clipping, no noise; int8 like a published version`,
+      );
       const trainer = new LocalTrainer(startFiles.manifest.config, startFiles.items);
       const quantDir = mkdtempSync(join(tmpdir(), 'demo-rounds-central-'));
       try {
@@ -404,11 +505,16 @@ async function main(argv: string[]): Promise<void> {
           const dense = new Map(startFiles.dense);
           for (const [name, w] of out.weights) dense.set(name, w);
           const dir = join(quantDir, `e${e}`);
-          writeModelDir(dir, { config: startFiles.manifest.config, items: startFiles.items, dense }, startFiles.vocab, { int8: true, modelVersion: `central-e${e}` });
+          writeModelDir(dir, { config: startFiles.manifest.config, items: startFiles.items, dense }, startFiles.vocab, {
+            int8: true,
+            modelVersion: `central-e${e}`,
+          });
           const q8 = readModelDir(dir);
           const q = await quality({ manifest: q8.manifest, items: q8.weights.items, dense: q8.weights.dense, vocab: q8.vocab }, evaluation);
           central.push({ epoch: e, recall20: q.recall20, mrr20: q.mrr20, loss: out.lastEpochLoss });
-          log(`central reference, ${e} epoch(s): loss ${out.firstEpochLoss.toFixed(3)} → ${out.lastEpochLoss.toFixed(3)}; Recall@20 ${pct(q.recall20)} MRR@20 ${pct(q.mrr20)}`);
+          log(
+            `central reference, ${e} epoch(s): loss ${out.firstEpochLoss.toFixed(3)} → ${out.lastEpochLoss.toFixed(3)}; Recall@20 ${pct(q.recall20)} MRR@20 ${pct(q.mrr20)}`,
+          );
         }
       } finally {
         trainer.dispose();
@@ -420,7 +526,17 @@ async function main(argv: string[]): Promise<void> {
     const head = ['round', 'updates', 'ε', 'ε (no sampling)', 'Recall@20', 'MRR@20', '‖Δ‖ device', 'clipped', 'model moved'];
     const body = [
       ['start', '', '', '', pct(start.recall20), pct(start.mrr20), '', '', ''],
-      ...rows.map((x) => [String(x.round), String(x.updates), fmtEps(x.epsilon), fmtEps(x.epsilonNoSampling), pct(x.recall20), pct(x.mrr20), x.deltaNorm.toPrecision(3), `${pct(x.clipped, 0)}%`, x.step.toPrecision(3)]),
+      ...rows.map((x) => [
+        String(x.round),
+        String(x.updates),
+        fmtEps(x.epsilon),
+        fmtEps(x.epsilonNoSampling),
+        pct(x.recall20),
+        pct(x.mrr20),
+        x.deltaNorm.toPrecision(3),
+        `${pct(x.clipped, 0)}%`,
+        x.step.toPrecision(3),
+      ]),
     ];
     const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c]!.length)));
     const line = (cells: string[]): string => cells.map((cell, c) => cell.padStart(widths[c]!)).join('  ');
@@ -458,22 +574,47 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(out.join('\n') + '\n');
     if (args.has('json')) {
       const r6 = (x: number): number => Math.round(x * 1e6) / 1e6;
-      process.stdout.write(JSON.stringify({
-        settings: {
-          targetUpdates: resolved.targetUpdates, minUpdates: resolved.minUpdates, clipNorm: resolved.clipNorm, noiseMultiplier: resolved.noiseMultiplier,
-          noiseStd: resolved.noiseStd, deviceLr: resolved.deviceLr, deviceEpochs: resolved.deviceEpochs, serverLr: resolved.serverLr,
-          populationEstimate: resolved.populationEstimate, delta: resolved.delta,
-        },
-        deviations, rounds, seed, eval: evalPart, evalRange, devices: devices.length, participated: participated.size, evalSessions: evaluation.sessions.length, evalCases: start.cases,
-        noisePerRound: r6(noiseNorm), trainableNorm: r6(trainableNorm), totalMove: r6(totalMove),
-        start: { version: first.modelVersion, recall20: r6(start.recall20), mrr20: r6(start.mrr20) },
-        end: { version: end.version, recall20: r6(latest.recall20), mrr20: r6(latest.mrr20), epsilon: end.epsilon, epsilonWithoutSampling: end.epsilonNoSampling },
-        difference: { recall20: { ...recallDiff }, mrr20: { ...mrrDiff } },
-        lastRounds: { rounds: lastK, recall20: r6(lastRecall), mrr20: r6(lastMrr) },
-        central: { sessions: centralSessions, lr: centralLr, epochs: central },
-        perRound: rows.map((x) => ({ ...x, recall20: r6(x.recall20), mrr20: r6(x.mrr20) })),
-        better,
-      }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          settings: {
+            targetUpdates: resolved.targetUpdates,
+            minUpdates: resolved.minUpdates,
+            clipNorm: resolved.clipNorm,
+            noiseMultiplier: resolved.noiseMultiplier,
+            noiseStd: resolved.noiseStd,
+            deviceLr: resolved.deviceLr,
+            deviceEpochs: resolved.deviceEpochs,
+            serverLr: resolved.serverLr,
+            populationEstimate: resolved.populationEstimate,
+            delta: resolved.delta,
+          },
+          deviations,
+          rounds,
+          seed,
+          eval: evalPart,
+          evalRange,
+          devices: devices.length,
+          participated: participated.size,
+          evalSessions: evaluation.sessions.length,
+          evalCases: start.cases,
+          noisePerRound: r6(noiseNorm),
+          trainableNorm: r6(trainableNorm),
+          totalMove: r6(totalMove),
+          start: { version: first.modelVersion, recall20: r6(start.recall20), mrr20: r6(start.mrr20) },
+          end: {
+            version: end.version,
+            recall20: r6(latest.recall20),
+            mrr20: r6(latest.mrr20),
+            epsilon: end.epsilon,
+            epsilonWithoutSampling: end.epsilonNoSampling,
+          },
+          difference: { recall20: { ...recallDiff }, mrr20: { ...mrrDiff } },
+          lastRounds: { rounds: lastK, recall20: r6(lastRecall), mrr20: r6(lastMrr) },
+          central: { sessions: centralSessions, lr: centralLr, epochs: central },
+          perRound: rows.map((x) => ({ ...x, recall20: r6(x.recall20), mrr20: r6(x.mrr20) })),
+          better,
+        }) + '\n',
+      );
     }
     if (!better) exitCode = 1;
   } finally {

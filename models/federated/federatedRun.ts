@@ -2,7 +2,7 @@ import { LocalTrainer } from '../../src/federated/localTrainer';
 import { federatedDelta } from '../../src/federated/federatedDelta';
 import { makeUpdate } from '../../src/federated/makeUpdate';
 import { l2Norm, UPDATE_CONTENT_TYPE, exampleBucket } from '../../src/federated/modelUpdate';
-import { Random } from '../../src/model/random';
+import { Random } from '../random';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable, type WeightPolicy } from '../../src/server/fedAvg';
 import { validateUpdate, type ValidationContext } from '../../src/server/validateUpdate';
@@ -48,7 +48,9 @@ export interface FederatedRunOptions {
  * ones with DP-FedAvg (`accumulate` / `applyFedAvg`, fixed denominator K). Devices run one after
  * another in this process; noise and rounding use a seeded generator so runs are reproducible.
  */
-export async function runFederated(o: FederatedRunOptions): Promise<{ weights: ModelWeights; rows: RoundRow[]; updateBytes: number; rejected: Record<string, number> }> {
+export async function runFederated(
+  o: FederatedRunOptions,
+): Promise<{ weights: ModelWeights; rows: RoundRow[]; updateBytes: number; rejected: Record<string, number> }> {
   const s = o.settings;
   const config = o.start.config;
   const k = s.clientsPerRound;
@@ -75,10 +77,18 @@ export async function runFederated(o: FederatedRunOptions): Promise<{ weights: M
     const picked = new Set<number>();
     while (picked.size < k) picked.add(rng.int(n));
     const ctx: ValidationContext = {
-      config, clipNorm: s.clipNorm, noiseStd,
-      versionIndex: (v) => { const i = versions.indexOf(v); return i < 0 ? undefined : i; },
-      currentIndex: versions.length - 1, maxStaleness: 0, openRound: round,
-      hasNonce: (x) => nonces.has(x), weightPolicy: policy,
+      config,
+      clipNorm: s.clipNorm,
+      noiseStd,
+      versionIndex: (v) => {
+        const i = versions.indexOf(v);
+        return i < 0 ? undefined : i;
+      },
+      currentIndex: versions.length - 1,
+      maxStaleness: 0,
+      openRound: round,
+      hasNonce: (x) => nonces.has(x),
+      weightPolicy: policy,
     };
     const sum = new Float64Array(trainableVector(dense, config).length);
     let loss = 0;
@@ -92,8 +102,15 @@ export async function runFederated(o: FederatedRunOptions): Promise<{ weights: M
       if (norm > s.clipNorm) clipped++;
       loss += r.firstEpochLoss;
       const bytes = makeUpdate({
-        before: dense, after: r.weights, config, modelVersion: versions[versions.length - 1]!, roundId: String(round),
-        exampleCount: r.examples, clipNorm: s.clipNorm, noiseStd, rng: uniform,
+        before: dense,
+        after: r.weights,
+        config,
+        modelVersion: versions[versions.length - 1]!,
+        roundId: String(round),
+        exampleCount: r.examples,
+        clipNorm: s.clipNorm,
+        noiseStd,
+        rng: uniform,
       });
       updateBytes = Math.max(updateBytes, bytes.length);
       const v = validateUpdate(bytes, UPDATE_CONTENT_TYPE, ctx);
@@ -107,19 +124,30 @@ export async function runFederated(o: FederatedRunOptions): Promise<{ weights: M
     }
     dense = withTrainable(dense, applyFedAvg(trainableVector(dense, config), sum, s.serverLr, denominator), config);
     versions.push(`v${round}`);
-    const epsilon = o.noiseMultiplier > 0
-      ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
-      : Infinity;
+    const epsilon =
+      o.noiseMultiplier > 0
+        ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
+        : Infinity;
     const ev = await o.evaluate({ config, items: o.start.items, dense });
     const row: RoundRow = {
-      round, clients: k, accepted, loss: loss / k, deltaNorm: norms / k, clipped: clipped / k,
-      recall20: ev.recall20, mrr20: ev.mrr20, epsilon, seconds: (performance.now() - t0) / 1000,
+      round,
+      clients: k,
+      accepted,
+      loss: loss / k,
+      deltaNorm: norms / k,
+      clipped: clipped / k,
+      recall20: ev.recall20,
+      mrr20: ev.mrr20,
+      epsilon,
+      seconds: (performance.now() - t0) / 1000,
     };
     rows.push(row);
     const elapsed = (performance.now() - started) / 1000;
-    o.log(`[${o.name}] round ${round}/${s.rounds} clients ${accepted}/${k} loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)`
-      + ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)} ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}`
-      + ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`);
+    o.log(
+      `[${o.name}] round ${round}/${s.rounds} clients ${accepted}/${k} loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
+        ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)} ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
+        ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
+    );
   }
   trainer.dispose();
   return { weights: { config, items: o.start.items, dense }, rows, updateBytes, rejected };

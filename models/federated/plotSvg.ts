@@ -20,11 +20,19 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
  * five ticks, a legend per panel. Enough for the simulation's quality-and-ε-per-round figure.
  */
 export function plotSvg(panels: Panel[], xLabel: string, title: string): string {
-  const pw = 460, ph = 300, ml = 64, mr = 16, mt = 48, mb = 48;
+  const pw = 460,
+    ph = 300,
+    ml = 64,
+    mr = 16,
+    mt = 48,
+    mb = 48;
   const width = panels.length * (pw + ml + mr);
   const height = ph + mt + mb + 20;
-  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`, `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`];
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+  ];
   panels.forEach((p, i) => {
     const x0 = i * (pw + ml + mr) + ml;
     const pts = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y));
@@ -49,10 +57,15 @@ export function plotSvg(panels: Panel[], xLabel: string, title: string): string 
     out.push(`<text x="${x0 + pw / 2}" y="${mt + ph + 34}" text-anchor="middle">${esc(xLabel)}</text>`);
     out.push(`<text transform="translate(${x0 - 48},${mt + ph / 2}) rotate(-90)" text-anchor="middle">${esc(p.yLabel)}</text>`);
     p.series.forEach((s, j) => {
-      const d = s.points.filter(([, y]) => Number.isFinite(y)).map(([x, y], k) => `${k ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`).join('');
+      const d = s.points
+        .filter(([, y]) => Number.isFinite(y))
+        .map(([x, y], k) => `${k ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
+        .join('');
       out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
       const ly = mt + 14 + j * 16;
-      out.push(`<line x1="${x0 + 10}" x2="${x0 + 34}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`);
+      out.push(
+        `<line x1="${x0 + 10}" x2="${x0 + 34}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6,4"' : ''}/>`,
+      );
       out.push(`<text x="${x0 + 40}" y="${ly}">${esc(s.label)}</text>`);
     });
   });

@@ -21,10 +21,10 @@ import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { ModelScorer } from '../eval/modelScorers';
-import { SessionModel } from '../../src/model/sessionModel';
+import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import { progressReporter } from '../eval/progress';
 import { useWasmBackend } from '../nodeBackend';
-import { Random } from '../../src/model/random';
+import { Random } from '../random';
 import { federatedSize } from '../../src/federated/modelUpdate';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import type { ModelWeights } from '../../src/node/modelDir';
@@ -40,7 +40,7 @@ const OPTIONS: Array<[keyof SimulationSettings, string, number, number, string]>
   ['clipNorm', 'clip-norm', 1e-6, 1e6, 'L2 clip norm C of a device delta'],
   ['noiseMultiplier', 'noise-multiplier', 0, 100, 'σ of the DP run (each device adds σ·C/√K)'],
   ['delta', 'delta', 1e-12, 0.1, 'δ of the reported (ε, δ)'],
-  ['localEpochs', 'local-epochs', 1, 1000, 'local passes over a device\'s sessions per round'],
+  ['localEpochs', 'local-epochs', 1, 1000, "local passes over a device's sessions per round"],
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
   ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate (1 = plain FedAvg)'],
   ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated after each round'],
@@ -54,14 +54,30 @@ ${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SI
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
 
-interface Quality { recall20: number; mrr20: number }
-interface ChildResult { rows: RoundRow[]; full: Quality; updateBytes: number; rejected: Record<string, number>; seconds: number }
+interface Quality {
+  recall20: number;
+  mrr20: number;
+}
+interface ChildResult {
+  rows: RoundRow[];
+  full: Quality;
+  updateBytes: number;
+  rejected: Record<string, number>;
+  seconds: number;
+}
 
 /**
  * Quality of a cached model on the full split (cached as `eval-full.json` beside it) and on the
  * per-round sample (`eval-sample-<tag>.json`), so a rerun with other federated settings reuses both.
  */
-async function evalCached(dir: string, w: ModelWeights, ev: ModelEval, sampleCases: TestCase[], allCases: TestCase[], tag: string): Promise<{ full: Quality; sample: Quality }> {
+async function evalCached(
+  dir: string,
+  w: ModelWeights,
+  ev: ModelEval,
+  sampleCases: TestCase[],
+  allCases: TestCase[],
+  tag: string,
+): Promise<{ full: Quality; sample: Quality }> {
   const q = async (file: string, cases: TestCase[]): Promise<Quality> => {
     const path = join(dir, file);
     const cached = readJsonMaybe<Quality>(path);
@@ -85,7 +101,10 @@ function modelEval(dataVocab: string[], modelItems: number): ModelEval {
   return async (w, cases, label) => {
     const scorer = new ModelScorer('m', new SessionModel(w.config, w.items, w.dense), modelVocab, dataVocab);
     try {
-      const r = await evaluate(scorer, cases, dataVocab.length, { batchSize: 256, ...(label ? { onProgress: progressReporter(label, process.stderr, 30) } : {}) });
+      const r = await evaluate(scorer, cases, dataVocab.length, {
+        batchSize: 256,
+        ...(label ? { onProgress: progressReporter(label, process.stderr, 30) } : {}),
+      });
       return { recall20: r.recall20, mrr20: r.mrr20 };
     } finally {
       scorer.model.dispose();
@@ -94,7 +113,10 @@ function modelEval(dataVocab: string[], modelItems: number): ModelEval {
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help')) { log(USAGE); return; }
+  if (argv.includes('--help')) {
+    log(USAGE);
+    return;
+  }
   const args = parseArgs(argv, ['data', 'cache', 'plot', 'child', 'child-out', ...OPTIONS.map((o) => o[1])], ['json', 'sequential']);
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
   for (const [key, opt, min, max] of OPTIONS) s[key] = numberArg(args, opt, s[key], min, max);
@@ -115,7 +137,10 @@ async function main(argv: string[]): Promise<void> {
   const modelVocab = data.vocab.slice(0, numItems);
   // A device cannot embed a product missing from the published vocab.txt: it skips such items
   // (as the SDK's scorer does), and sessions left with fewer than 2 items teach nothing.
-  const second = data.train.slice(half).map((x) => x.filter((i) => i < numItems)).filter((x) => x.length >= 2);
+  const second = data.train
+    .slice(half)
+    .map((x) => x.filter((i) => i < numItems))
+    .filter((x) => x.length >= 2);
   const ev = modelEval(data.vocab, numItems);
   const dealt = new Random(s.seed + 3).shuffle([...second]);
   const devices: Int32Array[][] = [];
@@ -132,16 +157,32 @@ async function main(argv: string[]): Promise<void> {
   if (child) {
     const sigma = child === 'fedavg_dp' ? s.noiseMultiplier : 0;
     const t0 = performance.now();
-    const r = await runFederated({ name: child, settings: s, noiseMultiplier: sigma, start: pretrained, devices, evaluate: (w) => ev(w, sampleCases), log });
+    const r = await runFederated({
+      name: child,
+      settings: s,
+      noiseMultiplier: sigma,
+      start: pretrained,
+      devices,
+      evaluate: (w) => ev(w, sampleCases),
+      log,
+    });
     log(`[${child}] evaluating the final model on the full split (${data.cases.length} cases)…`);
     const full = await ev(r.weights, data.cases, `${child} full split`);
-    const result: ChildResult = { rows: r.rows, full: { recall20: full.recall20, mrr20: full.mrr20 }, updateBytes: r.updateBytes, rejected: r.rejected, seconds: (performance.now() - t0) / 1000 };
+    const result: ChildResult = {
+      rows: r.rows,
+      full: { recall20: full.recall20, mrr20: full.mrr20 },
+      updateBytes: r.updateBytes,
+      rejected: r.rejected,
+      seconds: (performance.now() - t0) / 1000,
+    };
     writeFileSync(args.get('child-out') ?? join(cache, `${child}.json`), JSON.stringify(result) + '\n');
     return;
   }
 
-  log(`backend ${backend}; ${data.train.length} training sessions: ${first.length} pretrain (first half), ${second.length} of the second half with ≥ 2 known items → ${devices.length} devices of ${s.sessionsPerDevice}; `
-    + `${numItems} of ${data.vocab.length} items seen in the first half, ${size} federated values; per-round evaluation on ${sampleCases.length} seeded test cases, final models on all ${data.cases.length}`);
+  log(
+    `backend ${backend}; ${data.train.length} training sessions: ${first.length} pretrain (first half), ${second.length} of the second half with ≥ 2 known items → ${devices.length} devices of ${s.sessionsPerDevice}; ` +
+      `${numItems} of ${data.vocab.length} items seen in the first half, ${size} federated values; per-round evaluation on ${sampleCases.length} seeded test cases, final models on all ${data.cases.length}`,
+  );
   const preEval = await evalCached(join(cache, preKey), pretrained, ev, sampleCases, data.cases, evalTag);
   log(`pretrained: full R@20 ${preEval.full.recall20.toFixed(4)} MRR@20 ${preEval.full.mrr20.toFixed(4)}`);
   const cen = centralRun(s, preKey);
@@ -155,27 +196,34 @@ async function main(argv: string[]): Promise<void> {
   const runs = ['fedavg', 'fedavg_dp'] as const;
   const results: Record<string, ChildResult> = {};
   const me = fileURLToPath(import.meta.url);
-  const runChild = (name: string): Promise<void> => new Promise((resolve, reject) => {
-    const out = join(cache, `${name}.json`);
-    const childArgs = [...argv.filter((a) => a !== '--json' && a !== '--sequential'), '--child', name, '--child-out', out];
-    const p = spawn(process.execPath, [...process.execArgv, me, ...childArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
-    p.on('error', reject);
-    p.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`the ${name} run exited with code ${code}`));
-      results[name] = JSON.parse(readFileSync(out, 'utf8')) as ChildResult;
-      resolve();
+  const runChild = (name: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const out = join(cache, `${name}.json`);
+      const childArgs = [...argv.filter((a) => a !== '--json' && a !== '--sequential'), '--child', name, '--child-out', out];
+      const p = spawn(process.execPath, [...process.execArgv, me, ...childArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+      p.on('error', reject);
+      p.on('exit', (code) => {
+        if (code !== 0) return reject(new Error(`the ${name} run exited with code ${code}`));
+        results[name] = JSON.parse(readFileSync(out, 'utf8')) as ChildResult;
+        resolve();
+      });
     });
-  });
   if (args.has('sequential')) for (const name of runs) await runChild(name);
   else await Promise.all(runs.map(runChild));
 
   const n = devices.length;
   const q = s.clientsPerRound / n;
-  const eps = s.noiseMultiplier > 0 ? epsilonFor({ noiseMultiplier: s.noiseMultiplier, samplingRate: q, rounds: s.rounds, delta: s.delta }).epsilon : Infinity;
+  const eps =
+    s.noiseMultiplier > 0
+      ? epsilonFor({ noiseMultiplier: s.noiseMultiplier, samplingRate: q, rounds: s.rounds, delta: s.delta }).epsilon
+      : Infinity;
   const shipped = readJsonMaybe<{ test?: { int8?: Quality; float?: Quality } }>('models/diginetica/metadata.json');
   const newTargets = data.cases.filter((c) => c.target >= numItems).length;
   const centralGain = cenEval.full.recall20 - preEval.full.recall20;
-  const gain = (r: Quality): string => (centralGain > 0 ? `${(((r.recall20 - preEval.full.recall20) / centralGain) * 100).toFixed(0)}%` : `n/a (Δ ${(r.recall20 - preEval.full.recall20).toFixed(4)})`);
+  const gain = (r: Quality): string =>
+    centralGain > 0
+      ? `${(((r.recall20 - preEval.full.recall20) / centralGain) * 100).toFixed(0)}%`
+      : `n/a (Δ ${(r.recall20 - preEval.full.recall20).toFixed(4)})`;
   const updateBytes = Math.max(results.fedavg!.updateBytes, results.fedavg_dp!.updateBytes);
 
   const table = [
@@ -185,11 +233,15 @@ async function main(argv: string[]): Promise<void> {
     `| centralized (federated tensors only, second half, ${s.centralEpochs} epochs) | ${cenEval.full.recall20.toFixed(4)} | ${cenEval.full.mrr20.toFixed(4)} | ${centralGain > 0 ? '100%' : `none (Δ ${centralGain.toFixed(4)})`} | – (no DP) |`,
     `| fedavg (no noise) | ${results.fedavg!.full.recall20.toFixed(4)} | ${results.fedavg!.full.mrr20.toFixed(4)} | ${gain(results.fedavg!.full)} | ∞ |`,
     `| fedavg_dp (σ=${s.noiseMultiplier}) | ${results.fedavg_dp!.full.recall20.toFixed(4)} | ${results.fedavg_dp!.full.mrr20.toFixed(4)} | ${gain(results.fedavg_dp!.full)} | ${eps.toFixed(2)} |`,
-    ...(shipped?.test?.int8 ? [`| context: shipped models/diginetica (every weight, all data, 8 epochs; int8, from metadata.json) | ${shipped.test.int8.recall20.toFixed(4)} | ${shipped.test.int8.mrr20.toFixed(4)} | – | – |`] : []),
+    ...(shipped?.test?.int8
+      ? [
+          `| context: shipped models/diginetica (every weight, all data, 8 epochs; int8, from metadata.json) | ${shipped.test.int8.recall20.toFixed(4)} | ${shipped.test.int8.mrr20.toFixed(4)} | – | – |`,
+        ]
+      : []),
   ].join('\n');
   const lines = [
-    `rounds ${s.rounds}, ${s.clientsPerRound} clients/round of ${n} devices (q = ${q.toPrecision(3)}), C = ${s.clipNorm}, σ = ${s.noiseMultiplier} (noise std per device ${(s.noiseMultiplier * s.clipNorm / Math.sqrt(s.clientsPerRound)).toPrecision(3)}), `
-      + `local: ${s.localEpochs} epochs SGD lr ${s.localLr}, server lr ${s.serverLr}`,
+    `rounds ${s.rounds}, ${s.clientsPerRound} clients/round of ${n} devices (q = ${q.toPrecision(3)}), C = ${s.clipNorm}, σ = ${s.noiseMultiplier} (noise std per device ${((s.noiseMultiplier * s.clipNorm) / Math.sqrt(s.clientsPerRound)).toPrecision(3)}), ` +
+      `local: ${s.localEpochs} epochs SGD lr ${s.localLr}, server lr ${s.serverLr}`,
     table,
     `update size per device per round: ${updateBytes} bytes (${(updateBytes / 1024).toFixed(1)} KB, limit 64 KB); rejected updates: fedavg ${JSON.stringify(results.fedavg!.rejected)}, fedavg_dp ${JSON.stringify(results.fedavg_dp!.rejected)}`,
     `test cases whose target first appears in the second half (not in the published vocabulary: a miss for every model but the shipped one): ${newTargets} of ${data.cases.length} (${((newTargets / data.cases.length) * 100).toFixed(1)}%)`,
@@ -198,27 +250,67 @@ async function main(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 
   const rowsOf = (name: string): RoundRow[] => results[name]!.rows;
-  const flat = (y: number, color: string, label: string): { label: string; color: string; dashed: boolean; points: Array<[number, number]> } => ({ label, color, dashed: true, points: [[0, y], [s.rounds, y]] });
-  const svg = plotSvg([
-    {
-      title: `Recall@20 on ${sampleCases.length} sampled test cases`, yLabel: 'Recall@20',
-      series: [
-        { label: 'FedAvg', color: '#1f77b4', points: [[0, preEval.sample.recall20], ...rowsOf('fedavg').map((r): [number, number] => [r.round, r.recall20])] },
-        { label: `FedAvg + DP (σ=${s.noiseMultiplier})`, color: '#ff7f0e', points: [[0, preEval.sample.recall20], ...rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.recall20])] },
-        flat(cenEval.sample.recall20, '#2ca02c', 'centralized'), flat(preEval.sample.recall20, '#888', 'pretrained'),
-      ],
-    },
-    { title: `cumulative ε (δ = ${s.delta})`, yLabel: 'ε', series: [{ label: `σ=${s.noiseMultiplier}, q=${q.toPrecision(3)}`, color: '#ff7f0e', points: rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.epsilon]) }] },
-  ], 'round', `Federated learning on DIGINETICA: ${s.clientsPerRound} devices/round, C=${s.clipNorm}`);
+  const flat = (
+    y: number,
+    color: string,
+    label: string,
+  ): { label: string; color: string; dashed: boolean; points: Array<[number, number]> } => ({
+    label,
+    color,
+    dashed: true,
+    points: [
+      [0, y],
+      [s.rounds, y],
+    ],
+  });
+  const svg = plotSvg(
+    [
+      {
+        title: `Recall@20 on ${sampleCases.length} sampled test cases`,
+        yLabel: 'Recall@20',
+        series: [
+          {
+            label: 'FedAvg',
+            color: '#1f77b4',
+            points: [[0, preEval.sample.recall20], ...rowsOf('fedavg').map((r): [number, number] => [r.round, r.recall20])],
+          },
+          {
+            label: `FedAvg + DP (σ=${s.noiseMultiplier})`,
+            color: '#ff7f0e',
+            points: [[0, preEval.sample.recall20], ...rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.recall20])],
+          },
+          flat(cenEval.sample.recall20, '#2ca02c', 'centralized'),
+          flat(preEval.sample.recall20, '#888', 'pretrained'),
+        ],
+      },
+      {
+        title: `cumulative ε (δ = ${s.delta})`,
+        yLabel: 'ε',
+        series: [
+          {
+            label: `σ=${s.noiseMultiplier}, q=${q.toPrecision(3)}`,
+            color: '#ff7f0e',
+            points: rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.epsilon]),
+          },
+        ],
+      },
+    ],
+    'round',
+    `Federated learning on DIGINETICA: ${s.clientsPerRound} devices/round, C=${s.clipNorm}`,
+  );
   mkdirSync(dirname(plotPath), { recursive: true });
   writeFileSync(plotPath, svg);
   log(`wrote ${plotPath}`);
 
   if (args.has('json')) {
     const json = {
-      pretrained: preEval.full, centralized: cenEval.full, fedavg: results.fedavg!.full,
+      pretrained: preEval.full,
+      centralized: cenEval.full,
+      fedavg: results.fedavg!.full,
       fedavg_dp: { ...results.fedavg_dp!.full, epsilon: eps, delta: s.delta },
-      update_bytes: updateBytes, rounds: s.rounds, clients_per_round: s.clientsPerRound,
+      update_bytes: updateBytes,
+      rounds: s.rounds,
+      clients_per_round: s.clientsPerRound,
     };
     process.stdout.write(JSON.stringify(json) + '\n');
   }

@@ -64,12 +64,29 @@ const SIMULATED_MODEL: Partial<TrainSettings> = { scale: 12, repeat: 0 };
 
 /** Pretraining: the simulated model settings, fewer epochs and negatives. */
 export function pretrainRun(s: SimulationSettings): CentralRun {
-  const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...SIMULATED_MODEL, negatives: 2048, epochs: s.pretrainEpochs, holdout: 0, validCases: 0, seed: s.seed };
+  const settings: TrainSettings = {
+    ...DEFAULT_SETTINGS,
+    ...SIMULATED_MODEL,
+    negatives: 2048,
+    epochs: s.pretrainEpochs,
+    holdout: 0,
+    validCases: 0,
+    seed: s.seed,
+  };
   return { settings, federatedOnly: false, startKey: '' };
 }
 
 /** The centralized reference: the federated tensors only, trained on the second half from the pretrained model. */
 export function centralRun(s: SimulationSettings, pretrainedKey: string): CentralRun {
-  const settings: TrainSettings = { ...DEFAULT_SETTINGS, ...SIMULATED_MODEL, negatives: 2048, epochs: s.centralEpochs, lr: 0.002, holdout: 0, validCases: 0, seed: s.seed + 1 };
+  const settings: TrainSettings = {
+    ...DEFAULT_SETTINGS,
+    ...SIMULATED_MODEL,
+    negatives: 2048,
+    epochs: s.centralEpochs,
+    lr: 0.002,
+    holdout: 0,
+    validCases: 0,
+    seed: s.seed + 1,
+  };
   return { settings, federatedOnly: true, startKey: pretrainedKey };
 }

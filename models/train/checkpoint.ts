@@ -17,7 +17,13 @@ export interface TrainProgress {
   /** Training seconds accumulated over all sessions of the run. */
   seconds: number;
   /** Validation results after each finished epoch. */
-  history: Array<{ epoch: number; loss: number; recall20?: number; mrr20?: number; averaged?: { recall20: number; mrr20: number; snapshots: number } }>;
+  history: Array<{
+    epoch: number;
+    loss: number;
+    recall20?: number;
+    mrr20?: number;
+    averaged?: { recall20: number; mrr20: number; snapshots: number };
+  }>;
 }
 
 interface CheckpointHeader {
@@ -61,7 +67,10 @@ export async function saveCheckpoint(dir: string, trainer: SessionTrainer, progr
   const total = arrays.reduce((n, a) => n + a.data.length, 0);
   const blob = new Float32Array(total);
   let off = 0;
-  for (const a of arrays) { blob.set(a.data, off); off += a.data.length; }
+  for (const a of arrays) {
+    blob.set(a.data, off);
+    off += a.data.length;
+  }
   writeFileSync(join(dir, FILES.data + '.tmp'), new Uint8Array(blob.buffer));
   writeFileSync(join(dir, FILES.header + '.tmp'), JSON.stringify(header));
   renameSync(join(dir, FILES.data + '.tmp'), join(dir, FILES.data));

@@ -36,7 +36,13 @@ const OPTIONS: Array<[keyof TrainSettings, string, number, number, string]> = [
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
   ['dropout', 'dropout', 0, 0.9, 'training-only dropout on input embeddings and session vectors'],
   ['repeat', 'repeat', 0, 2, 'repeat path: 0 none, 1 mixed with the item scores, 2 exclusive (repeat/explore)'],
-  ['averageEpochs', 'average-epochs', 0, 1000, 'ship the mean of the weights over the last N epochs (4 snapshots each; 0 = the last weights)'],
+  [
+    'averageEpochs',
+    'average-epochs',
+    0,
+    1000,
+    'ship the mean of the weights over the last N epochs (4 snapshots each; 0 = the last weights)',
+  ],
 ];
 
 const USAGE = `usage: npm run train -- --data <split dir> --out <model dir> [--resume] [--checkpoint-minutes N]
@@ -47,7 +53,10 @@ function log(msg: string): void {
 }
 
 async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help')) { log(USAGE); return; }
+  if (argv.includes('--help')) {
+    log(USAGE);
+    return;
+  }
   const args = parseArgs(argv, ['data', 'out', 'checkpoint-minutes', ...OPTIONS.map((o) => o[1])], ['resume']);
   const dataDir = args.get('data');
   const outDir = args.get('out');
@@ -60,9 +69,12 @@ async function main(argv: string[]): Promise<void> {
     if (resume && args.has(opt) && key !== 'epochs') throw new UsageError(`--${opt} cannot change on --resume (only --epochs can)`);
     settings[key] = numberArg(args, opt, settings[key], min, max);
   }
-  if (!Number.isInteger(settings.repeat)) throw new UsageError(`--repeat must be 0 (none), 1 (mixture) or 2 (exclusive), got ${settings.repeat}`);
+  if (!Number.isInteger(settings.repeat))
+    throw new UsageError(`--repeat must be 0 (none), 1 (mixture) or 2 (exclusive), got ${settings.repeat}`);
   if (!Number.isInteger(settings.averageEpochs) || settings.averageEpochs > settings.epochs) {
-    throw new UsageError(`--average-epochs must be a whole number of epochs ≤ --epochs (${settings.epochs}), got ${settings.averageEpochs}`);
+    throw new UsageError(
+      `--average-epochs must be a whole number of epochs ≤ --epochs (${settings.epochs}), got ${settings.averageEpochs}`,
+    );
   }
   if (resume && settings.averageEpochs > 0 && args.has('epochs') && settings.epochs !== checkpointSettings(checkpointDir).epochs) {
     throw new UsageError('--epochs cannot change on --resume of a run that averages its last epochs (--average-epochs > 0)');
@@ -78,12 +90,22 @@ async function main(argv: string[]): Promise<void> {
 
   const entries = stepScoreEntries(settings, numItems);
   if (entries > MAX_STEP_SCORES) {
-    throw new UsageError(`--batch-size ${settings.batchSize} × --max-len ${settings.maxLen} with ${settings.negatives >= numItems ? 'the full softmax' : `--negatives ${settings.negatives}`} over ${numItems} items makes a step's score matrix of ${(entries / 1e6).toFixed(0)} M entries, over the ${MAX_STEP_SCORES / 1e6} M the wasm heap holds: lower --batch-size or --negatives`);
+    throw new UsageError(
+      `--batch-size ${settings.batchSize} × --max-len ${settings.maxLen} with ${settings.negatives >= numItems ? 'the full softmax' : `--negatives ${settings.negatives}`} over ${numItems} items makes a step's score matrix of ${(entries / 1e6).toFixed(0)} M entries, over the ${MAX_STEP_SCORES / 1e6} M the wasm heap holds: lower --batch-size or --negatives`,
+    );
   }
   const counts = new Float64Array(numItems);
   for (const s of train) for (const i of s) counts[i]! += 1;
   const trainer = new SessionTrainer(settings, numItems, counts);
-  let progress: TrainProgress = { epoch: 0, batch: 0, epochRngState: trainer.rng.state, rngState: trainer.rng.state, globalStep: 0, seconds: 0, history: [] };
+  let progress: TrainProgress = {
+    epoch: 0,
+    batch: 0,
+    epochRngState: trainer.rng.state,
+    rngState: trainer.rng.state,
+    globalStep: 0,
+    seconds: 0,
+    history: [],
+  };
   if (resume) {
     progress = await loadCheckpoint(checkpointDir, trainer);
     log(`resumed: epoch ${progress.epoch + 1}, batch ${progress.batch}, ${formatDuration(progress.seconds)} trained so far`);
@@ -92,7 +114,9 @@ async function main(argv: string[]): Promise<void> {
   const windows = windowSessions(train, settings.maxLen);
   const perEpoch = Math.ceil(windows.length / settings.batchSize);
   const totalSteps = perEpoch * settings.epochs;
-  log(`training: ${windows.length} session windows, ${perEpoch} batches/epoch, ${settings.epochs} epochs, settings ${JSON.stringify(settings)}`);
+  log(
+    `training: ${windows.length} session windows, ${perEpoch} batches/epoch, ${settings.epochs} epochs, settings ${JSON.stringify(settings)}`,
+  );
 
   let sessionStart = performance.now();
   const elapsed = (): number => progress.seconds + (performance.now() - sessionStart) / 1000;
@@ -126,7 +150,9 @@ async function main(argv: string[]): Promise<void> {
         const rate = examplesSinceLog / ((now - lastLog) / 1000);
         const stepsPerSec = progress.globalStep / Math.max(elapsed(), 1e-3);
         const eta = (totalSteps - progress.globalStep) / Math.max(stepsPerSec, 1e-9);
-        log(`epoch ${epoch + 1}/${settings.epochs} batch ${b + 1}/${plan.length} loss ${lossAvg.toFixed(4)} ${Math.round(rate)} examples/s elapsed ${formatDuration(elapsed())} ETA ${formatDuration(eta)}`);
+        log(
+          `epoch ${epoch + 1}/${settings.epochs} batch ${b + 1}/${plan.length} loss ${lossAvg.toFixed(4)} ${Math.round(rate)} examples/s elapsed ${formatDuration(elapsed())} ETA ${formatDuration(eta)}`,
+        );
         lastLog = now;
         examplesSinceLog = 0;
       }
@@ -144,13 +170,17 @@ async function main(argv: string[]): Promise<void> {
       const r = await evaluate(scorer, valid, numItems, { batchSize: 256 });
       scorer.model.dispose();
       Object.assign(entry, { recall20: r.recall20, mrr20: r.mrr20 });
-      log(`epoch ${epoch + 1}: validation Recall@20 ${r.recall20.toFixed(4)} MRR@20 ${r.mrr20.toFixed(4)} (${r.cases} cases, ${r.seconds.toFixed(1)} s)`);
+      log(
+        `epoch ${epoch + 1}: validation Recall@20 ${r.recall20.toFixed(4)} MRR@20 ${r.mrr20.toFixed(4)} (${r.cases} cases, ${r.seconds.toFixed(1)} s)`,
+      );
       if (trainer.average && trainer.average.count > 0) {
         const avg = scorerFromWeights('valid-averaged', trainer.average.weights(trainer.config), data.vocab);
         const ra = await evaluate(avg, valid, numItems, { batchSize: 256 });
         avg.model.dispose();
         entry.averaged = { recall20: ra.recall20, mrr20: ra.mrr20, snapshots: trainer.average.count };
-        log(`epoch ${epoch + 1}: validation of the weight average (${trainer.average.count} snapshots) Recall@20 ${ra.recall20.toFixed(4)} MRR@20 ${ra.mrr20.toFixed(4)}`);
+        log(
+          `epoch ${epoch + 1}: validation of the weight average (${trainer.average.count} snapshots) Recall@20 ${ra.recall20.toFixed(4)} MRR@20 ${ra.mrr20.toFixed(4)}`,
+        );
       }
     }
     progress.history.push(entry);
@@ -170,15 +200,32 @@ async function main(argv: string[]): Promise<void> {
   const modelVersion = `${new Date().toISOString().slice(0, 10)}-${settings.seed}-${progress.globalStep}`;
   const metadata = {
     command: `npm run train -- ${argv.join(' ')}`,
-    data: { dir: relative(process.cwd(), resolve(dataDir)), items: numItems, trainingSessions: train.length, heldOutValidationCases: valid.length },
+    data: {
+      dir: relative(process.cwd(), resolve(dataDir)),
+      items: numItems,
+      trainingSessions: train.length,
+      heldOutValidationCases: valid.length,
+    },
     settings,
-    training: { seconds: Math.round(trainSeconds), steps: progress.globalStep, history: progress.history, backend: 'wasm (Node, 1 thread)' },
+    training: {
+      seconds: Math.round(trainSeconds),
+      steps: progress.globalStep,
+      history: progress.history,
+      backend: 'wasm (Node, 1 thread)',
+    },
   };
   const intSizes = writeModelDir(outDir, weights, data.vocab, { int8: true, modelVersion, metadata });
-  const floatSizes = writeModelDir(join(outDir, 'float'), weights, data.vocab, { int8: false, modelVersion, metadata, vocabPath: join(outDir, 'vocab.txt') });
+  const floatSizes = writeModelDir(join(outDir, 'float'), weights, data.vocab, {
+    int8: false,
+    modelVersion,
+    metadata,
+    vocabPath: join(outDir, 'vocab.txt'),
+  });
   writeMetadata(outDir, { ...metadata, modelVersion, sizes: { int8: intSizes, float: floatSizes } });
   log(`checkpoint kept in ${checkpointDir}${settings.averageEpochs > 0 ? '' : ': --resume --epochs N continues this run'}`);
-  log(`wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`);
+  log(
+    `wrote ${outDir} (int8: ${JSON.stringify(intSizes)}) and ${join(outDir, 'float')} (${JSON.stringify(floatSizes)}); trained ${formatDuration(trainSeconds)}`,
+  );
 }
 
 runCli('train', main);

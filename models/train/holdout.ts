@@ -1,6 +1,6 @@
 import type { TestCase } from '../data/dataset';
 import { casesFromSessions } from '../data/readSplit';
-import { Random } from '../../src/model/random';
+import { Random } from '../random';
 import type { TrainSettings } from './trainSettings';
 
 /**

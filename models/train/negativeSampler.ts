@@ -1,4 +1,4 @@
-import type { Random } from '../../src/model/random';
+import type { Random } from '../random';
 
 /**
  * Draws shared negative items from popularity^alpha (Hidasi & Karatzoglou, CIKM 2018: extra

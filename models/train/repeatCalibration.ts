@@ -21,7 +21,10 @@ export function withRepeatOffset(w: ModelWeights, offset: number): ModelWeights 
   const recency = w.dense.get('repeat/recency');
   if (!w.config.repeat || !recency) throw new UsageError('the model has no repeat path to calibrate');
   const dense = new Map(w.dense);
-  dense.set('repeat/recency', Float32Array.from(recency, (v) => v + offset));
+  dense.set(
+    'repeat/recency',
+    Float32Array.from(recency, (v) => v + offset),
+  );
   return { ...w, dense };
 }
 

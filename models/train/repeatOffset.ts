@@ -18,7 +18,7 @@ import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
 import { ModelScorer } from '../eval/modelScorers';
 import { useWasmBackend } from '../nodeBackend';
-import { SessionModel } from '../../src/model/sessionModel';
+import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import { splitHoldout } from './holdout';
 import { readModelDir, writeMetadata, writeModelDir } from '../../src/node/modelDir';
 import { chooseOffset, OFFSET_GRID, withRepeatOffset, type OffsetResult } from './repeatCalibration';
@@ -32,7 +32,10 @@ async function main(argv: string[]): Promise<void> {
   const args = parseArgs(argv, ['valid-run', 'data', 'apply-to']);
   const validRun = args.get('valid-run');
   const dataDir = args.get('data');
-  if (!validRun || !dataDir) throw new UsageError('usage: npm run repeat-offset -- --valid-run <dir trained with --holdout> --data <split dir> [--apply-to <model dir>]');
+  if (!validRun || !dataDir)
+    throw new UsageError(
+      'usage: npm run repeat-offset -- --valid-run <dir trained with --holdout> --data <split dir> [--apply-to <model dir>]',
+    );
   const meta = JSON.parse(readFileSync(join(validRun, 'metadata.json'), 'utf8')) as { settings: TrainSettings };
   if (!(meta.settings.holdout > 0)) throw new UsageError(`${validRun} was trained without --holdout: it has no validation cases`);
   const data = readSplit(dataDir);
@@ -58,7 +61,12 @@ async function main(argv: string[]): Promise<void> {
     const calibration = { offset: best.offset, chosenOn: `${validRun} (validation, ${valid.length} cases)`, grid: results };
     const metadata = { ...(float.manifest.metadata ?? {}), repeatOffset: calibration };
     const intSizes = writeModelDir(target, shifted, float.vocab, { int8: true, modelVersion, metadata });
-    const floatSizes = writeModelDir(join(target, 'float'), shifted, float.vocab, { int8: false, modelVersion, metadata, vocabPath: join(target, 'vocab.txt') });
+    const floatSizes = writeModelDir(join(target, 'float'), shifted, float.vocab, {
+      int8: false,
+      modelVersion,
+      metadata,
+      vocabPath: join(target, 'vocab.txt'),
+    });
     writeMetadata(target, { modelVersion, repeatOffset: calibration, sizes: { int8: intSizes, float: floatSizes } });
     log(`wrote ${target} with offset ${best.offset} (model version ${modelVersion})`);
   }

@@ -1,4 +1,4 @@
-import type { Random } from '../../src/model/random';
+import type { Random } from '../random';
 
 /** One mini-batch: `batch` sessions, left-aligned and padded to `steps` items. */
 export interface SessionBatch {

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { denseShapes, type ModelConfig } from '../../src/model/modelConfig';
-import { matMul } from '../../src/model/matMul';
-import { Random } from '../../src/model/random';
-import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/sessionEncoder';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/repeatMixture';
+import { denseShapes, type ModelConfig } from '../../src/model/plain/modelConfig';
+import { matMul } from '../../src/model/tfjs/matMul';
+import { Random } from '../random';
+import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/tfjs/sessionEncoder';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/tfjs/repeatMixture';
 import type { ModelWeights } from '../../src/node/modelDir';
 import { NegativeSampler } from './negativeSampler';
 import type { SessionBatch } from './sessionBatches';
@@ -34,11 +34,20 @@ export class SessionTrainer {
   /** The full softmax's candidates (every item), built on first use. */
   private _all: { cand: number[]; col: Map<number, number> } | null = null;
 
-  constructor(readonly settings: TrainSettings, numItems: number, itemCounts: Float64Array) {
+  constructor(
+    readonly settings: TrainSettings,
+    numItems: number,
+    itemCounts: Float64Array,
+  ) {
     const s = settings;
     this.config = {
-      numItems, embedDim: s.embedDim, hiddenDim: s.hiddenDim, attnDim: s.attnDim, scale: s.scale, maxLen: s.maxLen,
-      ...(s.repeat ? { repeat: s.repeat === 2 ? 'exclusive' as const : 'mixture' as const } : {}),
+      numItems,
+      embedDim: s.embedDim,
+      hiddenDim: s.hiddenDim,
+      attnDim: s.attnDim,
+      scale: s.scale,
+      maxLen: s.maxLen,
+      ...(s.repeat ? { repeat: s.repeat === 2 ? ('exclusive' as const) : ('mixture' as const) } : {}),
     };
     this.rng = new Random(s.seed);
     const d = s.embedDim;
@@ -53,9 +62,13 @@ export class SessionTrainer {
     this.itemOptimizer = new SparseAdam(this.items, d, s.lr);
     this.sampler = new NegativeSampler(itemCounts, s.sampleAlpha);
     this._grad = new Float32Array(this.items.length);
-    this.average = s.averageEpochs > 0
-      ? new WeightAverage(this.items.length, [...this.dense].map(([name, v]) => [name, v.size] as [string, number]))
-      : null;
+    this.average =
+      s.averageEpochs > 0
+        ? new WeightAverage(
+            this.items.length,
+            [...this.dense].map(([name, v]) => [name, v.size] as [string, number]),
+          )
+        : null;
     this._seen = new Uint8Array(numItems);
   }
 
@@ -130,7 +143,10 @@ export class SessionTrainer {
               let first = true;
               for (let jj = 0; jj < j && first; jj++) if (items[jj * batch + bb] === item) first = false;
               const c = col.get(item);
-              if (first && c !== undefined) { windowIn[o * steps + j] = 1; windowLogQ![o * steps + j] = logQ[c]!; }
+              if (first && c !== undefined) {
+                windowIn[o * steps + j] = 1;
+                windowLogQ![o * steps + j] = logQ[c]!;
+              }
               if (item === target) isRepeat![o] = 1;
             }
           }
@@ -153,7 +169,13 @@ export class SessionTrainer {
     // over the largest tensor of the step.
     const lossFn = (xT: tf.Tensor, cT: tf.Tensor, tT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
       const net = networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!])));
-      const encoded = encodeAllPositionsWithStates(xT as tf.Tensor2D, steps, batch, net, inMask ? tf.tensor2d(inMask, [rows, d]) : undefined);
+      const encoded = encodeAllPositionsWithStates(
+        xT as tf.Tensor2D,
+        steps,
+        batch,
+        net,
+        inMask ? tf.tensor2d(inMask, [rows, d]) : undefined,
+      );
       let enc = encoded.sessions;
       if (sessMask) enc = tf.mul(enc, tf.tensor2d(sessMask, [rows, d]));
       const sess = l2NormalizeRows(enc);
@@ -162,7 +184,10 @@ export class SessionTrainer {
       // |logits| ≤ scale + max(−logQ) ≈ 40, so exp cannot overflow float32 and the max-shift of
       // tf.logSumExp (whose gradient costs a slow broadcast `Equal` on wasm) is not needed.
       const partition = tf.sum(tf.exp(logits), 1) as tf.Tensor1D;
-      const picked = tf.sub(tf.mul(tf.sum(tf.mul(sess, l2NormalizeRows(tT as tf.Tensor2D)), 1), scale), tf.tensor1d(tgtLogQ)) as tf.Tensor1D;
+      const picked = tf.sub(
+        tf.mul(tf.sum(tf.mul(sess, l2NormalizeRows(tT as tf.Tensor2D)), 1), scale),
+        tf.tensor1d(tgtLogQ),
+      ) as tf.Tensor1D;
       let rowLoss: tf.Tensor1D;
       if (net.repeat && matches) {
         // The repeat path's logits are always-present candidates, known exactly rather than
@@ -171,14 +196,20 @@ export class SessionTrainer {
         let windowLogits: tf.Tensor2D | undefined;
         if (exclusive) {
           // The window items' logits as they entered the sampled softmax (log-Q corrected).
-          windowLogits = tf.sub(windowItemLogits(sess, l2NormalizeRows(xT as tf.Tensor2D), steps, batch, scale), tf.tensor2d(windowLogQ!, [rows, steps])) as tf.Tensor2D;
+          windowLogits = tf.sub(
+            windowItemLogits(sess, l2NormalizeRows(xT as tf.Tensor2D), steps, batch, scale),
+            tf.tensor2d(windowLogQ!, [rows, steps]),
+          ) as tf.Tensor2D;
         }
         rowLoss = repeatRowLoss({
-          itemPartition: partition, picked,
+          itemPartition: partition,
+          picked,
           beta: repeatLogitsAllPositions(encoded.states, net.repeat),
           causal: tf.tensor2d(causalRepeatMask(batch, steps), [rows, steps]),
           matches: tf.tensor2d(matches, [rows, steps]),
-          ...(windowLogits ? { exclusive: { windowLogits, windowInPartition: tf.tensor2d(windowIn!, [rows, steps]), isRepeat: tf.tensor1d(isRepeat!) } } : {}),
+          ...(windowLogits
+            ? { exclusive: { windowLogits, windowInPartition: tf.tensor2d(windowIn!, [rows, steps]), isRepeat: tf.tensor1d(isRepeat!) } }
+            : {}),
         });
       } else {
         rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
@@ -188,13 +219,20 @@ export class SessionTrainer {
 
     return tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads(lossFn as (...a: tf.Tensor[]) => tf.Scalar)([
-        tf.tensor2d(x, [rows, d]), tf.tensor2d(candT, [d, k]), tf.tensor2d(tgt, [rows, d]), ...vars,
+        tf.tensor2d(x, [rows, d]),
+        tf.tensor2d(candT, [d, k]),
+        tf.tensor2d(tgt, [rows, d]),
+        ...vars,
       ]);
       const loss = value.dataSync()[0]!;
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss ${loss}`);
       this._applyItemGradients(
-        [[items, grads[0]!.dataSync() as Float32Array], [tgtItem, grads[2]!.dataSync() as Float32Array]],
-        cand, grads[1]!.dataSync() as Float32Array,
+        [
+          [items, grads[0]!.dataSync() as Float32Array],
+          [tgtItem, grads[2]!.dataSync() as Float32Array],
+        ],
+        cand,
+        grads[1]!.dataSync() as Float32Array,
       );
       this.optimizer.applyGradients(names.map((name, i) => ({ name, tensor: grads[i + 3]! })));
       return loss;
@@ -216,8 +254,16 @@ export class SessionTrainer {
     const negatives = this.sampler.sample(this.settings.negatives, this.rng);
     const col = new Map<number, number>();
     const cand: number[] = [];
-    for (const t of targets) if (t >= 0 && !col.has(t)) { col.set(t, cand.length); cand.push(t); }
-    for (const item of negatives) if (!col.has(item)) { col.set(item, cand.length); cand.push(item); }
+    for (const t of targets)
+      if (t >= 0 && !col.has(t)) {
+        col.set(t, cand.length);
+        cand.push(t);
+      }
+    for (const item of negatives)
+      if (!col.has(item)) {
+        col.set(item, cand.length);
+        cand.push(item);
+      }
     const logQ = Float32Array.from(cand, (item) => this.sampler.logInclusion(item, positives, negatives.length));
     return { cand, col, logQ, positives };
   }
@@ -240,19 +286,22 @@ export class SessionTrainer {
     const g = this._grad;
     const touched: number[] = [];
     const mark = (item: number): void => {
-      if (!this._seen[item]) { this._seen[item] = 1; touched.push(item); }
+      if (!this._seen[item]) {
+        this._seen[item] = 1;
+        touched.push(item);
+      }
     };
     for (const [rowItems, gx] of rowInputs) {
       rowItems.forEach((item, r) => {
         if (item < 0) return;
         mark(item);
-        for (let e = 0; e < d; e++) g[item * d + e] += gx[r * d + e]!;
+        for (let e = 0; e < d; e++) g[item * d + e]! += gx[r * d + e]!;
       });
     }
     const k = cand.length;
     cand.forEach((item, j) => {
       mark(item);
-      for (let e = 0; e < d; e++) g[item * d + e] += gc[e * k + j]!;
+      for (let e = 0; e < d; e++) g[item * d + e]! += gc[e * k + j]!;
     });
     const rows = Int32Array.from(touched);
     this.itemOptimizer.apply(rows, g);

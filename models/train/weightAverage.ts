@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../../src/model/modelConfig';
+import type { ModelConfig } from '../../src/model/plain/modelConfig';
 import type { ModelWeights } from '../../src/node/modelDir';
 
 /**

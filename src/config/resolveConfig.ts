@@ -37,17 +37,47 @@ export function resolveConfig(input: Partial<EdgePersonalizeConfig>): { config: 
   retention.maxEvents = Math.floor(pick('retention.maxEvents', r.maxEvents, isPositive, DEFAULT_RETENTION.maxEvents, 'a positive number'));
   retention.maxAgeDays = pick('retention.maxAgeDays', r.maxAgeDays, isPositive, DEFAULT_RETENTION.maxAgeDays, 'a positive number');
 
-  const hide = pick('hideTimeoutMs', input.hideTimeoutMs, (v) => typeof v === 'number' && v >= 0 && v <= MAX_HIDE_TIMEOUT_MS, DEFAULT_HIDE_TIMEOUT_MS, `a number of ms from 0 to ${MAX_HIDE_TIMEOUT_MS}`);
-  const idleMinutes = pick('sessionIdleMinutes', input.sessionIdleMinutes, isPositive, DEFAULT_SESSION_IDLE_MS / 60_000, 'a positive number');
-  const custom = pick<string[]>('customEventTypes', input.customEventTypes, (v) => Array.isArray(v) && v.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 64), [], 'an array of short strings');
+  const hide = pick(
+    'hideTimeoutMs',
+    input.hideTimeoutMs,
+    (v) => typeof v === 'number' && v >= 0 && v <= MAX_HIDE_TIMEOUT_MS,
+    DEFAULT_HIDE_TIMEOUT_MS,
+    `a number of ms from 0 to ${MAX_HIDE_TIMEOUT_MS}`,
+  );
+  const idleMinutes = pick(
+    'sessionIdleMinutes',
+    input.sessionIdleMinutes,
+    isPositive,
+    DEFAULT_SESSION_IDLE_MS / 60_000,
+    'a positive number',
+  );
+  const custom = pick<string[]>(
+    'customEventTypes',
+    input.customEventTypes,
+    (v) => Array.isArray(v) && v.every((t) => typeof t === 'string' && t.length > 0 && t.length <= 64),
+    [],
+    'an array of short strings',
+  );
 
   const config: ResolvedConfig = {
     modelUrl: typeof input.modelUrl === 'string' ? input.modelUrl : '',
     updateEndpoint: pick<string | null>('updateEndpoint', input.updateEndpoint, (v) => typeof v === 'string', null, 'a URL'),
     trainAfterEvents: Math.floor(pick('trainAfterEvents', input.trainAfterEvents, isPositive, 5, 'a positive number')),
-    consent: pick<ConsentState>('consent', input.consent, (v) => CONSENTS.includes(v as ConsentState), 'pending', `one of ${CONSENTS.join(', ')}`),
+    consent: pick<ConsentState>(
+      'consent',
+      input.consent,
+      (v) => CONSENTS.includes(v as ConsentState),
+      'pending',
+      `one of ${CONSENTS.join(', ')}`,
+    ),
     debug: pick('debug', input.debug, (v) => typeof v === 'boolean', false, 'a boolean'),
-    backend: pick<BackendPreference>('backend', input.backend, (v) => BACKENDS.includes(v as BackendPreference), 'auto', `one of ${BACKENDS.join(', ')}`),
+    backend: pick<BackendPreference>(
+      'backend',
+      input.backend,
+      (v) => BACKENDS.includes(v as BackendPreference),
+      'auto',
+      `one of ${BACKENDS.join(', ')}`,
+    ),
     workerUrl: pick<string | null>('workerUrl', input.workerUrl, (v) => typeof v === 'string', null, 'a URL'),
     hideTimeoutMs: hide,
     autoTrack: pick('autoTrack', input.autoTrack, (v) => typeof v === 'boolean', true, 'a boolean'),

@@ -52,17 +52,20 @@ export class SlotRanker {
     } catch {
       /* no IntersectionObserver: shown slots are never re-ranked */
     }
-    this._mutations = new MutationObserver((records) => this._o.measure(() => {
-      const now = performance.now();
-      for (const r of records) for (const node of Array.from(r.addedNodes)) {
-        if (!(node instanceof Element)) continue;
-        for (const slot of findSlots(node)) {
-          this._viewport?.observe(slot);
-          this._add(slot, now + this._o.timeoutMs);
-        }
-      }
-      if (this._ready) void this._rankPending();
-    }));
+    this._mutations = new MutationObserver((records) =>
+      this._o.measure(() => {
+        const now = performance.now();
+        for (const r of records)
+          for (const node of Array.from(r.addedNodes)) {
+            if (!(node instanceof Element)) continue;
+            for (const slot of findSlots(node)) {
+              this._viewport?.observe(slot);
+              this._add(slot, now + this._o.timeoutMs);
+            }
+          }
+        if (this._ready) void this._rankPending();
+      }),
+    );
     this._mutations.observe(this._o.doc.documentElement, { childList: true, subtree: true });
     this._schedule();
   }
@@ -116,17 +119,21 @@ export class SlotRanker {
     let next = Infinity;
     for (const p of this._pending.values()) next = Math.min(next, p.deadline);
     if (next === Infinity) return;
-    this._timer = setTimeout(() => this._o.measure(() => {
-      this._timer = null;
-      const now = performance.now();
-      for (const p of [...this._pending.values()]) {
-        if (p.deadline <= now + 1) {
-          this._pending.delete(p.slot);
-          this._show(p.slot, false, 'timeout');
-        }
-      }
-      this._schedule();
-    }), Math.max(0, next - performance.now()));
+    this._timer = setTimeout(
+      () =>
+        this._o.measure(() => {
+          this._timer = null;
+          const now = performance.now();
+          for (const p of [...this._pending.values()]) {
+            if (p.deadline <= now + 1) {
+              this._pending.delete(p.slot);
+              this._show(p.slot, false, 'timeout');
+            }
+          }
+          this._schedule();
+        }),
+      Math.max(0, next - performance.now()),
+    );
   }
 
   private _rankPending(): Promise<void> {
@@ -168,12 +175,17 @@ export class SlotRanker {
     if (!scores) return false;
     const byId = new Map<string, number>();
     let k = 0;
-    for (const c of children) if (c.itemId) {
-      const s = scores[k++];
-      if (s !== null && s !== undefined && !byId.has(c.itemId)) byId.set(c.itemId, s);
-    }
+    for (const c of children)
+      if (c.itemId) {
+        const s = scores[k++];
+        if (s !== null && s !== undefined && !byId.has(c.itemId)) byId.set(c.itemId, s);
+      }
     try {
-      return applyOrder(slot, children, rankOrder(children, (id) => byId.get(id)));
+      return applyOrder(
+        slot,
+        children,
+        rankOrder(children, (id) => byId.get(id)),
+      );
     } catch (err) {
       this._o.onError(err);
       return false;
@@ -181,8 +193,7 @@ export class SlotRanker {
   }
 
   private _show(slot: Element, reordered: boolean, kept?: SlotRankedInfo['kept']): void {
-    slot.setAttribute(SHOWN_ATTRIBUTE, reordered ? 'ranked' : kept ?? 'kept');
+    slot.setAttribute(SHOWN_ATTRIBUTE, reordered ? 'ranked' : (kept ?? 'kept'));
     this._o.onRanked(kept && !reordered ? { slot, reordered, kept, at: performance.now() } : { slot, reordered, at: performance.now() });
   }
 }
-

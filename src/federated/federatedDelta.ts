@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../model/modelConfig';
+import type { ModelConfig } from '../model/plain/modelConfig';
 import { federatedShapes, federatedSize } from './modelUpdate';
 
 /** Weights by tensor name (`gru/Uz`, …), as float32 arrays. */

@@ -49,7 +49,6 @@ export interface FederatedState {
 
 export const MAX_UPLOAD_LOG = 50;
 
-
 /** Delay before retry number `attempts` (1, 2, …): 5 s doubling, at most 10 minutes. */
 export function backoffMs(attempts: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 600_000);

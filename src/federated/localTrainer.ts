@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { denseShapes, type ModelConfig } from '../model/modelConfig';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../model/repeatMixture';
-import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../model/sessionEncoder';
-import { normalizeRows } from '../model/sessionModel';
+import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
+import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../model/tfjs/repeatMixture';
+import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../model/tfjs/sessionEncoder';
+import { normalizeRows } from '../model/tfjs/sessionModel';
 import type { NamedWeights } from './federatedDelta';
 import { FEDERATED_TENSORS } from './modelUpdate';
 
@@ -41,7 +41,12 @@ export interface LocalTrainResult {
 }
 
 interface Batch {
-  steps: number; batch: number; x: Float32Array; tgt: Float32Array; mask: Float32Array; positives: number;
+  steps: number;
+  batch: number;
+  x: Float32Array;
+  tgt: Float32Array;
+  mask: Float32Array;
+  positives: number;
   /** Repeat path only: 1 at `(b*steps + t)*steps + j` when input j ≤ t of window b is the target. */
   matches: Float32Array | null;
   /** Exclusive repeat path only: 1 at the first position of each distinct item of a row's window, and 1 per row whose target is in its window. */
@@ -98,7 +103,13 @@ export class LocalTrainer {
     const batches = this._batches(sessions, o.batchSize ?? 32);
     const examples = batches.reduce((n, b) => n + b.positives, 0);
     const trained = new Map<string, Float32Array>(FEDERATED_TENSORS.map((name) => [name, Float32Array.from(this._get(weights, name))]));
-    const adam = o.optimizer === 'adam' ? new JsAdam(FEDERATED_TENSORS.map((n) => trained.get(n)!.length), o.lr) : null;
+    const adam =
+      o.optimizer === 'adam'
+        ? new JsAdam(
+            FEDERATED_TENSORS.map((n) => trained.get(n)!.length),
+            o.lr,
+          )
+        : null;
     const frozen = this._frozen(weights);
     const losses: number[] = [];
     let steps = 0;
@@ -166,7 +177,12 @@ export class LocalTrainer {
   }
 
   /** Loss (and, when `withGrads`, gradients of the federated tensors in their order) of one batch. */
-  private _step(b: Batch, frozen: Record<string, tf.Tensor>, trained: ReadonlyMap<string, Float32Array>, withGrads: boolean): { loss: number; grads: Float32Array[] } {
+  private _step(
+    b: Batch,
+    frozen: Record<string, tf.Tensor>,
+    trained: ReadonlyMap<string, Float32Array>,
+    withGrads: boolean,
+  ): { loss: number; grads: Float32Array[] } {
     const { embedDim: d, scale } = this.config;
     const shapes = new Map(denseShapes(this.config));
     return tf.tidy(() => {
@@ -176,7 +192,9 @@ export class LocalTrainer {
       const mask = tf.tensor1d(b.mask);
       const lossFn = (...w: tf.Tensor[]): tf.Scalar => {
         const named: Record<string, tf.Tensor> = { ...frozen };
-        FEDERATED_TENSORS.forEach((n, i) => { named[n] = w[i]!; });
+        FEDERATED_TENSORS.forEach((n, i) => {
+          named[n] = w[i]!;
+        });
         const net = networkWeights(named);
         const encoded = encodeAllPositionsWithStates(x, b.steps, b.batch, net);
         const sess = l2NormalizeRows(encoded.sessions);
@@ -193,7 +211,8 @@ export class LocalTrainer {
             };
           }
           rowLoss = repeatRowLoss({
-            itemPartition: partition, picked,
+            itemPartition: partition,
+            picked,
             beta: repeatLogitsAllPositions(encoded.states, net.repeat),
             causal: tf.tensor2d(causalRepeatMask(b.batch, b.steps), [rows, b.steps]),
             matches: tf.tensor2d(b.matches, [rows, b.steps]),
@@ -265,7 +284,10 @@ class JsAdam {
   private readonly _v: Float32Array[];
   private readonly _t: number[];
 
-  constructor(sizes: number[], private readonly _lr: number) {
+  constructor(
+    sizes: number[],
+    private readonly _lr: number,
+  ) {
     this._m = sizes.map((n) => new Float32Array(n));
     this._v = sizes.map((n) => new Float32Array(n));
     this._t = sizes.map(() => 0);

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../model/modelConfig';
+import type { ModelConfig } from '../model/plain/modelConfig';
 import { addGaussianNoise, clipToNorm } from './clipAndNoise';
 import { federatedDelta, type NamedWeights } from './federatedDelta';
 import { encodeUpdate, exampleBucket, UPDATE_FORMAT_VERSION } from './modelUpdate';
@@ -58,7 +58,9 @@ export function makeUpdate(o: MakeUpdateOptions): Uint8Array {
     values,
   );
   if (bytes.length > MAX_UPDATE_BYTES) {
-    throw new UpdateTooLargeError(`update is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: federate fewer or smaller tensors`);
+    throw new UpdateTooLargeError(
+      `update is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: federate fewer or smaller tensors`,
+    );
   }
   return bytes;
 }

@@ -1,4 +1,4 @@
-import { denseShapes, type ModelConfig } from '../model/modelConfig';
+import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
 
 /**
  * The one thing a device ever sends: a model update. Shared by the browser client, the Node
@@ -47,7 +47,16 @@ export interface UpdateHeader {
 }
 
 /** The header's fields, the only ones a server accepts. */
-export const HEADER_FIELDS = ['formatVersion', 'modelVersion', 'roundId', 'exampleBucket', 'nonce', 'clipNorm', 'noiseStd', 'scales'] as const satisfies ReadonlyArray<keyof UpdateHeader>;
+export const HEADER_FIELDS = [
+  'formatVersion',
+  'modelVersion',
+  'roundId',
+  'exampleBucket',
+  'nonce',
+  'clipNorm',
+  'noiseStd',
+  'scales',
+] as const satisfies ReadonlyArray<keyof UpdateHeader>;
 
 /** An update with its values dequantized: the delta to add to the trainable weights. */
 export interface ModelUpdate {
@@ -112,7 +121,8 @@ export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdat
   const fail = (reason: string, message: string): never => {
     throw new UpdateFormatError(reason, message);
   };
-  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== UPDATE_MAGIC) fail('bad_magic', 'not an edge-personalize update (magic "EPU1" missing)');
+  if (bytes.length < 8 || new TextDecoder().decode(bytes.subarray(0, 4)) !== UPDATE_MAGIC)
+    fail('bad_magic', 'not an edge-personalize update (magic "EPU1" missing)');
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
   if (8 + headerLength > bytes.length) fail('truncated', `header of ${headerLength} bytes does not fit in ${bytes.length}`);
   let h: Record<string, unknown> = {};
@@ -124,9 +134,19 @@ export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdat
   if (!h || typeof h !== 'object' || Array.isArray(h)) fail('bad_header', 'the header is not a JSON object');
   // Strict: a field this format does not define (an e-mail, an id) is refused, never stored.
   const unknown = Object.keys(h).filter((k) => !(HEADER_FIELDS as readonly string[]).includes(k));
-  if (unknown.length > 0) fail('bad_header', `unknown header field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}: an update carries only ${HEADER_FIELDS.join(', ')}`);
-  const str = (k: string, max = 128): string => (typeof h[k] === 'string' && (h[k] as string).length > 0 && (h[k] as string).length <= max ? (h[k] as string) : fail('bad_header', `header.${k} must be a non-empty string`));
-  const num = (k: string): number => (typeof h[k] === 'number' && Number.isFinite(h[k]) && (h[k] as number) >= 0 ? (h[k] as number) : fail('bad_header', `header.${k} must be a finite number ≥ 0`));
+  if (unknown.length > 0)
+    fail(
+      'bad_header',
+      `unknown header field${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).join(', ')}: an update carries only ${HEADER_FIELDS.join(', ')}`,
+    );
+  const str = (k: string, max = 128): string =>
+    typeof h[k] === 'string' && (h[k] as string).length > 0 && (h[k] as string).length <= max
+      ? (h[k] as string)
+      : fail('bad_header', `header.${k} must be a non-empty string`);
+  const num = (k: string): number =>
+    typeof h[k] === 'number' && Number.isFinite(h[k]) && (h[k] as number) >= 0
+      ? (h[k] as number)
+      : fail('bad_header', `header.${k} must be a finite number ≥ 0`);
   if (h.formatVersion !== UPDATE_FORMAT_VERSION) fail('bad_format_version', `formatVersion must be ${UPDATE_FORMAT_VERSION}`);
   const header: UpdateHeader = {
     formatVersion: UPDATE_FORMAT_VERSION,
@@ -136,9 +156,14 @@ export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdat
     nonce: str('nonce', 64),
     clipNorm: num('clipNorm'),
     noiseStd: num('noiseStd'),
-    scales: Array.isArray(h.scales) ? (h.scales as unknown[]).map((s) => (typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : fail('bad_scale', 'every scale must be a finite number ≥ 0'))) : fail('bad_header', 'header.scales must be an array'),
+    scales: Array.isArray(h.scales)
+      ? (h.scales as unknown[]).map((s) =>
+          typeof s === 'number' && Number.isFinite(s) && s >= 0 ? s : fail('bad_scale', 'every scale must be a finite number ≥ 0'),
+        )
+      : fail('bad_header', 'header.scales must be an array'),
   };
-  if (!(EXAMPLE_BUCKETS as readonly number[]).includes(header.exampleBucket)) fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
+  if (!(EXAMPLE_BUCKETS as readonly number[]).includes(header.exampleBucket))
+    fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
   if (!/^[0-9a-f]{32,64}$/.test(header.nonce)) fail('bad_nonce', 'nonce must be 32-64 lowercase hex digits');
   const shapes = federatedShapes(config);
   if (header.scales.length !== shapes.length) fail('wrong_shape', `expected ${shapes.length} scales, got ${header.scales.length}`);

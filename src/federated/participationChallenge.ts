@@ -29,7 +29,12 @@ const MAX_ISSUER_NAME = 255;
  * tokens that never redeem.
  */
 export function checkIssuerName(issuerName: string): void {
-  if (typeof issuerName !== 'string' || issuerName.length === 0 || issuerName.length > MAX_ISSUER_NAME || !/^[\x21-\x7e]+$/.test(issuerName)) {
+  if (
+    typeof issuerName !== 'string' ||
+    issuerName.length === 0 ||
+    issuerName.length > MAX_ISSUER_NAME ||
+    !/^[\x21-\x7e]+$/.test(issuerName)
+  ) {
     throw new TypeError(`issuer name must be 1-${MAX_ISSUER_NAME} printable ASCII characters without spaces`);
   }
 }

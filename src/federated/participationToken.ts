@@ -46,7 +46,11 @@ export class ParticipationTokenError extends Error {
   /** From `Retry-After`, for `TokenRefusedError`. */
   readonly retryAfterSeconds?: number;
 
-  constructor(name: TokenErrorName, message: string, extra: { status?: number; reason?: string; retryAfterSeconds?: number; cause?: unknown } = {}) {
+  constructor(
+    name: TokenErrorName,
+    message: string,
+    extra: { status?: number; reason?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
     super(message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = name;
     if (extra.status !== undefined) this.status = extra.status;
@@ -73,7 +77,11 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
  * valid signature under `issuer.publicKey` (so a misbehaving issuer cannot hand out a token that
  * will not redeem, or one that is tied to this request). Throws `ParticipationTokenError`.
  */
-export async function obtainToken(endpoint: string, issuer: TokenIssuerParams, fetchFn: typeof fetch = (input, init) => fetch(input, init)): Promise<string> {
+export async function obtainToken(
+  endpoint: string,
+  issuer: TokenIssuerParams,
+  fetchFn: typeof fetch = (input, init) => fetch(input, init),
+): Promise<string> {
   const publicKey = fromBase64Url(issuer.publicKey);
   if (!publicKey || publicKey.length === 0) throw new ParticipationTokenError('TokenConfigError', 'the issuer public key is not base64url');
   if (issuer.tokenKeyId !== undefined && (await sha256Hex(publicKey)) !== issuer.tokenKeyId.toLowerCase()) {
@@ -115,12 +123,15 @@ export async function obtainToken(endpoint: string, issuer: TokenIssuerParams, f
   } catch (err) {
     throw new ParticipationTokenError('TokenNetworkError', `reading the token response failed: ${(err as Error).message}`, { cause: err });
   }
-  if (body.length !== RESPONSE_BYTES) throw new ParticipationTokenError('TokenResponseError', `a token response has ${RESPONSE_BYTES} bytes, not ${body.length}`);
+  if (body.length !== RESPONSE_BYTES)
+    throw new ParticipationTokenError('TokenResponseError', `a token response has ${RESPONSE_BYTES} bytes, not ${body.length}`);
   try {
     const token = await client.finalize(client.deserializeTokenResponse(body));
     return new AuthorizationHeader(token).toString(true);
   } catch (err) {
-    throw new ParticipationTokenError('TokenResponseError', `the token response is not a valid signature: ${(err as Error).message}`, { cause: err });
+    throw new ParticipationTokenError('TokenResponseError', `the token response is not a valid signature: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { FetchedModel } from '../model/buildModel';
+import type { FetchedModel } from '../model/tfjs/buildModel';
 import { backoffMs, MAX_UPLOAD_LOG, type FederatedState } from './federatedState';
 import { LocalTrainer } from './localTrainer';
 import { makeUpdate } from './makeUpdate';
@@ -68,7 +68,9 @@ export function roundParticipation(state: FederatedState, server: ServerModelInf
     const rate = typeof q === 'number' && q > 0 && q <= 1 ? q : 1;
     state.roundDraw = { roundId: round, join: rate >= 1 || uniform() < rate };
   }
-  return state.roundDraw.join ? null : `not sampled for round ${round} (each device takes part with probability ${server.round.samplingRate})`;
+  return state.roundDraw.join
+    ? null
+    : `not sampled for round ${round} (each device takes part with probability ${server.round.samplingRate})`;
 }
 
 /**
@@ -81,7 +83,12 @@ async function participationToken(endpoint: string, server: ServerModelInfo): Pr
   const p = server.participation!;
   try {
     const { obtainToken } = await import('./participationToken');
-    return await obtainToken(endpoint, { issuerName: p.issuerName, publicKey: p.publicKey, tokenKeyId: p.tokenKeyId, roundId: server.round.id });
+    return await obtainToken(endpoint, {
+      issuerName: p.issuerName,
+      publicKey: p.publicKey,
+      tokenKeyId: p.tokenKeyId,
+      roundId: server.round.id,
+    });
   } catch (err) {
     const e = err as Error & { status?: number; reason?: string };
     if (e.name === 'TokenRefusedError' && e.status !== undefined && e.status < 500) {
@@ -114,13 +121,26 @@ export async function fetchServerModel(endpoint: string): Promise<ServerModelInf
  *
  * The caller holds the cross-tab lock and persists `state` afterwards.
  */
-export async function contribute(o: RoundClientOptions, model: FetchedModel, sessions: number[][], storedEvents: number, state: FederatedState, server: ServerModelInfo): Promise<ContributionResult> {
+export async function contribute(
+  o: RoundClientOptions,
+  model: FetchedModel,
+  sessions: number[][],
+  storedEvents: number,
+  state: FederatedState,
+  server: ServerModelInfo,
+): Promise<ContributionResult> {
   if (state.pending) return postPending(o, state);
   if (storedEvents - state.contributedAtEvents < o.minNewEvents) {
-    return { outcome: 'skipped', reason: `${storedEvents - state.contributedAtEvents} new events since the last contribution, ${o.minNewEvents} needed` };
+    return {
+      outcome: 'skipped',
+      reason: `${storedEvents - state.contributedAtEvents} new events since the last contribution, ${o.minNewEvents} needed`,
+    };
   }
   if (server.modelVersion !== model.manifest.modelVersion) {
-    return { outcome: 'skipped', reason: `the device runs ${model.manifest.modelVersion}, the round is on ${server.modelVersion}: load it first` };
+    return {
+      outcome: 'skipped',
+      reason: `the device runs ${model.manifest.modelVersion}, the round is on ${server.modelVersion}: load it first`,
+    };
   }
   const notThisRound = roundParticipation(state, server);
   if (notThisRound) return { outcome: 'skipped', reason: notThisRound };
@@ -165,7 +185,10 @@ export async function contribute(o: RoundClientOptions, model: FetchedModel, ses
     noiseMultiplier: server.privacy.noiseMultiplier,
   };
   const result = await postPending(o, state);
-  return { ...result, training: { examples: trained.examples, firstLoss: trained.firstEpochLoss, lastLoss: trained.lastEpochLoss, ms: performance.now() - t } };
+  return {
+    ...result,
+    training: { examples: trained.examples, firstLoss: trained.firstEpochLoss, lastLoss: trained.lastEpochLoss, ms: performance.now() - t },
+  };
 }
 
 /** Remembers that this device's update is in `roundId` (the newest {@link MAX_UPLOAD_LOG} rounds). */
@@ -174,7 +197,11 @@ function markContributed(state: FederatedState, roundId: string): void {
 }
 
 /** Posts the pending update (if its backoff allows) and records the outcome in `state`. */
-export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state: FederatedState, now = Date.now()): Promise<ContributionResult> {
+export async function postPending(
+  o: Pick<RoundClientOptions, 'endpoint'>,
+  state: FederatedState,
+  now = Date.now(),
+): Promise<ContributionResult> {
   const p = state.pending;
   if (!p) return { outcome: 'skipped', reason: 'nothing to upload' };
   if (now < p.nextAttemptAt) return { outcome: 'retry_later', reason: `next attempt in ${Math.ceil((p.nextAttemptAt - now) / 1000)} s` };
@@ -195,7 +222,16 @@ export async function postPending(o: Pick<RoundClientOptions, 'endpoint'>, state
   if (res && res.status === 202) {
     state.pending = null;
     markContributed(state, p.roundId);
-    state.uploads.push({ at: Date.now(), modelVersion: p.modelVersion, roundId: p.roundId, bytes: p.body.length, clipNorm: p.clipNorm, noiseStd: p.noiseStd, noiseMultiplier: p.noiseMultiplier, epsilon: null });
+    state.uploads.push({
+      at: Date.now(),
+      modelVersion: p.modelVersion,
+      roundId: p.roundId,
+      bytes: p.body.length,
+      clipNorm: p.clipNorm,
+      noiseStd: p.noiseStd,
+      noiseMultiplier: p.noiseMultiplier,
+      epsilon: null,
+    });
     if (state.uploads.length > MAX_UPLOAD_LOG) state.uploads.shift();
     return { outcome: 'uploaded', reason: 'accepted', bytes: p.body.length, roundId: p.roundId };
   }

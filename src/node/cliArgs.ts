@@ -15,7 +15,7 @@ export function runCli(name: string, main: (argv: string[]) => Promise<void>, us
       process.stderr.write(`${name}: ${err.message}\n`);
       process.exit(2);
     }
-    process.stderr.write(`${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   });
 }
@@ -30,7 +30,10 @@ export function parseArgs(argv: string[], known: string[], flags: string[] = [])
     const a = argv[i]!;
     if (!a.startsWith('--')) throw new UsageError(`unexpected argument "${a}"`);
     const key = a.slice(2);
-    if (flags.includes(key)) { out.set(key, 'true'); continue; }
+    if (flags.includes(key)) {
+      out.set(key, 'true');
+      continue;
+    }
     if (!known.includes(key)) throw new UsageError(`unknown option --${key}`);
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`--${key} needs a value`);

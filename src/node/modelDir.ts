@@ -1,10 +1,16 @@
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { denseShapes, type ModelConfig } from '../model/modelConfig';
+import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
 import {
-  checkManifest, decodeWeights, encodeTensors, MODEL_FORMAT, MODEL_FORMAT_VERSION, parseVocab,
-  type ModelManifest, type TensorToStore,
-} from '../model/modelFile';
+  checkManifest,
+  decodeWeights,
+  encodeTensors,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  parseVocab,
+  type ModelManifest,
+  type TensorToStore,
+} from '../model/plain/modelFile';
 
 /** Weights of a session model as float32 arrays, as trained or as decoded from a file. */
 export interface ModelWeights {
@@ -75,7 +81,11 @@ export function readModelDir(dir: string): { manifest: ModelManifest; weights: M
 export function writeMetadata(dir: string, patch: Record<string, unknown>): void {
   const path = join(dir, 'metadata.json');
   let current: Record<string, unknown> = {};
-  try { current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>; } catch { /* first write */ }
+  try {
+    current = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch {
+    /* first write */
+  }
   mkdirSync(dirname(path), { recursive: true });
   writeAtomic(path, JSON.stringify({ ...current, ...patch }, null, 2) + '\n');
 }

@@ -68,12 +68,16 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
 
   /** Hands one event to the Worker; it leaves the tab's pending list once the Worker answers. */
   const record = (event: TrackedEvent): void => {
-    call((w) => w.api.record(event)).then((result) => meter.measure(() => {
-      // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
-      if (result.stored || result.error) pending?.confirm(event);
-      if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
-      return ranker?.rerankOffscreen().catch(report);
-    }), report);
+    call((w) => w.api.record(event)).then(
+      (result) =>
+        meter.measure(() => {
+          // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
+          if (result.stored || result.error) pending?.confirm(event);
+          if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
+          return ranker?.rerankOffscreen().catch(report);
+        }),
+      report,
+    );
   };
 
   const report = (err: unknown): void => {
@@ -116,7 +120,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         // `training`, see roundClient.ts); they are the server's defaults (lr 0.5 × 2 epochs,
         // the earlier values, undid the pretrained demo model in ten honest rounds).
         federated: c.updateEndpoint
-          ? { endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''), minNewEvents: c.trainAfterEvents, localEpochs: 1, lr: 0.02 }
+          ? {
+              endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''),
+              minNewEvents: c.trainAfterEvents,
+              localEpochs: 1,
+              lr: 0.02,
+            }
           : null,
       }),
     ).then(
@@ -125,13 +134,10 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         void ranker?.ready();
         // tfjs and the backend come up after the first ranking; report what that start met.
         const seen = status.errors.length;
-        call((w) => w.api.modelReady()).then(
-          (ready) => {
-            for (const e of ready.errors.slice(seen)) report(Object.assign(new Error(e.message), { name: e.name }));
-            if (c.updateEndpoint) scheduleContribution();
-          },
-          report,
-        );
+        call((w) => w.api.modelReady()).then((ready) => {
+          for (const e of ready.errors.slice(seen)) report(Object.assign(new Error(e.message), { name: e.name }));
+          if (c.updateEndpoint) scheduleContribution();
+        }, report);
         return true;
       },
       (err) => {
@@ -224,7 +230,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           // A URL only known at run time: bundlers leave it alone and the browser loads it on demand.
           import(/* webpackIgnore: true */ env.vitalsUrl).then(
             (m: { startVitals(report: typeof onVitals, meter: SdkCostMeter): void }) => m.startVitals(onVitals, meter),
-            (err) => report(Object.assign(asError(err, 'InternalError'), { message: `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}` })),
+            (err) =>
+              report(
+                Object.assign(asError(err, 'InternalError'), {
+                  message: `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}`,
+                }),
+              ),
           );
         }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
@@ -295,7 +306,10 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     },
 
     async exportData() {
-      return readDeviceData([storageOf('localStorage'), storageOf('sessionStorage')], ['edge-personalize.consent', 'edge-personalize.pending']);
+      return readDeviceData(
+        [storageOf('localStorage'), storageOf('sessionStorage')],
+        ['edge-personalize.consent', 'edge-personalize.pending'],
+      );
     },
 
     async eraseData() {
@@ -326,7 +340,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     push(entry) {
       try {
         if (!Array.isArray(entry) || !METHODS.includes(entry[0])) {
-          return report(sdkError('ConfigError', `edgePersonalize.push(): expected ['init' | 'track' | 'consent' | …, …args], got ${JSON.stringify(entry)}`));
+          return report(
+            sdkError(
+              'ConfigError',
+              `edgePersonalize.push(): expected ['init' | 'track' | 'consent' | …, …args], got ${JSON.stringify(entry)}`,
+            ),
+          );
         }
         const [method, ...args] = entry as [string, ...unknown[]];
         const result = (api as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);

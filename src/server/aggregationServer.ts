@@ -3,7 +3,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { applyHttpLimits } from './httpLimits';
-import { openParticipationTokens, TOKEN_REQUEST_CONTENT_TYPE, TOKEN_RESPONSE_CONTENT_TYPE, type ParticipationTokens } from './participationTokens';
+import {
+  openParticipationTokens,
+  TOKEN_REQUEST_CONTENT_TYPE,
+  TOKEN_RESPONSE_CONTENT_TYPE,
+  type ParticipationTokens,
+} from './participationTokens';
 import { RateLimiter } from './rateLimiter';
 import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
@@ -48,7 +53,12 @@ const MAX_TOKEN_REQUEST_BYTES = 1024;
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Headers = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'Content-Length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -109,15 +119,20 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
       res.end();
       return;
     }
-    sendJson(res, 200, {
-      modelVersion: v,
-      modelUrl: `${opts.basePath}/v1/models/${v}/model.json`,
-      round,
-      privacy: { clipNorm: opts.clipNorm, noiseStd: opts.noiseStd, noiseMultiplier: opts.noiseMultiplier },
-      training: { lr: opts.deviceLr, epochs: opts.deviceEpochs },
-      // The issuer key is fixed for the data directory's life, so the ETag need not name it.
-      ...(tokens ? { participation: tokens.info() } : {}),
-    }, headers);
+    sendJson(
+      res,
+      200,
+      {
+        modelVersion: v,
+        modelUrl: `${opts.basePath}/v1/models/${v}/model.json`,
+        round,
+        privacy: { clipNorm: opts.clipNorm, noiseStd: opts.noiseStd, noiseMultiplier: opts.noiseMultiplier },
+        training: { lr: opts.deviceLr, epochs: opts.deviceEpochs },
+        // The issuer key is fixed for the data directory's life, so the ETag need not name it.
+        ...(tokens ? { participation: tokens.info() } : {}),
+      },
+      headers,
+    );
   }
 
   async function getModelFile(req: IncomingMessage, res: ServerResponse, version: string, file: string): Promise<void> {
@@ -140,7 +155,11 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     // Refusals before the body is read close the connection: otherwise Node would go on reading
     // (and discarding) an unread body of any size on a kept-alive connection.
     if (limiter && !limiter.take(client)) {
-      return refuse(res, { status: 429, reason: 'rate_limited', message: 'too many updates from this address; retry later' }, { 'Retry-After': String(limiter.retryAfterSeconds(client)), Connection: 'close' });
+      return refuse(
+        res,
+        { status: 429, reason: 'rate_limited', message: 'too many updates from this address; retry later' },
+        { 'Retry-After': String(limiter.retryAfterSeconds(client)), Connection: 'close' },
+      );
     }
     const badType = checkContentType(req.headers['content-type']);
     if (badType) return refuse(res, badType, { Connection: 'close' });
@@ -156,7 +175,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     if (tokens) {
       const roundId = checked.update.header.roundId;
       const redeemed = tokens.redeem(req.headers.authorization, roundId, (id) => rounds.tokenSpent(id));
-      if (!redeemed.ok) return refuse(res, redeemed, redeemed.status === 401 ? { 'WWW-Authenticate': tokens.challengeHeader(roundId) } : {});
+      if (!redeemed.ok)
+        return refuse(res, redeemed, redeemed.status === 401 ? { 'WWW-Authenticate': tokens.challengeHeader(roundId) } : {});
       tokenId = redeemed.tokenId;
     }
     let accepted: ReturnType<RoundManager['accept']>;
@@ -180,7 +200,12 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
    * Refuses (503/409, closing the connection) when the open round takes nothing now, else reads
    * the body up to `limit`; null when the request was answered (refused, too large) or aborted.
    */
-  async function admitAndRead(req: IncomingMessage, res: ServerResponse, limit: number, overLimit: { status: number; reason: string; message: string }): Promise<Uint8Array | null> {
+  async function admitAndRead(
+    req: IncomingMessage,
+    res: ServerResponse,
+    limit: number,
+    overLimit: { status: number; reason: string; message: string },
+  ): Promise<Uint8Array | null> {
     const closed = rounds.admission();
     if (closed) {
       refuse(res, closed, { Connection: 'close', ...(closed.retryAfter ? { 'Retry-After': String(closed.retryAfter) } : {}) });
@@ -207,34 +232,70 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   async function postToken(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     if (!tokens) return sendJson(res, 404, { reason: 'not_found', message: 'this server does not use participation tokens' });
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (type !== TOKEN_REQUEST_CONTENT_TYPE) return refuse(res, { status: 415, reason: 'content_type', message: `Content-Type must be ${TOKEN_REQUEST_CONTENT_TYPE}` }, { Connection: 'close' });
+    if (type !== TOKEN_REQUEST_CONTENT_TYPE)
+      return refuse(
+        res,
+        { status: 415, reason: 'content_type', message: `Content-Type must be ${TOKEN_REQUEST_CONTENT_TYPE}` },
+        { Connection: 'close' },
+      );
     const round = rounds.round.id;
-    if (query.get('round') !== round) return refuse(res, { status: 409, reason: 'round_closed', message: `tokens are issued for the open round, ${round}` }, { Connection: 'close' });
-    const body = await admitAndRead(req, res, MAX_TOKEN_REQUEST_BYTES, { status: 413, reason: 'too_large', message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes` });
+    if (query.get('round') !== round)
+      return refuse(
+        res,
+        { status: 409, reason: 'round_closed', message: `tokens are issued for the open round, ${round}` },
+        { Connection: 'close' },
+      );
+    const body = await admitAndRead(req, res, MAX_TOKEN_REQUEST_BYTES, {
+      status: 413,
+      reason: 'too_large',
+      message: `a token request is at most ${MAX_TOKEN_REQUEST_BYTES} bytes`,
+    });
     if (!body) return;
     const issued = tokens.issue(body, req.socket.remoteAddress ?? 'unknown', round);
-    if (!issued.ok) return refuse(res, issued, issued.status === 429 ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - opts.now()) / 1000))) } : {});
-    res.writeHead(200, { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE, 'Cache-Control': 'no-store', 'Content-Length': issued.response.length });
+    if (!issued.ok)
+      return refuse(
+        res,
+        issued,
+        issued.status === 429
+          ? { 'Retry-After': String(Math.max(1, Math.ceil((Date.parse(rounds.round.deadline) - opts.now()) / 1000))) }
+          : {},
+      );
+    res.writeHead(200, {
+      'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE,
+      'Cache-Control': 'no-store',
+      'Content-Length': issued.response.length,
+    });
     res.end(issued.response);
   }
 
   function storageFailed(res: ServerResponse, err: Error): void {
     opts.log(`cannot store an update: ${err.message}`);
-    refuse(res, { status: 503, reason: 'storage_error', message: 'the server could not store the update; retry later' }, { 'Retry-After': '30' });
+    refuse(
+      res,
+      { status: 503, reason: 'storage_error', message: 'the server could not store the update; retry later' },
+      { 'Retry-After': '30' },
+    );
   }
 
   async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
     const file = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(path);
-    const allow = path === '/v1/updates' || path === '/v1/tokens' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
+    const allow =
+      path === '/v1/updates' || path === '/v1/tokens' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;
     if (!allow) return sendJson(res, 404, { reason: 'not_found', message: `no route ${path}` });
     if (method === 'OPTIONS') {
       // A CORS preflight, answered for the API's own routes only.
-      res.writeHead(204, { Allow: `${allow}, OPTIONS`, 'Access-Control-Allow-Methods': `${allow}, OPTIONS`, 'Access-Control-Allow-Headers': 'Content-Type, Authorization', 'Access-Control-Max-Age': '600' });
+      res.writeHead(204, {
+        Allow: `${allow}, OPTIONS`,
+        'Access-Control-Allow-Methods': `${allow}, OPTIONS`,
+        'Access-Control-Allow-Headers': 'Content-Type, Authorization',
+        'Access-Control-Max-Age': '600',
+      });
       res.end();
       return;
     }
-    if (!allow.split(', ').includes(method)) return sendJson(res, 405, { reason: 'method_not_allowed', message: `use ${allow}` }, { Allow: allow });
+    if (!allow.split(', ').includes(method))
+      return sendJson(res, 405, { reason: 'method_not_allowed', message: `use ${allow}` }, { Allow: allow });
     if (path === '/v1/updates') return postUpdate(req, res);
     if (path === '/v1/tokens') return postToken(req, res, query);
     if (path === '/v1/model') return getModel(req, res);

@@ -45,10 +45,36 @@ const HELP = `usage: tsx src/server/cli.ts [options]
 `;
 
 const OPTIONS = [
-  'model', 'data', 'port', 'host', 'base-path', 'target', 'min-updates', 'deadline-minutes', 'max-staleness', 'staleness-decay',
-  'example-cap', 'expected-weight', 'server-lr', 'clip', 'device-lr', 'device-epochs', 'noise-multiplier', 'population', 'delta',
-  'max-epsilon', 'max-noise-ratio', 'keep-versions', 'max-connections', 'max-connections-per-address', 'idle-timeout-seconds',
-  'tokens', 'issuer-name', 'rate-limit', 'rate-burst', 'origin',
+  'model',
+  'data',
+  'port',
+  'host',
+  'base-path',
+  'target',
+  'min-updates',
+  'deadline-minutes',
+  'max-staleness',
+  'staleness-decay',
+  'example-cap',
+  'expected-weight',
+  'server-lr',
+  'clip',
+  'device-lr',
+  'device-epochs',
+  'noise-multiplier',
+  'population',
+  'delta',
+  'max-epsilon',
+  'max-noise-ratio',
+  'keep-versions',
+  'max-connections',
+  'max-connections-per-address',
+  'idle-timeout-seconds',
+  'tokens',
+  'issuer-name',
+  'rate-limit',
+  'rate-burst',
+  'origin',
 ];
 
 const log = (line: string): void => console.log(`server: ${line}`);
@@ -59,7 +85,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const num = (key: string, min: number, max: number): number | undefined => (args.has(key) ? numberArg(args, key, 0, min, max) : undefined);
+  const num = (key: string, min: number, max: number): number | undefined =>
+    args.has(key) ? numberArg(args, key, 0, min, max) : undefined;
   const int = (key: string, min: number, max: number): number | undefined => {
     const v = num(key, min, max);
     if (v !== undefined && !Number.isInteger(v)) throw new UsageError(`--${key} must be a whole number, got "${args.get(key)}"`);
@@ -97,7 +124,10 @@ async function main(argv: string[]): Promise<void> {
     delta: num('delta', 1e-30, 0.5),
     participationTokens: tokensPerRound === 0 ? null : { tokensPerAddressPerRound: tokensPerRound, issuerName: args.get('issuer-name') },
     rateLimit: perMinute === 0 ? null : { perMinute, burst: int('rate-burst', 1, 1e9) ?? 10 },
-    allowedOrigins: (args.get('origin') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    allowedOrigins: (args.get('origin') ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
     log,
   });
   const port = int('port', 0, 65535) ?? 8787;
@@ -109,15 +139,25 @@ async function main(argv: string[]): Promise<void> {
     throw new UsageError(`cannot listen on ${host}:${port}: ${(err as Error).message}`);
   }
   const status = server.status() as {
-    modelVersion: string; round: { id: string; received: number; target: number };
-    privacy: { budget: { maxEpsilon: number | null; spent: boolean }; noiseCheck: { roundNoiseNorm: number; weightsNorm: number; ratio: number; limit: number } };
+    modelVersion: string;
+    round: { id: string; received: number; target: number };
+    privacy: {
+      budget: { maxEpsilon: number | null; spent: boolean };
+      noiseCheck: { roundNoiseNorm: number; weightsNorm: number; ratio: number; limit: number };
+    };
   };
   const n = status.privacy.noiseCheck;
-  log(`noise of a full round on the model: L2 norm ${n.roundNoiseNorm.toPrecision(3)}, ${(n.ratio * 100).toPrecision(3)} % of the trainable weights' norm ${n.weightsNorm.toPrecision(3)} (limit ${n.limit * 100} %)`);
-  log(status.privacy.budget.maxEpsilon === null
-    ? 'privacy budget: none (--max-epsilon inf): rounds are published whatever ε they reach'
-    : `privacy budget: cumulative ε ≤ ${status.privacy.budget.maxEpsilon}${status.privacy.budget.spent ? ' — spent: no more rounds are published' : ''}`);
-  log(`listening on http://${host}:${bound.port}${args.get('base-path') ?? ''}/v1/model: model ${status.modelVersion}, round ${status.round.id} (${status.round.received}/${status.round.target} updates)`);
+  log(
+    `noise of a full round on the model: L2 norm ${n.roundNoiseNorm.toPrecision(3)}, ${(n.ratio * 100).toPrecision(3)} % of the trainable weights' norm ${n.weightsNorm.toPrecision(3)} (limit ${n.limit * 100} %)`,
+  );
+  log(
+    status.privacy.budget.maxEpsilon === null
+      ? 'privacy budget: none (--max-epsilon inf): rounds are published whatever ε they reach'
+      : `privacy budget: cumulative ε ≤ ${status.privacy.budget.maxEpsilon}${status.privacy.budget.spent ? ' — spent: no more rounds are published' : ''}`,
+  );
+  log(
+    `listening on http://${host}:${bound.port}${args.get('base-path') ?? ''}/v1/model: model ${status.modelVersion}, round ${status.round.id} (${status.round.received}/${status.round.target} updates)`,
+  );
   const stop = (): void => {
     void server.close().then(() => process.exit(0));
   };

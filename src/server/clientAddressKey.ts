@@ -8,7 +8,8 @@ import { isIPv4, isIPv6 } from 'node:net';
  * one device 2^64 allowances. Anything that is not an IP address counts as itself.
  */
 export function addressUnit(address: string, ipv6PrefixBits = 64): string {
-  if (!Number.isInteger(ipv6PrefixBits) || ipv6PrefixBits < 1 || ipv6PrefixBits > 128) throw new RangeError('ipv6PrefixBits must be an integer in 1..128');
+  if (!Number.isInteger(ipv6PrefixBits) || ipv6PrefixBits < 1 || ipv6PrefixBits > 128)
+    throw new RangeError('ipv6PrefixBits must be an integer in 1..128');
   const bare = address.replace(/%.*$/, '');
   if (isIPv4(bare)) return `v4:${bare}`;
   if (!isIPv6(bare)) return `other:${address}`;

@@ -50,7 +50,9 @@ export class DataDirLock {
         const held = readLock(path);
         if (held === 'unreadable') throw new DataDirError(`cannot read the lock ${path}; remove it if no server uses ${dir}`);
         if (held && isAlive(held)) {
-          throw new DataDirError(`${dir} is in use by another aggregation server (pid ${held.pid} on ${held.host}, since ${new Date(held.startedAtMs ?? 0).toISOString()}): stop it, or use another --data directory`);
+          throw new DataDirError(
+            `${dir} is in use by another aggregation server (pid ${held.pid} on ${held.host}, since ${new Date(held.startedAtMs ?? 0).toISOString()}): stop it, or use another --data directory`,
+          );
         }
         // Stale: move it aside under a name of our own (rename is atomic; a racer moving it first makes ours fail, and we retry).
         try {

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '../model/modelConfig';
+import type { ModelConfig } from '../model/plain/modelConfig';
 import { federatedShapes, federatedSize } from '../federated/modelUpdate';
 
 /**
@@ -51,7 +51,8 @@ export function accumulate(sum: Float64Array, delta: Float32Array, weight: numbe
 
 /** One server step: `current + serverLr × weightedSum / denominator`, as a new array. */
 export function applyFedAvg(current: Float32Array, weightedSum: Float64Array, serverLr: number, denominator: number): Float32Array {
-  if (current.length !== weightedSum.length) throw new RangeError(`model has ${current.length} trainable values, the sum ${weightedSum.length}`);
+  if (current.length !== weightedSum.length)
+    throw new RangeError(`model has ${current.length} trainable values, the sum ${weightedSum.length}`);
   const k = serverLr / denominator;
   const out = new Float32Array(current.length);
   for (let i = 0; i < out.length; i++) out[i] = current[i]! + k * weightedSum[i]!;

@@ -24,10 +24,12 @@ export function checkNoise(o: ResolvedOptions, trainable: Float32Array): NoiseCh
   const ratio = weightsNorm > 0 ? roundNoiseNorm / weightsNorm : Infinity;
   const check = { roundNoiseNorm, weightsNorm, ratio, limit: o.maxNoiseRatio };
   if (ratio > o.maxNoiseRatio) {
-    const minTarget = Math.ceil((o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight));
+    const minTarget = Math.ceil(
+      (o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight),
+    );
     throw new ServerConfigError(
-      `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${o.serverLr}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, `
-      + `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %): raise the target to ≥ ${minTarget}, or lower the clip norm or noise multiplier`,
+      `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${o.serverLr}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
+        `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %): raise the target to ≥ ${minTarget}, or lower the clip norm or noise multiplier`,
     );
   }
   return check;

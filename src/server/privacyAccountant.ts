@@ -59,7 +59,8 @@ function logSumExp(xs: number[]): number {
 export function rdpSampledGaussian(samplingRate: number, noiseMultiplier: number, order: number): number {
   const q = samplingRate;
   const sigma = noiseMultiplier;
-  if (!Number.isInteger(order) || order < 2 || order > MAX_ORDER) throw new RangeError(`order must be an integer in [2, ${MAX_ORDER}], got ${order}`);
+  if (!Number.isInteger(order) || order < 2 || order > MAX_ORDER)
+    throw new RangeError(`order must be an integer in [2, ${MAX_ORDER}], got ${order}`);
   if (!(q >= 0 && q <= 1)) throw new RangeError(`samplingRate must be in [0, 1], got ${q}`);
   if (!(sigma >= 0)) throw new RangeError(`noiseMultiplier must be ≥ 0, got ${sigma}`);
   if (q === 0) return 0;

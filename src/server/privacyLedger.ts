@@ -99,13 +99,20 @@ export class PrivacyLedger {
   /** The cumulative ε (with sampling) if one more round like `round` were added; nothing is recorded. */
   epsilonAfter(round: RoundPrivacy): number {
     const one = rdpCurve({ ...round, rounds: 1 });
-    return epsilonFromRdp(this.sampled.map((v, i) => v + one[i]!), this.delta).epsilon;
+    return epsilonFromRdp(
+      this.sampled.map((v, i) => v + one[i]!),
+      this.delta,
+    ).epsilon;
   }
 
   /** The composed curves, a fixed-size record for the state file (it does not grow per round). */
   snapshot(): LedgerSnapshot {
     const finite = (a: Float64Array): Array<number | null> => Array.from(a, (v) => (Number.isFinite(v) ? v : null));
-    return { sampled: finite(this.sampled), unsampled: finite(this.unsampled), last: this.last && Number.isFinite(this.last.epsilon) ? this.last : null };
+    return {
+      sampled: finite(this.sampled),
+      unsampled: finite(this.unsampled),
+      last: this.last && Number.isFinite(this.last.epsilon) ? this.last : null,
+    };
   }
 
   /** The current report. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkManifest } from '../model/modelFile';
-import type { ModelConfig } from '../model/modelConfig';
+import { checkManifest } from '../model/plain/modelFile';
+import type { ModelConfig } from '../model/plain/modelConfig';
 import { decodeUpdate } from '../federated/modelUpdate';
 import { DataDirLock } from './dataDirLock';
 import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable } from './fedAvg';
@@ -81,7 +81,9 @@ export class RoundManager {
       const saved = this.store.loadState(opts.delta);
       if (saved) {
         if (saved.baseVersion !== baseVersion) {
-          throw new DataDirError(`${opts.dataDir} holds rounds of model ${saved.baseVersion}, not ${baseVersion}: use another --data directory`);
+          throw new DataDirError(
+            `${opts.dataDir} holds rounds of model ${saved.baseVersion}, not ${baseVersion}: use another --data directory`,
+          );
         }
         this.state = saved;
         this.master = this.versions.readMaster(this.currentVersion);
@@ -89,8 +91,15 @@ export class RoundManager {
         this.master = this.versions.importBase(opts.modelDir);
         const now = opts.now();
         this.state = {
-          formatVersion: 2, baseVersion, versions: [baseVersion], versionsPublished: 1, round: { id: 1, openedAt: now, deadline: now + opts.roundDeadlineMs },
-          closed: [], totals: { rounds: 0, updates: 0 }, ledger: null, budgetSpent: false,
+          formatVersion: 2,
+          baseVersion,
+          versions: [baseVersion],
+          versionsPublished: 1,
+          round: { id: 1, openedAt: now, deadline: now + opts.roundDeadlineMs },
+          closed: [],
+          totals: { rounds: 0, updates: 0 },
+          ledger: null,
+          budgetSpent: false,
         };
       }
       this.config = this.master.weights.config;
@@ -106,7 +115,8 @@ export class RoundManager {
       this.versionBytes = this.versions.sizeOf(this.currentVersion);
       for (const [n, r] of this.store.loadNonces(this.oldestNonceRound(), this.state.round.id)) this.nonces.set(n, r);
       this.openLog();
-      if (!this.state.budgetSpent && this.fullRoundExceeds()) this.spendBudget(`even a full round of equal weights would take the cumulative ε past the budget of ${opts.maxEpsilon}`);
+      if (!this.state.budgetSpent && this.fullRoundExceeds())
+        this.spendBudget(`even a full round of equal weights would take the cumulative ε past the budget of ${opts.maxEpsilon}`);
     } catch (err) {
       this.lock.release();
       if (err instanceof DataDirError || err instanceof ServerConfigError || !(err as NodeJS.ErrnoException).code) throw err;
@@ -130,7 +140,10 @@ export class RoundManager {
   /** The open round. */
   get round(): { id: string; target: number; received: number; deadline: string; samplingRate: number } {
     return {
-      id: String(this.state.round.id), target: this.opts.targetUpdates, received: this.weights.length, deadline: new Date(this.state.round.deadline).toISOString(),
+      id: String(this.state.round.id),
+      target: this.opts.targetUpdates,
+      received: this.weights.length,
+      deadline: new Date(this.state.round.deadline).toISOString(),
       samplingRate: this.samplingRate,
     };
   }
@@ -173,27 +186,56 @@ export class RoundManager {
    * close, when the disk lacks the room for the close, once the privacy budget is spent, and
    * if this process no longer holds the data directory's lock.
    */
-  admission(): Pick<UpdateRejection, 'status' | 'reason' | 'message'> & { retryAfter?: number } | null {
+  admission(): (Pick<UpdateRejection, 'status' | 'reason' | 'message'> & { retryAfter?: number }) | null {
     if (this.lockLost || !this.lock.stillHeld()) {
       this.lockLost = true;
-      return { status: 503, reason: 'storage_error', message: 'this server no longer holds the lock of its data directory; it accepts nothing until it is restarted', retryAfter: 300 };
+      return {
+        status: 503,
+        reason: 'storage_error',
+        message: 'this server no longer holds the lock of its data directory; it accepts nothing until it is restarted',
+        retryAfter: 300,
+      };
     }
     if (this.state.budgetSpent) {
-      return { status: 409, reason: 'privacy_budget_spent', message: `the privacy budget (ε ≤ ${this.opts.maxEpsilon}) is spent: no more rounds are published` };
+      return {
+        status: 409,
+        reason: 'privacy_budget_spent',
+        message: `the privacy budget (ε ≤ ${this.opts.maxEpsilon}) is spent: no more rounds are published`,
+      };
     }
     if (this.logFailure) {
-      return { status: 503, reason: 'storage_error', message: `the log of round ${this.state.round.id} cannot be opened (${this.logFailure}); no update is accepted until it is`, retryAfter: 60 };
+      return {
+        status: 503,
+        reason: 'storage_error',
+        message: `the log of round ${this.state.round.id} cannot be opened (${this.logFailure}); no update is accepted until it is`,
+        retryAfter: 60,
+      };
     }
     if (this.closeFailure) {
-      return { status: 503, reason: 'storage_error', message: `round ${this.state.round.id} could not be closed (${this.closeFailure}); no update is accepted until it is`, retryAfter: 60 };
+      return {
+        status: 503,
+        reason: 'storage_error',
+        message: `round ${this.state.round.id} could not be closed (${this.closeFailure}); no update is accepted until it is`,
+        retryAfter: 60,
+      };
     }
     if (this.weights.length >= this.opts.targetUpdates) {
-      return { status: 503, reason: 'round_full', message: `round ${this.state.round.id} is full and closing; retry shortly`, retryAfter: 5 };
+      return {
+        status: 503,
+        reason: 'round_full',
+        message: `round ${this.state.round.id} is full and closing; retry shortly`,
+        retryAfter: 5,
+      };
     }
     const free = freeBytes(this.opts.dataDir);
     const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * maxUpdateBytes(this.config) + (1 << 20);
     if (free !== null && free < needed) {
-      return { status: 503, reason: 'storage_full', message: `the data directory has ${free} bytes free, ${needed} are needed to store this round and publish its version`, retryAfter: 300 };
+      return {
+        status: 503,
+        reason: 'storage_full',
+        message: `the data directory has ${free} bytes free, ${needed} are needed to store this round and publish its version`,
+        retryAfter: 300,
+      };
     }
     return null;
   }
@@ -207,8 +249,12 @@ export class RoundManager {
   accept(accepted: AcceptedUpdate, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
     const h = accepted.update.header;
     const meta: LogMeta = {
-      nonce: h.nonce, weight: accepted.weight, staleness: accepted.staleness, modelVersion: h.modelVersion,
-      receivedAt: Math.round(this.opts.now() / 1000) * 1000, ...(tokenId ? { tokenId } : {}),
+      nonce: h.nonce,
+      weight: accepted.weight,
+      staleness: accepted.staleness,
+      modelVersion: h.modelVersion,
+      receivedAt: Math.round(this.opts.now() / 1000) * 1000,
+      ...(tokenId ? { tokenId } : {}),
     };
     this.log.append(meta, bytes);
     const durable = this.log.durable();
@@ -241,7 +287,8 @@ export class RoundManager {
   closeIfDue(): void {
     if (this.state.budgetSpent) return;
     if (!this.lock.stillHeld()) {
-      if (!this.lockLost) this.opts.log(`the lock ${this.lock.path} was removed or taken by another process: accepting nothing until restarted`);
+      if (!this.lockLost)
+        this.opts.log(`the lock ${this.lock.path} was removed or taken by another process: accepting nothing until restarted`);
       this.lockLost = true;
       return;
     }
@@ -263,9 +310,14 @@ export class RoundManager {
           // instead keeps the round within the budget (and needs no refusal of anyone's update).
           this.closeRound(now, equal, true);
         } else if (this.fullRoundExceeds()) {
-          this.spendBudget(`publishing round ${this.state.round.id} would take the cumulative ε to ${fmtEpsilon(epsilon)}, and even a full round of equal weights past the budget of ${this.opts.maxEpsilon}`);
+          this.spendBudget(
+            `publishing round ${this.state.round.id} would take the cumulative ε to ${fmtEpsilon(epsilon)}, and even a full round of equal weights past the budget of ${this.opts.maxEpsilon}`,
+          );
         } else if (due) {
-          this.extendDeadline(now, `closing with ${received} updates would take ε to ${fmtEpsilon(this.ledger.epsilonAfter(equal))}, past the budget of ${this.opts.maxEpsilon}; waiting for more`);
+          this.extendDeadline(
+            now,
+            `closing with ${received} updates would take ε to ${fmtEpsilon(this.ledger.epsilonAfter(equal))}, past the budget of ${this.opts.maxEpsilon}; waiting for more`,
+          );
         }
       } else if (due) {
         this.extendDeadline(now, `deadline reached with ${received}/${this.opts.minUpdates} updates`);
@@ -312,16 +364,30 @@ export class RoundManager {
       versions: this.state.versions,
       versionsPublished: this.state.versionsPublished,
       roundsClosed: this.state.totals.rounds,
-      round: { ...this.round, minUpdates: o.minUpdates, openedAt: new Date(this.state.round.openedAt).toISOString(), closeFailure: this.closeFailure },
+      round: {
+        ...this.round,
+        minUpdates: o.minUpdates,
+        openedAt: new Date(this.state.round.openedAt).toISOString(),
+        closeFailure: this.closeFailure,
+      },
       accepting: this.admission()?.reason ?? 'yes',
       privacy: {
         budget: { maxEpsilon: Number.isFinite(o.maxEpsilon) ? o.maxEpsilon : null, spent: this.state.budgetSpent },
         noiseCheck: this.noiseCheck,
-        method: 'RDP of the Poisson-subsampled Gaussian mechanism (Mironov, Talwar & Zhang 2019), converted to (ε, δ) by Mironov 2017 Prop. 3; null ε = unbounded',
-        clipNorm: o.clipNorm, noiseStd: o.noiseStd, noiseMultiplier: o.noiseMultiplier,
-        samplingRate: this.samplingRate, populationEstimate: o.populationEstimate, delta: o.delta,
-        lastRound: privacy.lastRound, cumulative: privacy.cumulative, cumulativeWithoutSampling: privacy.cumulativeWithoutSampling,
-        rounds: this.state.closed.slice(-RECENT_ROUNDS).map((r) => ({ round: r.id, version: r.version, updates: r.updates, noiseMultiplier: r.noiseMultiplier, epsilon: r.epsilon })),
+        method:
+          'RDP of the Poisson-subsampled Gaussian mechanism (Mironov, Talwar & Zhang 2019), converted to (ε, δ) by Mironov 2017 Prop. 3; null ε = unbounded',
+        clipNorm: o.clipNorm,
+        noiseStd: o.noiseStd,
+        noiseMultiplier: o.noiseMultiplier,
+        samplingRate: this.samplingRate,
+        populationEstimate: o.populationEstimate,
+        delta: o.delta,
+        lastRound: privacy.lastRound,
+        cumulative: privacy.cumulative,
+        cumulativeWithoutSampling: privacy.cumulativeWithoutSampling,
+        rounds: this.state.closed
+          .slice(-RECENT_ROUNDS)
+          .map((r) => ({ round: r.id, version: r.version, updates: r.updates, noiseMultiplier: r.noiseMultiplier, epsilon: r.epsilon })),
       },
       updates: {
         accepted: this.state.totals.updates + this.weights.length,
@@ -372,7 +438,13 @@ export class RoundManager {
     this.weights.push(meta.weight);
     this.nonces.set(meta.nonce, this.state.round.id);
     if (meta.tokenId) this.nonces.set(TOKEN_PREFIX + meta.tokenId, this.state.round.id);
-    this.recent.push({ time: new Date(meta.receivedAt).toISOString(), round: this.state.round.id, modelVersion: meta.modelVersion, staleness: meta.staleness, bytes });
+    this.recent.push({
+      time: new Date(meta.receivedAt).toISOString(),
+      round: this.state.round.id,
+      modelVersion: meta.modelVersion,
+      staleness: meta.staleness,
+      bytes,
+    });
     if (this.recent.length > RECENT_KEPT) this.recent.shift();
   }
 
@@ -410,11 +482,24 @@ export class RoundManager {
     const weights = { ...this.master.weights, dense: withTrainable(this.master.weights.dense, next, this.config) };
     const epsilon = epsilonFor({ ...privacy, rounds: 1, delta: o.delta }).epsilon;
     const closed: ClosedRound = {
-      id, parentVersion, version, updates: this.weights.length, weightSum: equalWeights ? this.weights.length : this.weights.reduce((a, b) => a + b, 0),
-      ...privacy, epsilon: Number.isFinite(epsilon) ? epsilon : null, closedAt: now,
+      id,
+      parentVersion,
+      version,
+      updates: this.weights.length,
+      weightSum: equalWeights ? this.weights.length : this.weights.reduce((a, b) => a + b, 0),
+      ...privacy,
+      epsilon: Number.isFinite(epsilon) ? epsilon : null,
+      closedAt: now,
     };
     this.versions.publish(version, weights, this.master.vocab, {
-      federated: { ...closed, baseVersion: this.state.baseVersion, serverLr: o.serverLr, clipNorm: o.clipNorm, delta: o.delta, closedAt: new Date(now).toISOString() },
+      federated: {
+        ...closed,
+        baseVersion: this.state.baseVersion,
+        serverLr: o.serverLr,
+        clipNorm: o.clipNorm,
+        delta: o.delta,
+        closedAt: new Date(now).toISOString(),
+      },
     });
     const ledger = new PrivacyLedger(o.delta, this.ledger.snapshot());
     ledger.add(privacy);
@@ -454,9 +539,14 @@ export class RoundManager {
       o.log(`round ${id}: housekeeping failed (${(err as Error).message}); it is redone at the next start`);
     }
     // Updates must not be acknowledged for a round that could never be published.
-    if (this.fullRoundExceeds()) this.spendBudget(`after round ${id}, even a full round of equal weights would take the cumulative ε past the budget of ${o.maxEpsilon}`);
+    if (this.fullRoundExceeds())
+      this.spendBudget(
+        `after round ${id}, even a full round of equal weights would take the cumulative ε past the budget of ${o.maxEpsilon}`,
+      );
     const report = this.ledger.report();
-    o.log(`round ${id} closed with ${closed.updates} updates: published ${version}; ε ${fmtEpsilon(epsilon)} this round, ${fmtEpsilon(report.cumulative.epsilon)} cumulative (δ=${o.delta}; ${fmtEpsilon(report.cumulativeWithoutSampling.epsilon)} without sampling amplification); took ${Math.round(performance.now() - started)} ms`);
+    o.log(
+      `round ${id} closed with ${closed.updates} updates: published ${version}; ε ${fmtEpsilon(epsilon)} this round, ${fmtEpsilon(report.cumulative.epsilon)} cumulative (δ=${o.delta}; ${fmtEpsilon(report.cumulativeWithoutSampling.epsilon)} without sampling amplification); took ${Math.round(performance.now() - started)} ms`,
+    );
   }
 }
 

@@ -115,10 +115,13 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     maxConnections: o.maxConnections ?? 1024,
     maxConnectionsPerAddress: o.maxConnectionsPerAddress ?? 32,
     idleTimeoutMs: o.idleTimeoutMs ?? 15_000,
-    participationTokens: o.participationTokens === null ? null : {
-      issuerName: o.participationTokens?.issuerName ?? 'edge-personalize',
-      tokensPerAddressPerRound: o.participationTokens?.tokensPerAddressPerRound ?? 1,
-    },
+    participationTokens:
+      o.participationTokens === null
+        ? null
+        : {
+            issuerName: o.participationTokens?.issuerName ?? 'edge-personalize',
+            tokensPerAddressPerRound: o.participationTokens?.tokensPerAddressPerRound ?? 1,
+          },
     rateLimit: o.rateLimit === undefined ? { burst: 10, perMinute: 30 } : o.rateLimit,
     allowedOrigins: o.allowedOrigins ?? [],
     log: o.log ?? (() => {}),
@@ -131,7 +134,10 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(typeof r.modelDir === 'string' && r.modelDir.length > 0, 'modelDir is required');
   check(r.basePath === '' || /^\/[A-Za-z0-9._~/-]*$/.test(r.basePath), `basePath must start with "/", got "${r.basePath}"`);
   check(Number.isInteger(r.targetUpdates) && r.targetUpdates >= 1, 'targetUpdates must be an integer ≥ 1');
-  check(Number.isInteger(r.minUpdates) && r.minUpdates >= 1 && r.minUpdates <= r.targetUpdates, 'minUpdates must be an integer in [1, targetUpdates]');
+  check(
+    Number.isInteger(r.minUpdates) && r.minUpdates >= 1 && r.minUpdates <= r.targetUpdates,
+    'minUpdates must be an integer in [1, targetUpdates]',
+  );
   check(r.roundDeadlineMs >= 1000, 'roundDeadlineMs must be ≥ 1000');
   check(Number.isInteger(r.maxStaleness) && r.maxStaleness >= 0, 'maxStaleness must be an integer ≥ 0');
   check(r.stalenessDecay > 0 && r.stalenessDecay <= 1, 'stalenessDecay must be in (0, 1]');
@@ -140,18 +146,31 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(r.serverLr > 0 && Number.isFinite(r.serverLr), 'serverLr must be > 0');
   check(r.clipNorm > 0 && Number.isFinite(r.clipNorm), 'clipNorm must be > 0');
   check(r.deviceLr > 0 && r.deviceLr <= 1, 'deviceLr must be in (0, 1] (devices refuse other values)');
-  check(Number.isInteger(r.deviceEpochs) && r.deviceEpochs >= 1 && r.deviceEpochs <= 5, 'deviceEpochs must be an integer in [1, 5] (devices refuse other values)');
+  check(
+    Number.isInteger(r.deviceEpochs) && r.deviceEpochs >= 1 && r.deviceEpochs <= 5,
+    'deviceEpochs must be an integer in [1, 5] (devices refuse other values)',
+  );
   check(r.noiseMultiplier >= 0 && Number.isFinite(r.noiseMultiplier), 'noiseMultiplier must be ≥ 0');
   check(r.populationEstimate >= r.targetUpdates, 'populationEstimate must be ≥ targetUpdates');
   check(r.delta > 0 && r.delta < 1, 'delta must be in (0, 1)');
   check(r.maxEpsilon > 0, 'maxEpsilon must be > 0 (Infinity: no budget)');
   check(r.maxNoiseRatio > 0, 'maxNoiseRatio must be > 0 (Infinity: no check)');
-  check(Number.isInteger(r.keepVersions) && r.keepVersions >= r.maxStaleness + 1, `keepVersions must be an integer ≥ maxStaleness + 1 (${r.maxStaleness + 1}): a device may train on that many versions`);
+  check(
+    Number.isInteger(r.keepVersions) && r.keepVersions >= r.maxStaleness + 1,
+    `keepVersions must be an integer ≥ maxStaleness + 1 (${r.maxStaleness + 1}): a device may train on that many versions`,
+  );
   check(Number.isInteger(r.maxConnections) && r.maxConnections >= 1, 'maxConnections must be an integer ≥ 1');
   check(Number.isInteger(r.maxConnectionsPerAddress) && r.maxConnectionsPerAddress >= 1, 'maxConnectionsPerAddress must be an integer ≥ 1');
   check(r.idleTimeoutMs >= 100, 'idleTimeoutMs must be ≥ 100');
-  check(r.participationTokens === null || (Number.isInteger(r.participationTokens.tokensPerAddressPerRound) && r.participationTokens.tokensPerAddressPerRound >= 1), 'participationTokens.tokensPerAddressPerRound must be an integer ≥ 1');
-  check(r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0), 'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)');
+  check(
+    r.participationTokens === null ||
+      (Number.isInteger(r.participationTokens.tokensPerAddressPerRound) && r.participationTokens.tokensPerAddressPerRound >= 1),
+    'participationTokens.tokensPerAddressPerRound must be an integer ≥ 1',
+  );
+  check(
+    r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0),
+    'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)',
+  );
   r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(r.targetUpdates);
   return r;
 }

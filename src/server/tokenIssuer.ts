@@ -75,7 +75,12 @@ export class TokenIssuer {
 
   /** The public description of this issuer, for clients. */
   info(): TokenIssuerInfo {
-    return { tokenType: PARTICIPATION_TOKEN_TYPE, issuerName: this.issuerName, publicKey: this.key.publicKey, tokenKeyId: this.key.tokenKeyIdHex };
+    return {
+      tokenType: PARTICIPATION_TOKEN_TYPE,
+      issuerName: this.issuerName,
+      publicKey: this.key.publicKey,
+      tokenKeyId: this.key.tokenKeyIdHex,
+    };
   }
 
   /**
@@ -85,7 +90,8 @@ export class TokenIssuer {
    * `token_limit`). Synchronous, so two concurrent requests cannot both pass the allowance.
    */
   issue(body: Uint8Array, clientAddress: string, roundId: string): TokenIssuance {
-    if (body.length !== REQUEST_BYTES) return refusal(400, 'bad_token_request', `a token request has ${REQUEST_BYTES} bytes, not ${body.length}`);
+    if (body.length !== REQUEST_BYTES)
+      return refusal(400, 'bad_token_request', `a token request has ${REQUEST_BYTES} bytes, not ${body.length}`);
     let request: publicVerif.TokenRequest;
     try {
       request = publicVerif.TokenRequest.deserialize(TOKEN_TYPES.BLIND_RSA, body);
@@ -102,7 +108,11 @@ export class TokenIssuer {
     const who = this.keyer.key(clientAddress);
     const count = this.taken.get(who) ?? 0;
     if (count >= this.perRound) {
-      return refusal(429, 'token_limit', `this address already took ${this.perRound === 1 ? 'its token' : `its ${this.perRound} tokens`} for round ${roundId}`);
+      return refusal(
+        429,
+        'token_limit',
+        `this address already took ${this.perRound === 1 ? 'its token' : `its ${this.perRound} tokens`} for round ${roundId}`,
+      );
     }
     let signature: Buffer;
     try {

@@ -1,5 +1,17 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { util as ppUtil } from '@cloudflare/privacypass-ts';
 import { toBase64Url } from '../federated/participationChallenge';
@@ -71,7 +83,11 @@ export function openTokenIssuerKey(dataDir: string): TokenIssuerKey {
     throw new DataDirError(`${path}: the private key cannot be read (${(err as Error).message})`);
   }
   const details = privateKey.asymmetricKeyDetails;
-  if (privateKey.asymmetricKeyType !== 'rsa' || details?.modulusLength !== MODULUS_BITS || details.publicExponent !== BigInt(PUBLIC_EXPONENT)) {
+  if (
+    privateKey.asymmetricKeyType !== 'rsa' ||
+    details?.modulusLength !== MODULUS_BITS ||
+    details.publicExponent !== BigInt(PUBLIC_EXPONENT)
+  ) {
     throw new DataDirError(`${path}: not a ${MODULUS_BITS}-bit RSA key with e = ${PUBLIC_EXPONENT}`);
   }
   const publicKeyObject = createPublicKey(privateKey);
@@ -97,7 +113,13 @@ function readKeyFile(path: string): KeyFile {
   } catch (err) {
     throw new DataDirError(`${path}: not a token issuer key file (${(err as Error).message})`);
   }
-  if (parsed.format !== FORMAT || parsed.version !== 1 || parsed.tokenType !== 2 || typeof parsed.privateKey !== 'string' || typeof parsed.createdAt !== 'string') {
+  if (
+    parsed.format !== FORMAT ||
+    parsed.version !== 1 ||
+    parsed.tokenType !== 2 ||
+    typeof parsed.privateKey !== 'string' ||
+    typeof parsed.createdAt !== 'string'
+  ) {
     throw new DataDirError(`${path}: not a version 1 token issuer key file`);
   }
   return parsed as KeyFile;

@@ -9,8 +9,7 @@ export type TokenRedeemReason = 'token_missing' | 'token_invalid' | 'token_wrong
 /** The outcome of `TokenRedeemer.redeem`. */
 export type TokenRedemption =
   /** `tokenId`: hex of the token's 32-byte nonce; store it with the update and refuse it a second time. */
-  | { ok: true; tokenId: string }
-  | { ok: false; status: 401 | 409; reason: TokenRedeemReason; message: string };
+  { ok: true; tokenId: string } | { ok: false; status: 401 | 409; reason: TokenRedeemReason; message: string };
 
 /** Whether a token id was already used (by an accepted update, in memory or on disk). */
 export type IsSpent = (tokenId: string) => boolean;
@@ -56,23 +55,40 @@ export class TokenRedeemer {
    */
   redeem(authorization: string | undefined, roundId: string, isSpent: IsSpent): TokenRedemption {
     if (authorization === undefined || !/^\s*privatetoken(\s|$)/i.test(authorization)) {
-      return { ok: false, status: 401, reason: 'token_missing', message: 'this update needs a participation token: Authorization: PrivateToken token="…"' };
+      return {
+        ok: false,
+        status: 401,
+        reason: 'token_missing',
+        message: 'this update needs a participation token: Authorization: PrivateToken token="…"',
+      };
     }
     const m = AUTHORIZATION.exec(authorization);
     const bytes = m ? fromBase64Url((m[1] ?? m[2])!) : null;
-    if (!bytes || bytes.length !== TOKEN_BYTES) return invalid(`the PrivateToken credential is not a base64url token of ${TOKEN_BYTES} bytes`);
+    if (!bytes || bytes.length !== TOKEN_BYTES)
+      return invalid(`the PrivateToken credential is not a base64url token of ${TOKEN_BYTES} bytes`);
     let token: Token;
     try {
       token = Token.deserialize(TOKEN_TYPES.BLIND_RSA, bytes);
     } catch (err) {
       return invalid(`not a token type 2 token: ${(err as Error).message}`);
     }
-    if (!equalBytes(token.authInput.tokenKeyId, this.key.tokenKeyId)) return invalid("the token was issued under another key than this server's");
-    const signed = verifySignature('sha384', token.authInput.serialize(), { key: this.key.publicKeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: SALT_BYTES }, token.authenticator);
+    if (!equalBytes(token.authInput.tokenKeyId, this.key.tokenKeyId))
+      return invalid("the token was issued under another key than this server's");
+    const signed = verifySignature(
+      'sha384',
+      token.authInput.serialize(),
+      { key: this.key.publicKeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: SALT_BYTES },
+      token.authenticator,
+    );
     if (!signed) return invalid('the token signature does not verify');
     const digest = typeof roundId === 'string' && roundId !== '' ? this.digest(roundId) : null;
     if (!digest || !equalBytes(token.authInput.challengeDigest, digest)) {
-      return { ok: false, status: 401, reason: 'token_wrong_round', message: `the token is not for round ${roundId} of issuer ${this.issuerName}` };
+      return {
+        ok: false,
+        status: 401,
+        reason: 'token_wrong_round',
+        message: `the token is not for round ${roundId} of issuer ${this.issuerName}`,
+      };
     }
     const tokenId = Buffer.from(token.authInput.nonce).toString('hex');
     if (isSpent(tokenId)) return { ok: false, status: 409, reason: 'token_spent', message: 'this token was already used' };

@@ -78,9 +78,15 @@ function migrate(v1: ServerStateV1, delta: number): ServerState {
   const ledger = new PrivacyLedger(delta);
   for (const r of v1.closed) ledger.add(r);
   return {
-    formatVersion: 2, baseVersion: v1.baseVersion, versions: v1.versions, versionsPublished: v1.versions.length, round: v1.round,
-    closed: v1.closed.slice(-RECENT_ROUNDS), totals: { rounds: v1.closed.length, updates: v1.closed.reduce((n, r) => n + r.updates, 0) },
-    ledger: ledger.snapshot(), budgetSpent: false,
+    formatVersion: 2,
+    baseVersion: v1.baseVersion,
+    versions: v1.versions,
+    versionsPublished: v1.versions.length,
+    round: v1.round,
+    closed: v1.closed.slice(-RECENT_ROUNDS),
+    totals: { rounds: v1.closed.length, updates: v1.closed.reduce((n, r) => n + r.updates, 0) },
+    ledger: ledger.snapshot(),
+    budgetSpent: false,
   };
 }
 
@@ -116,7 +122,13 @@ export class UpdateStore {
     } catch (err) {
       throw new DataDirError(`${path} is not readable JSON (${(err as Error).message}); move the data directory away to start afresh`);
     }
-    if (!state || !Array.isArray(state.versions) || !state.round || !Array.isArray(state.closed) || (state.formatVersion as number) !== 1 && state.formatVersion !== 2) {
+    if (
+      !state ||
+      !Array.isArray(state.versions) ||
+      !state.round ||
+      !Array.isArray(state.closed) ||
+      ((state.formatVersion as number) !== 1 && state.formatVersion !== 2)
+    ) {
       throw new DataDirError(`${path} is not a state file this server understands`);
     }
     return (state.formatVersion as number) === 1 ? migrate(state as unknown as ServerStateV1, delta) : state;
@@ -145,7 +157,9 @@ export class UpdateStore {
     const logPath = join(this.roundsDir, `${roundId}.log`);
     if (!existsSync(logPath)) return;
     // Spent participation tokens are kept with the nonces, prefixed (see RoundManager.tokenSpent).
-    const nonces = readUpdateLog(logPath).records.flatMap((r) => (r.meta.tokenId ? [r.meta.nonce, `${TOKEN_PREFIX}${r.meta.tokenId}`] : [r.meta.nonce]));
+    const nonces = readUpdateLog(logPath).records.flatMap((r) =>
+      r.meta.tokenId ? [r.meta.nonce, `${TOKEN_PREFIX}${r.meta.tokenId}`] : [r.meta.nonce],
+    );
     writeFileDurable(join(this.roundsDir, `${roundId}.nonces`), nonces.map((n) => n + '\n').join(''));
     rmSync(logPath);
   }

@@ -1,6 +1,11 @@
-import type { ModelConfig } from '../model/modelConfig';
+import type { ModelConfig } from '../model/plain/modelConfig';
 import {
-  decodeUpdate, federatedShapes, federatedSize, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate,
+  decodeUpdate,
+  federatedShapes,
+  federatedSize,
+  UPDATE_CONTENT_TYPE,
+  UpdateFormatError,
+  type ModelUpdate,
 } from '../federated/modelUpdate';
 import { updateWeight, type WeightPolicy } from './fedAvg';
 
@@ -11,11 +16,30 @@ import { updateWeight, type WeightPolicy } from './fedAvg';
 
 /** Machine-readable reasons for refusing an update (the `reason` of the JSON answer). */
 export type RejectReason =
-  | 'content_type' | 'too_large' | 'rate_limited'
-  | 'bad_magic' | 'truncated' | 'bad_header' | 'bad_format_version' | 'bad_scale' | 'scale_too_large' | 'bad_example_bucket' | 'bad_nonce' | 'wrong_shape'
-  | 'non_finite' | 'wrong_privacy_parameters' | 'norm_too_large'
-  | 'unknown_version' | 'stale_version' | 'unknown_round' | 'round_closed' | 'replayed_nonce'
-  | 'storage_error' | 'storage_full' | 'round_full' | 'privacy_budget_spent';
+  | 'content_type'
+  | 'too_large'
+  | 'rate_limited'
+  | 'bad_magic'
+  | 'truncated'
+  | 'bad_header'
+  | 'bad_format_version'
+  | 'bad_scale'
+  | 'scale_too_large'
+  | 'bad_example_bucket'
+  | 'bad_nonce'
+  | 'wrong_shape'
+  | 'non_finite'
+  | 'wrong_privacy_parameters'
+  | 'norm_too_large'
+  | 'unknown_version'
+  | 'stale_version'
+  | 'unknown_round'
+  | 'round_closed'
+  | 'replayed_nonce'
+  | 'storage_error'
+  | 'storage_full'
+  | 'round_full'
+  | 'privacy_budget_spent';
 
 /** A refusal: HTTP status, reason and a sentence for people. */
 export interface UpdateRejection {
@@ -127,7 +151,11 @@ const same = (a: number, b: number): boolean => Math.abs(a - b) <= 1e-9 * Math.m
  * privacy parameters, norm, version staleness, round and nonce, in that order. Returns the
  * decoded update with its weight, or the first failed check as a rejection.
  */
-export function validateUpdate(body: Uint8Array, contentType: string | undefined, ctx: ValidationContext): AcceptedUpdate | UpdateRejection {
+export function validateUpdate(
+  body: Uint8Array,
+  contentType: string | undefined,
+  ctx: ValidationContext,
+): AcceptedUpdate | UpdateRejection {
   const badType = checkContentType(contentType);
   if (badType) return badType;
   const limit = maxUpdateBytes(ctx.config);
@@ -138,7 +166,8 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
     update = decodeUpdate(body, ctx.config);
   } catch (err) {
     if (!(err instanceof UpdateFormatError)) throw err;
-    if (err.reason === 'bad_scale' && headerHasNonFiniteScale(body)) return reject(400, 'non_finite', 'every scale must be a finite number (NaN and ±Infinity are refused)');
+    if (err.reason === 'bad_scale' && headerHasNonFiniteScale(body))
+      return reject(400, 'non_finite', 'every scale must be a finite number (NaN and ±Infinity are refused)');
     return reject(400, err.reason as RejectReason, err.message);
   }
   const h = update.header;
@@ -152,22 +181,37 @@ export function validateUpdate(body: Uint8Array, contentType: string | undefined
     return reject(400, 'wrong_privacy_parameters', `clipNorm must be ${ctx.clipNorm} and noiseStd ${ctx.noiseStd} (see GET /v1/model)`);
   }
   if (bigStep >= 0) {
-    return reject(400, 'scale_too_large', `the int8 step of tensor ${bigStep} is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`);
+    return reject(
+      400,
+      'scale_too_large',
+      `the int8 step of tensor ${bigStep} is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`,
+    );
   }
   const norm = Math.sqrt(sumSq);
   const bound = normBound(ctx.config, ctx.clipNorm, ctx.noiseStd, h.scales);
-  if (norm > bound) return reject(400, 'norm_too_large', `update norm ${norm.toPrecision(4)} exceeds ${bound.toPrecision(4)}, the most a clipped (norm ${ctx.clipNorm}), noised and rounded update can have`);
+  if (norm > bound)
+    return reject(
+      400,
+      'norm_too_large',
+      `update norm ${norm.toPrecision(4)} exceeds ${bound.toPrecision(4)}, the most a clipped (norm ${ctx.clipNorm}), noised and rounded update can have`,
+    );
 
   const index = ctx.versionIndex(h.modelVersion);
   if (index === undefined) return reject(409, 'unknown_version', `model version ${h.modelVersion} was never published here`);
   const staleness = ctx.currentIndex - index;
   if (staleness > ctx.maxStaleness) {
-    return reject(409, 'stale_version', `model version ${h.modelVersion} is ${staleness} versions old; at most ${ctx.maxStaleness} are accepted: fetch the current model and train again`);
+    return reject(
+      409,
+      'stale_version',
+      `model version ${h.modelVersion} is ${staleness} versions old; at most ${ctx.maxStaleness} are accepted: fetch the current model and train again`,
+    );
   }
   // Canonical decimal only ("01" or "1.0" would name round 1 under another spelling).
   const round = /^[1-9]\d{0,8}$/.test(h.roundId) ? Number(h.roundId) : NaN;
-  if (!(round >= 1 && round <= ctx.openRound)) return reject(409, 'unknown_round', `round ${h.roundId} was never opened (the open round is ${ctx.openRound})`);
-  if (ctx.openRound - round > ctx.maxStaleness) return reject(409, 'round_closed', `round ${round} closed too long ago (the open round is ${ctx.openRound})`);
+  if (!(round >= 1 && round <= ctx.openRound))
+    return reject(409, 'unknown_round', `round ${h.roundId} was never opened (the open round is ${ctx.openRound})`);
+  if (ctx.openRound - round > ctx.maxStaleness)
+    return reject(409, 'round_closed', `round ${round} closed too long ago (the open round is ${ctx.openRound})`);
   if (ctx.hasNonce(h.nonce)) return reject(409, 'replayed_nonce', 'an update with this nonce was already received');
 
   return { ok: true, update, staleness, weight: updateWeight(h.exampleBucket, staleness, ctx.weightPolicy) };

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readModelDir, writeModelDir, MODEL_FILES, type ModelWeights } from '../node/modelDir';
-import type { ModelManifest } from '../model/modelFile';
+import type { ModelManifest } from '../model/plain/modelFile';
 import { DataDirError } from './updateStore';
 import { fsyncPath } from './writeFileDurable';
 
@@ -117,11 +117,12 @@ export class VersionStore {
 
   /** Bytes a version takes on disk (served files and float master): what one more close needs. */
   sizeOf(version: string): number {
-    const walk = (dir: string): number => readdirSync(dir).reduce((n, f) => {
-      const p = join(dir, f);
-      const st = statSync(p);
-      return n + (st.isDirectory() ? walk(p) : st.size);
-    }, 0);
+    const walk = (dir: string): number =>
+      readdirSync(dir).reduce((n, f) => {
+        const p = join(dir, f);
+        const st = statSync(p);
+        return n + (st.isDirectory() ? walk(p) : st.size);
+      }, 0);
     return walk(this.path(version));
   }
 

@@ -30,7 +30,13 @@ function openExisting(name: string): Promise<IDBDatabase | null> {
 
 /** Reads every record of every store of the SDK's database (read-only; creates nothing). */
 export async function readDeviceData(storages: Array<Pick<Storage, 'getItem'> | null>, keys: string[]): Promise<DeviceDataExport> {
-  const out: DeviceDataExport = { format: 'edge-personalize.export', formatVersion: 1, exportedAt: new Date().toISOString(), indexedDB: {}, webStorage: {} };
+  const out: DeviceDataExport = {
+    format: 'edge-personalize.export',
+    formatVersion: 1,
+    exportedAt: new Date().toISOString(),
+    indexedDB: {},
+    webStorage: {},
+  };
   if (typeof indexedDB !== 'undefined') {
     const db = await openExisting(HISTORY_DB_NAME);
     if (db) {
@@ -82,7 +88,13 @@ export function deleteDeviceDatabase(): Promise<void> {
   return new Promise((resolve, reject) => {
     if (typeof indexedDB === 'undefined') return resolve();
     const req = indexedDB.deleteDatabase(HISTORY_DB_NAME);
-    const timer = setTimeout(() => reject(Object.assign(new Error('another tab keeps the database open; close it and try again'), { name: 'StorageUnavailableError' })), 5000);
+    const timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error('another tab keeps the database open; close it and try again'), { name: 'StorageUnavailableError' }),
+        ),
+      5000,
+    );
     req.onsuccess = () => {
       clearTimeout(timer);
       resolve();

@@ -64,7 +64,8 @@ export class HistoryStore {
 
   /** Opens (creating or upgrading) the database. Rejects where IndexedDB is unavailable. */
   static async open(name = HISTORY_DB_NAME): Promise<HistoryStore> {
-    if (typeof indexedDB === 'undefined') throw Object.assign(new Error('IndexedDB is not available in this browser context'), { name: 'StorageUnavailableError' });
+    if (typeof indexedDB === 'undefined')
+      throw Object.assign(new Error('IndexedDB is not available in this browser context'), { name: 'StorageUnavailableError' });
     const db = await openDB<HistorySchema>(name, HISTORY_DB_VERSION, {
       upgrade(db) {
         const events = db.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
@@ -105,7 +106,12 @@ export class HistoryStore {
     const current = ((await meta.get('currentSession')) as SessionMark | undefined) ?? null;
     const mark = sessionAt(current, event.at, newSessionId, idleMs);
     await meta.put({ id: mark.id, lastAt: mark.lastAt }, 'currentSession');
-    const session: StoredSession = (!mark.isNew && (await sessions.get(mark.id))) || { id: mark.id, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+    const session: StoredSession = (!mark.isNew && (await sessions.get(mark.id))) || {
+      id: mark.id,
+      startedAt: event.at,
+      lastAt: event.at,
+      eventCount: 0,
+    };
     // A page replaying events its predecessor left unconfirmed may send one that was stored:
     // the same type, item and time in the same session is that event, not a new one.
     const events = tx.objectStore('events');
@@ -209,7 +215,8 @@ async function enforceRetention(tx: WriteTx, now: number, limits: RetentionLimit
   }
   if (deleted > 0) {
     const sessions = tx.objectStore('sessions');
-    for (let c = await sessions.index('byLastAt').openCursor(IDBKeyRange.upperBound(cutoff, true)); c; c = await c.continue()) await c.delete();
+    for (let c = await sessions.index('byLastAt').openCursor(IDBKeyRange.upperBound(cutoff, true)); c; c = await c.continue())
+      await c.delete();
   }
   return deleted + cut;
 }

@@ -13,7 +13,12 @@ export interface SessionMark {
  * `idleMs` ago, else a new one with `newId()`. A clock that went backwards (device time changed)
  * keeps the current session rather than splitting it.
  */
-export function sessionAt(current: SessionMark | null, now: number, newId: () => string, idleMs = DEFAULT_SESSION_IDLE_MS): SessionMark & { isNew: boolean } {
+export function sessionAt(
+  current: SessionMark | null,
+  now: number,
+  newId: () => string,
+  idleMs = DEFAULT_SESSION_IDLE_MS,
+): SessionMark & { isNew: boolean } {
   if (current && now - current.lastAt < idleMs) return { id: current.id, lastAt: Math.max(now, current.lastAt), isNew: false };
   return { id: newId(), lastAt: now, isNew: true };
 }

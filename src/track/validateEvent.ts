@@ -20,19 +20,31 @@ export class InvalidEventError extends Error {
  * {@link InvalidEventError} to report through `onError`. Never throws: a bad call from the
  * page must not break the page. `props.itemId` is the item; the other props are kept if small.
  */
-export function validateEvent(type: unknown, props: unknown, now: number, limits: TrackLimits = DEFAULT_TRACK_LIMITS): TrackedEvent | InvalidEventError {
+export function validateEvent(
+  type: unknown,
+  props: unknown,
+  now: number,
+  limits: TrackLimits = DEFAULT_TRACK_LIMITS,
+): TrackedEvent | InvalidEventError {
   const known = (STANDARD_EVENT_TYPES as readonly string[]).includes(type as string) || limits.customTypes.includes(type as string);
   if (typeof type !== 'string' || !known) {
-    return new InvalidEventError('unknown_type', `track(): unknown event type ${JSON.stringify(type)}; use ${STANDARD_EVENT_TYPES.join(', ')} or register it in init({ customEventTypes })`);
+    return new InvalidEventError(
+      'unknown_type',
+      `track(): unknown event type ${JSON.stringify(type)}; use ${STANDARD_EVENT_TYPES.join(', ')} or register it in init({ customEventTypes })`,
+    );
   }
   if (props === null || typeof props !== 'object' || Array.isArray(props)) {
     return new InvalidEventError('props_not_object', 'track(): the second argument must be an object such as { itemId: "SKU-1" }');
   }
   const { itemId, ...rest } = props as Record<string, unknown>;
   if (itemId === undefined || itemId === '') return new InvalidEventError('missing_item_id', 'track(): props.itemId is required');
-  if (typeof itemId !== 'string') return new InvalidEventError('item_id_not_string', `track(): props.itemId must be a string, got ${typeof itemId}`);
+  if (typeof itemId !== 'string')
+    return new InvalidEventError('item_id_not_string', `track(): props.itemId must be a string, got ${typeof itemId}`);
   if (itemId.length > limits.maxItemIdLength) {
-    return new InvalidEventError('item_id_too_long', `track(): props.itemId is ${itemId.length} characters, the limit is ${limits.maxItemIdLength}`);
+    return new InvalidEventError(
+      'item_id_too_long',
+      `track(): props.itemId is ${itemId.length} characters, the limit is ${limits.maxItemIdLength}`,
+    );
   }
   const event: TrackedEvent = { type, itemId, at: now };
   if (Object.keys(rest).length > 0) {

@@ -47,7 +47,9 @@ export function startVitals(report: (v: SdkVitals) => void, meter: SdkCostMeter)
   onINP((m) => ((v.inp = m.value), emit()), { reportAllChanges: true });
   try {
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Array<{ node?: Node | null }> }>) {
+      for (const e of list.getEntries() as Array<
+        PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: Array<{ node?: Node | null }> }
+      >) {
         if (e.hadRecentInput) continue;
         const inSlot = (e.sources ?? []).some((s) => s.node instanceof Element && s.node.closest('[data-personalize-slot]'));
         if (inSlot) v.sdk.slotLayoutShift += e.value;

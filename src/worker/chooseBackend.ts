@@ -17,13 +17,21 @@ const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render|m
  * is hardware-accelerated, otherwise wasm, then cpu; a forced backend is tried first and the
  * others follow as fallbacks, so a forced choice that fails still ranks.
  */
-export function backendPlan(preference: BackendPreference, webgl: WebglProbe, wasmSupported: boolean): { order: Array<BackendReport['name']>; reason: string } {
+export function backendPlan(
+  preference: BackendPreference,
+  webgl: WebglProbe,
+  wasmSupported: boolean,
+): { order: Array<BackendReport['name']>; reason: string } {
   const software = webgl.renderer !== null && SOFTWARE_RENDERER.test(webgl.renderer);
   const fallbacks: Array<BackendReport['name']> = wasmSupported ? ['wasm', 'cpu'] : ['cpu'];
   if (preference !== 'auto') {
-    return { order: [preference, ...(['webgl', 'wasm', 'cpu'] as const).filter((b) => b !== preference && (b !== 'wasm' || wasmSupported))], reason: `forced by config (backend: '${preference}')` };
+    return {
+      order: [preference, ...(['webgl', 'wasm', 'cpu'] as const).filter((b) => b !== preference && (b !== 'wasm' || wasmSupported))],
+      reason: `forced by config (backend: '${preference}')`,
+    };
   }
-  if (webgl.available && !software) return { order: ['webgl', ...fallbacks], reason: `hardware WebGL (${webgl.renderer ?? 'renderer hidden'})` };
+  if (webgl.available && !software)
+    return { order: ['webgl', ...fallbacks], reason: `hardware WebGL (${webgl.renderer ?? 'renderer hidden'})` };
   const why = !webgl.available
     ? 'WebGL is unavailable'
     : `WebGL renders in software (${webgl.renderer}), where tfjs runs 10-70× slower than on wasm`;

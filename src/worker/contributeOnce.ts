@@ -1,6 +1,6 @@
 import type { FederatedState } from '../federated/federatedState';
 import type { ContributionResult } from '../federated/roundClient';
-import type { FetchedModel } from '../model/buildModel';
+import type { FetchedModel } from '../model/tfjs/buildModel';
 import type { HistoryStore } from '../store/historyStore';
 import type { WorkerStartOptions } from './protocol';
 
@@ -24,7 +24,10 @@ export interface ContributionHost {
  * stays prompt, persist the round client's state, and pick up the version the round may have
  * published. The round client is its own chunk, loaded on first use.
  */
-export async function contributeOnce(fed: NonNullable<WorkerStartOptions['federated']>, host: ContributionHost): Promise<ContributionResult> {
+export async function contributeOnce(
+  fed: NonNullable<WorkerStartOptions['federated']>,
+  host: ContributionHost,
+): Promise<ContributionResult> {
   const { contribute, fetchServerModel, postPending } = await import('../federated/roundClient');
   let server;
   try {
@@ -52,7 +55,14 @@ export async function contributeOnce(fed: NonNullable<WorkerStartOptions['federa
   const state = host.federated;
   const result = state.pending
     ? await postPending(fed, state)
-    : await contribute({ ...fed, yieldFn: () => new Promise((r) => setTimeout(r, 0)) }, host.model(), sessions, storedEvents, state, server);
+    : await contribute(
+        { ...fed, yieldFn: () => new Promise((r) => setTimeout(r, 0)) },
+        host.model(),
+        sessions,
+        storedEvents,
+        state,
+        server,
+      );
   await host.store?.putMeta('federated', state).catch((err: unknown) => host.note(err as Error));
   if (result.outcome === 'uploaded') {
     const after = await fetchServerModel(fed.endpoint).catch(() => null);

@@ -45,7 +45,7 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
   throw Object.assign(new Error(`no tfjs backend could start: ${failures.join('; ')}`), { name: 'BackendUnavailableError' });
 }
 
-export { buildModel, type FetchedModel } from '../model/buildModel';
+export { buildModel, type FetchedModel } from '../model/tfjs/buildModel';
 
 /**
  * Each backend is its own chunk, imported only when it is tried: on a machine where `auto`

@@ -5,14 +5,24 @@ import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import type { FederatedState } from '../federated/federatedState';
 import type { ContributionResult } from '../federated/roundClient';
-import type { ModelFiles } from '../model/modelFiles';
-import { ReadoutScorer } from '../model/readoutScorer';
+import type { ModelFiles } from '../model/plain/modelFiles';
+import { ReadoutScorer } from '../model/plain/readoutScorer';
 import { contributeOnce, type ContributionHost } from './contributeOnce';
 import { revalidateModel } from './modelCache';
 import { readModelFiles } from './readModelFiles';
 import { explainItem, topPicksFor } from './sessionQueries';
 import { SessionTracker } from './sessionTracker';
-import type { Explanation, RankRequest, RankResult, RecordResult, SessionSummary, WorkerApi, WorkerStartOptions, WorkerStatus, WorkerTimings } from './protocol';
+import type {
+  Explanation,
+  RankRequest,
+  RankResult,
+  RecordResult,
+  SessionSummary,
+  WorkerApi,
+  WorkerStartOptions,
+  WorkerStatus,
+  WorkerTimings,
+} from './protocol';
 
 type MlRuntime = typeof import('./mlRuntime');
 
@@ -123,7 +133,9 @@ export class Personalizer implements WorkerApi {
     const backend = await ml.startBackend(options.backend, this._wasmBase);
     this._backend = backend.report;
     if (backend.failures.length > 0) {
-      this._note(Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }));
+      this._note(
+        Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }),
+      );
     }
     this._timings.backendInitMs = backend.initMs;
     await this._serial(async () => {
@@ -141,7 +153,11 @@ export class Personalizer implements WorkerApi {
 
   /** Makes `files` the model the Worker ranks with before (and builds after) tfjs is up. */
   private _adoptFiles(files: ModelFiles, url: string): void {
-    this._files = { files, index: new Map(files.vocab.map((id, i) => [id, i])), scorer: new ReadoutScorer(files.manifest.config, files.dense, files.items) };
+    this._files = {
+      files,
+      index: new Map(files.vocab.map((id, i) => [id, i])),
+      scorer: new ReadoutScorer(files.manifest.config, files.dense, files.items),
+    };
     this._modelUrl = url;
   }
 
@@ -195,15 +211,16 @@ export class Personalizer implements WorkerApi {
       const state = this._tracker.state;
       if (state.items.length === 0) return { ...empty, reason: 'no_history' as const, ms: performance.now() - t };
       const wanted = new Map<string, number>();
-      for (const slot of request.slots) for (const id of slot) {
-        const i = index.get(id);
-        if (i !== undefined) wanted.set(id, i);
-      }
+      for (const slot of request.slots)
+        for (const id of slot) {
+          const i = index.get(id);
+          if (i !== undefined) wanted.set(id, i);
+        }
       if (wanted.size === 0) return { ...empty, reason: 'no_known_items' as const, ms: performance.now() - t };
       const ids = [...wanted.keys()];
       const candidates = Int32Array.from(ids.map((id) => wanted.get(id)!));
       const scores = this._model ? this._model.model.scoreState(state, candidates)! : this._files!.scorer.score(state, candidates)!;
-      this._timings.lastRankPath = this._model ? this._backend?.name ?? null : 'js';
+      this._timings.lastRankPath = this._model ? (this._backend?.name ?? null) : 'js';
       const byId = new Map(ids.map((id, j) => [id, scores[j]!]));
       const result: RankResult = {
         scores: request.slots.map((slot) => {
@@ -230,7 +247,11 @@ export class Personalizer implements WorkerApi {
   async contribute(): Promise<ContributionResult> {
     await this._modelReady?.catch(() => undefined);
     const fed = this._options?.federated;
-    if (!fed || !this._model) return this._contributed({ outcome: 'skipped', reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)' });
+    if (!fed || !this._model)
+      return this._contributed({
+        outcome: 'skipped',
+        reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)',
+      });
     this._federated ??= emptyFederatedState();
     const host: ContributionHost = {
       model: () => this._model!,
@@ -245,7 +266,9 @@ export class Personalizer implements WorkerApi {
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     try {
       const result = locks
-        ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) => (lock ? contributeOnce(fed, host) : { outcome: 'skipped' as const, reason: 'another tab is contributing' }))
+        ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) =>
+            lock ? contributeOnce(fed, host) : { outcome: 'skipped' as const, reason: 'another tab is contributing' },
+          )
         : await contributeOnce(fed, host);
       return this._contributed(result);
     } catch (err) {
@@ -308,7 +331,8 @@ export class Personalizer implements WorkerApi {
   }
 
   private _requireModel(): FetchedModel {
-    if (!this._model) throw Object.assign(new Error('the model is not loaded (start() failed or has not run)'), { name: 'ModelNotReadyError' });
+    if (!this._model)
+      throw Object.assign(new Error('the model is not loaded (start() failed or has not run)'), { name: 'ModelNotReadyError' });
     return this._model;
   }
 
@@ -374,7 +398,10 @@ export class Personalizer implements WorkerApi {
 /** Any storage failure (IndexedDB missing, refused, broken, over quota twice) as one named error. */
 function storageError(err: unknown): Error {
   const e = asError(err, 'StorageUnavailableError');
-  return sdkError('StorageUnavailableError', `IndexedDB failed (${e.name}: ${e.message}); the session is kept in memory for this page only`);
+  return sdkError(
+    'StorageUnavailableError',
+    `IndexedDB failed (${e.name}: ${e.message}); the session is kept in memory for this page only`,
+  );
 }
 
 /**

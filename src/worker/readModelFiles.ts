@@ -1,4 +1,4 @@
-import { fetchModelFiles, type ModelFiles } from '../model/modelFiles';
+import { fetchModelFiles, type ModelFiles } from '../model/plain/modelFiles';
 import { cachingModelFetch } from './modelCache';
 
 /** A model's files as read for the Worker, and where they came from. */

@@ -1,5 +1,5 @@
-import type { FetchedModel } from '../model/buildModel';
-import type { SessionState } from '../model/sessionModel';
+import type { FetchedModel } from '../model/tfjs/buildModel';
+import type { SessionState } from '../model/plain/sessionState';
 import type { Explanation } from './protocol';
 
 /** The model's `count` best items after `state` (vocabulary ids, best first); empty for an empty session. */

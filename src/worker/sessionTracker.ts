@@ -1,4 +1,4 @@
-import type { SessionState } from '../model/sessionModel';
+import type { SessionState } from '../model/plain/sessionState';
 import type { HistoryStore, StoredSession } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 

@@ -31,7 +31,12 @@ export function startWorker(url: string): WorkerHandle {
   const failed = new Promise<never>((_, reject) => {
     worker.addEventListener('error', (e) => {
       e.preventDefault?.();
-      reject(sdkError('WorkerUnavailableError', `the Worker (${url}) failed: ${e.message || 'script could not be loaded (blocked, missing or not a module)'}`));
+      reject(
+        sdkError(
+          'WorkerUnavailableError',
+          `the Worker (${url}) failed: ${e.message || 'script could not be loaded (blocked, missing or not a module)'}`,
+        ),
+      );
     });
   });
   failed.catch(() => undefined); // observed by the caller; never an unhandled rejection

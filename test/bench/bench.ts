@@ -30,7 +30,8 @@ const pct = (xs: number[], p: number): number => {
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]! : NaN;
 };
 const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : 'n/a');
-const row = (label: string, xs: number[]): string => `${label.padEnd(58)} p50 ${ms(pct(xs, 50)).padStart(10)}   p95 ${ms(pct(xs, 95)).padStart(10)}   (n=${xs.length})`;
+const row = (label: string, xs: number[]): string =>
+  `${label.padEnd(58)} p50 ${ms(pct(xs, 50)).padStart(10)}   p95 ${ms(pct(xs, 95)).padStart(10)}   (n=${xs.length})`;
 
 type Sdk = { status(): Promise<any>; track(t: string, p: unknown): void; rank(): Promise<void> };
 
@@ -52,7 +53,9 @@ async function viewHistory(page: Page): Promise<void> {
     await page.goto(`/product.html?id=${id}`);
     await ready(page);
     for (let t = 0; t < 500; t++) {
-      const last = await page.evaluate(async () => (await (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.status()).worker?.session?.items.at(-1));
+      const last = await page.evaluate(async () =>
+        (await (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.status()).worker?.session?.items.at(-1),
+      );
       if (last === id) break;
       await page.waitForTimeout(20);
     }
@@ -65,14 +68,23 @@ async function main(): Promise<void> {
   // pages and models revalidate on every load (the model is cached by the SDK itself).
   const server: Server = createServer((req, res) => {
     const sdkFile = req.url?.startsWith('/dist/') ?? false;
-    serveStatic(req, res, { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' }, sdkFile ? 'public, max-age=600' : 'no-cache').then((ok) => {
+    serveStatic(
+      req,
+      res,
+      { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' },
+      sdkFile ? 'public, max-age=600' : 'no-cache',
+    ).then((ok) => {
       if (!ok) res.writeHead(404).end();
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const browser = await chromium.launch(chromiumLaunch);
-  console.log(`Chromium ${browser.version()} headless, ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} at start`);
+  console.log(
+    `Chromium ${browser.version()} headless, ${cpus().length} cores, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} at start`,
+  );
   console.log('SDK files served with Cache-Control: public, max-age=600 (a CDN release); pages and model files revalidate (no-cache)');
 
   // 1. DOMContentLoaded → ranked, cached model, default deadline.
@@ -81,7 +93,14 @@ async function main(): Promise<void> {
     const page = await ctx.newPage();
     await viewHistory(page);
     const fromDcl: number[] = [];
-    const phases: Record<string, number[]> = { 'loader script ran (DCL-relative)': [], 'Worker script ran': [], 'Worker start() arrived': [], 'Worker can rank (files + saved session)': [], 'model files fetch+decode': [], 'slot ranked': [] };
+    const phases: Record<string, number[]> = {
+      'loader script ran (DCL-relative)': [],
+      'Worker script ran': [],
+      'Worker start() arrived': [],
+      'Worker can rank (files + saved session)': [],
+      'model files fetch+decode': [],
+      'slot ranked': [],
+    };
     const paths: Record<string, number> = {};
     let missed = 0;
     for (let i = 0; i < LOADS; i++) {
@@ -90,7 +109,11 @@ async function main(): Promise<void> {
       const r = await page.evaluate(async () => ({
         dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventStart,
         origin: performance.timeOrigin,
-        loader: (performance.getEntriesByName(new URL('/dist/edge-personalize.js', location.href).href)[0] as PerformanceResourceTiming | undefined)?.responseEnd ?? NaN,
+        loader:
+          (
+            performance.getEntriesByName(new URL('/dist/edge-personalize.js', location.href).href)[0] as
+              PerformanceResourceTiming | undefined
+          )?.responseEnd ?? NaN,
         ranked: (window as unknown as { __ranked: Array<{ at: number; reordered: boolean }> }).__ranked[0]!,
         timings: (await (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.status()).worker?.timings,
       }));
@@ -109,7 +132,11 @@ async function main(): Promise<void> {
     console.log(row('DOMContentLoaded → slot ranked', fromDcl));
     console.log(`   loads that missed the deadline (slot kept its own order): ${missed} of ${LOADS}`);
     console.log('   where the time goes (ms after DOMContentLoaded; durations for the Worker steps), medians:');
-    console.log(`   ${Object.entries(phases).map(([k, v]) => `${k} ${pct(v.filter(Number.isFinite), 50).toFixed(0)}`).join(' · ')}`);
+    console.log(
+      `   ${Object.entries(phases)
+        .map(([k, v]) => `${k} ${pct(v.filter(Number.isFinite), 50).toFixed(0)}`)
+        .join(' · ')}`,
+    );
     console.log(`   first rank scored by: ${JSON.stringify(paths)} (js = the saved session state, before tfjs is up)`);
     await ctx.close();
   }
@@ -129,15 +156,18 @@ async function main(): Promise<void> {
     const score: number[] = [];
     const ids = ['22961', '22960', '22666', '22720', '22086', '22910', '23344', '22077', '84879', '22551'];
     for (let i = 0; i < INTERACTIONS; i++) {
-      const r = await page.evaluate(async (itemId) => {
-        const sdk = (window as unknown as { edgePersonalize: Sdk }).edgePersonalize;
-        sdk.track('view', { itemId });
-        const t = performance.now();
-        await sdk.rank(); // queued behind the step in the Worker: step + scoring + DOM
-        const total = performance.now() - t;
-        const st = (await sdk.status()).worker.timings;
-        return { total, advance: st.lastAdvanceMs, rank: st.lastRankMs };
-      }, ids[i % ids.length]!);
+      const r = await page.evaluate(
+        async (itemId) => {
+          const sdk = (window as unknown as { edgePersonalize: Sdk }).edgePersonalize;
+          sdk.track('view', { itemId });
+          const t = performance.now();
+          await sdk.rank(); // queued behind the step in the Worker: step + scoring + DOM
+          const total = performance.now() - t;
+          const st = (await sdk.status()).worker.timings;
+          return { total, advance: st.lastAdvanceMs, rank: st.lastRankMs };
+        },
+        ids[i % ids.length]!,
+      );
       if (i >= 3) {
         // the first calls compile kernels (WebGL shaders); report the steady state
         roundTrip.push(r.total);
@@ -145,7 +175,9 @@ async function main(): Promise<void> {
         score.push(r.rank);
       }
     }
-    picks[backend] = (await page.$$eval('#below > [data-personalize-item]', (els) => els.slice(0, 8).map((e) => e.getAttribute('data-personalize-item')))).join(',');
+    picks[backend] = (
+      await page.$$eval('#below > [data-personalize-item]', (els) => els.slice(0, 8).map((e) => e.getAttribute('data-personalize-item')))
+    ).join(',');
     console.log(`   ${backend} (${s.worker.backend.reason})`);
     console.log(row(`     page round trip (track → rank() resolved)`, roundTrip));
     console.log(row(`     Worker: model step for the new item`, step));
@@ -180,7 +212,11 @@ async function main(): Promise<void> {
     }
   }
   await benchDemoVitals(browser, arg('vitals-loads', 10));
-  console.log(`\nload average at end ${loadavg().map((x) => x.toFixed(2)).join(' ')} (a busy machine slows every figure; compare within one run)`);
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')} (a busy machine slows every figure; compare within one run)`,
+  );
   await browser.close();
   server.close();
 }

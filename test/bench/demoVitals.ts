@@ -17,7 +17,13 @@ const WEB_VITALS = readFileSync('node_modules/web-vitals/dist/web-vitals.iife.js
 async function startDemo(): Promise<{ origin: string; child: ChildProcess }> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/serve.ts'], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', FL_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-fl-')), FL_ROUND_TARGET: '1000' },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      FL_DATA_DIR: mkdtempSync(join(tmpdir(), 'bench-fl-')),
+      FL_ROUND_TARGET: '1000',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -83,10 +89,11 @@ export async function benchDemoVitals(browser: Browser, loads: number): Promise<
       }
       const page = await ctx.newPage();
       // A shopper with a history, so the SDK personalizes the page it is measured on.
-      if (variant === 'with') for (const id of ['22578', '22577', '22086']) {
-        await page.goto(`${origin}/product/${id}`);
-        await page.waitForTimeout(600);
-      }
+      if (variant === 'with')
+        for (const id of ['22578', '22577', '22086']) {
+          await page.goto(`${origin}/product/${id}`);
+          await page.waitForTimeout(600);
+        }
       for (let i = 0; i < loads + 1; i++) {
         const v = await measure(page, `${origin}/`);
         if (i > 0) results[variant].push(v); // the first load warms the HTTP cache and code caches
@@ -96,11 +103,17 @@ export async function benchDemoVitals(browser: Browser, loads: number): Promise<
     const w = results.with;
     const wo = results.without;
     const line = (label: string, a: number, b: number, unit: string) =>
-      console.log(`   ${label.padEnd(34)} with SDK ${`${a.toFixed(unit === '' ? 4 : 0)}${unit}`.padStart(9)}   without ${`${b.toFixed(unit === '' ? 4 : 0)}${unit}`.padStart(9)}   ratio ${(a / b).toFixed(2)}`);
-    console.log(`\n4. Demo home page with and without the SDK (web-vitals, medians of ${loads} loads each, one click on the page's own button)`);
+      console.log(
+        `   ${label.padEnd(34)} with SDK ${`${a.toFixed(unit === '' ? 4 : 0)}${unit}`.padStart(9)}   without ${`${b.toFixed(unit === '' ? 4 : 0)}${unit}`.padStart(9)}   ratio ${(a / b).toFixed(2)}`,
+      );
+    console.log(
+      `\n4. Demo home page with and without the SDK (web-vitals, medians of ${loads} loads each, one click on the page's own button)`,
+    );
     line('LCP', median(w.map((x) => x.lcp)), median(wo.map((x) => x.lcp)), ' ms');
     line('INP', median(w.map((x) => x.inp)), median(wo.map((x) => x.inp)), ' ms');
-    console.log(`   CLS with SDK: median ${median(w.map((x) => x.cls)).toFixed(4)}, max ${Math.max(...w.map((x) => x.cls)).toFixed(4)}; layout shift inside slots (the SDK's): max ${Math.max(...w.map((x) => x.slotShift)).toFixed(4)}; CLS without SDK: max ${Math.max(...wo.map((x) => x.cls)).toFixed(4)}`);
+    console.log(
+      `   CLS with SDK: median ${median(w.map((x) => x.cls)).toFixed(4)}, max ${Math.max(...w.map((x) => x.cls)).toFixed(4)}; layout shift inside slots (the SDK's): max ${Math.max(...w.map((x) => x.slotShift)).toFixed(4)}; CLS without SDK: max ${Math.max(...wo.map((x) => x.cls)).toFixed(4)}`,
+    );
   } finally {
     child.kill();
   }

@@ -32,8 +32,8 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { encodeUpdate, federatedShapes, federatedSize, UPDATE_CONTENT_TYPE, UPDATE_FORMAT_VERSION } from '../../src/federated/modelUpdate';
-import type { ModelConfig } from '../../src/model/modelConfig';
-import { Random } from '../../src/model/random';
+import type { ModelConfig } from '../../src/model/plain/modelConfig';
+import { Random } from '../../models/random';
 import { numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import { readModelDir } from '../../src/node/modelDir';
 import { obtainToken } from '../../src/federated/participationToken';
@@ -49,9 +49,25 @@ interface ServerInfo {
 }
 
 function startCli(root: string, dataDir: string, args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/server/cli.ts'), '--data', dataDir, '--port', '0', '--model', join(here, 'models/online-retail'), ...args], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src/server/cli.ts'),
+      '--data',
+      dataDir,
+      '--port',
+      '0',
+      '--model',
+      join(here, 'models/online-retail'),
+      ...args,
+    ],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   return new Promise((ok, fail) => {
     let out = '';
     let err = '';
@@ -83,20 +99,34 @@ async function post(port: number, body: Uint8Array, localAddress: string): Promi
     }
   }
   return new Promise((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port, localAddress, path: '/v1/updates', method: 'POST', headers: { 'Content-Type': UPDATE_CONTENT_TYPE, 'Content-Length': body.length, ...(authorization ? { Authorization: authorization } : {}) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => {
-        let reason = '';
-        try {
-          reason = (JSON.parse(text) as { reason?: string }).reason ?? '';
-        } catch {
-          /* not JSON */
-        }
-        if (res.statusCode === 202 || reason === 'token_spent') tokenCache.delete(`${localAddress} ${openRound}`);
-        ok({ status: res.statusCode ?? 0, reason });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        localAddress,
+        path: '/v1/updates',
+        method: 'POST',
+        headers: {
+          'Content-Type': UPDATE_CONTENT_TYPE,
+          'Content-Length': body.length,
+          ...(authorization ? { Authorization: authorization } : {}),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => {
+          let reason = '';
+          try {
+            reason = (JSON.parse(text) as { reason?: string }).reason ?? '';
+          } catch {
+            /* not JSON */
+          }
+          if (res.statusCode === 202 || reason === 'token_spent') tokenCache.delete(`${localAddress} ${openRound}`);
+          ok({ status: res.statusCode ?? 0, reason });
+        });
+      },
+    );
     req.on('error', fail);
     req.end(body);
   });
@@ -104,21 +134,44 @@ async function post(port: number, body: Uint8Array, localAddress: string): Promi
 
 /** A `fetch` whose requests leave from `localAddress` (a loopback address per simulated device). */
 function fetchFrom(localAddress: string): typeof fetch {
-  return (input, init) => new Promise<Response>((ok, fail) => {
-    const url = new URL(String(input));
-    const body = init?.body as Uint8Array | undefined;
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname + url.search, method: init?.method ?? 'GET', localAddress, headers: { ...(init?.headers as Record<string, string>), ...(body ? { 'Content-Length': String(body.length) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => ok(new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: res.headers as Record<string, string> })));
+  return (input, init) =>
+    new Promise<Response>((ok, fail) => {
+      const url = new URL(String(input));
+      const body = init?.body as Uint8Array | undefined;
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: init?.method ?? 'GET',
+          localAddress,
+          headers: { ...(init?.headers as Record<string, string>), ...(body ? { 'Content-Length': String(body.length) } : {}) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            ok(
+              new Response(res.statusCode === 204 ? null : Buffer.concat(chunks), {
+                status: res.statusCode ?? 0,
+                headers: res.headers as Record<string, string>,
+              }),
+            ),
+          );
+        },
+      );
+      req.on('error', fail);
+      req.end(body);
     });
-    req.on('error', fail);
-    req.end(body);
-  });
 }
 
 /** int8 codes of `values` with one step per tensor (`step(t, maxAbs)` chooses it), stochastic rounding. */
-function quantize(values: Float64Array, config: ModelConfig, rng: Random, step: (maxAbs: number) => number): { codes: Int8Array; scales: number[] } {
+function quantize(
+  values: Float64Array,
+  config: ModelConfig,
+  rng: Random,
+  step: (maxAbs: number) => number,
+): { codes: Int8Array; scales: number[] } {
   const codes = new Int8Array(values.length);
   const scales: number[] = [];
   let at = 0;
@@ -139,10 +192,19 @@ function quantize(values: Float64Array, config: ModelConfig, rng: Random, step: 
 }
 
 function encode(info: ServerInfo, q: { codes: Int8Array; scales: number[] }): Uint8Array {
-  return encodeUpdate({
-    formatVersion: UPDATE_FORMAT_VERSION, modelVersion: info.modelVersion, roundId: info.round.id, exampleBucket: 16,
-    nonce: randomBytes(16).toString('hex'), clipNorm: info.privacy.clipNorm, noiseStd: info.privacy.noiseStd, scales: q.scales,
-  }, q.codes);
+  return encodeUpdate(
+    {
+      formatVersion: UPDATE_FORMAT_VERSION,
+      modelVersion: info.modelVersion,
+      roundId: info.round.id,
+      exampleBucket: 16,
+      nonce: randomBytes(16).toString('hex'),
+      clipNorm: info.privacy.clipNorm,
+      noiseStd: info.privacy.noiseStd,
+      scales: q.scales,
+    },
+    q.codes,
+  );
 }
 
 /** The bounds of the current checkout (validateUpdate.ts), recomputed here so an older server can be probed with them. */
@@ -155,7 +217,11 @@ function currentBounds(config: ModelConfig, clip: number, noiseStd: number): { m
 }
 
 async function main(argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['server-root', 'target', 'rounds', 'clip', 'noise-multiplier', 'shares', 'attack'], ['json', 'sybil', 'no-tokens']);
+  const args = parseArgs(
+    argv,
+    ['server-root', 'target', 'rounds', 'clip', 'noise-multiplier', 'shares', 'attack'],
+    ['json', 'sybil', 'no-tokens'],
+  );
   const attack = args.get('attack') ?? 'edge';
   if (attack !== 'edge' && attack !== 'inflated') throw new UsageError('--attack must be edge or inflated');
   const sybil = args.has('sybil');
@@ -187,7 +253,16 @@ async function main(argv: string[]): Promise<void> {
   for (const share of shares) {
     const attackers = Math.round(share * target);
     const dataDir = mkdtempSync(join(tmpdir(), 'fl-poison-'));
-    const flags = ['--target', String(target), '--clip', String(clip), '--noise-multiplier', String(sigma), '--population', String(target * 100)];
+    const flags = [
+      '--target',
+      String(target),
+      '--clip',
+      String(clip),
+      '--noise-multiplier',
+      String(sigma),
+      '--population',
+      String(target * 100),
+    ];
     if (knows('max-noise-ratio')) flags.push('--max-noise-ratio', 'inf');
     if (knows('max-epsilon')) flags.push('--max-epsilon', 'inf');
     if (knows('max-connections-per-address')) flags.push('--max-connections-per-address', '1024');
@@ -211,7 +286,12 @@ async function main(argv: string[]): Promise<void> {
         const bodies: Array<{ body: Uint8Array; attacker: boolean; from: string }> = [];
         // The furthest along u the checks allow: norm just under the bound, step ≤ maxScale.
         const edge = (factor: number): { codes: Int8Array; scales: number[] } =>
-          quantize(Float64Array.from(u, (x) => x * normBound * factor), config, rng, (m) => Math.min(m / 127, maxScale));
+          quantize(
+            Float64Array.from(u, (x) => x * normBound * factor),
+            config,
+            rng,
+            (m) => Math.min(m / 127, maxScale),
+          );
         if (attack === 'edge' && attackers > 0 && edgeFactor === null) {
           // Probe the server's real bound once (refused updates cost the attacker nothing): the
           // largest norm it accepts, from the current checkout's bound down in 2 % steps. The
@@ -247,7 +327,14 @@ async function main(argv: string[]): Promise<void> {
           const s = Float64Array.from({ length: d }, () => rng.normal());
           const sn = Math.sqrt(s.reduce((t, x) => t + x * x, 0));
           const v = Float64Array.from(s, (x) => (x / sn) * clip + rng.normal() * noiseStd);
-          bodies.push({ body: encode(info, quantize(v, config, rng, (m) => m / 127)), attacker: false, from: `127.0.${2 + (k >> 8)}.${(k & 255) + 1}` });
+          bodies.push({
+            body: encode(
+              info,
+              quantize(v, config, rng, (m) => m / 127),
+            ),
+            attacker: false,
+            from: `127.0.${2 + (k >> 8)}.${(k & 255) + 1}`,
+          });
         }
         // Attackers post first: the round is theirs to fill as far as the server lets them.
         for (const b of bodies) {
@@ -268,7 +355,14 @@ async function main(argv: string[]): Promise<void> {
           const s = Float64Array.from({ length: d }, () => rng.normal());
           const sn = Math.sqrt(s.reduce((t, x) => t + x * x, 0));
           const v = Float64Array.from(s, (x) => (x / sn) * clip + rng.normal() * noiseStd);
-          const res = await post(port, encode(info, quantize(v, config, rng, (m) => m / 127)), `127.0.${100 + r}.${(extra % 250) + 1}`);
+          const res = await post(
+            port,
+            encode(
+              info,
+              quantize(v, config, rng, (m) => m / 127),
+            ),
+            `127.0.${100 + r}.${(extra % 250) + 1}`,
+          );
           if (res.status === 202) accepted.honest++;
           after = (await (await fetch(`${url}/v1/model`)).json()) as ServerInfo;
         }
@@ -284,9 +378,26 @@ async function main(argv: string[]): Promise<void> {
     }
     const mean = drift.reduce((a, b) => a + b, 0) / drift.length;
     const attackNorm = (edgeFactor ?? 0) * currentBounds(config, clip, (sigma * clip) / Math.sqrt(target)).normBound;
-    const row = { share, target, clip, sigma, attack, sybil, tokens: tokensOn && knows('tokens'), attackersPerRound: attackers, driftPerRound: mean, attackNorm, drift, weightsNorm, accepted, refusals };
+    const row = {
+      share,
+      target,
+      clip,
+      sigma,
+      attack,
+      sybil,
+      tokens: tokensOn && knows('tokens'),
+      attackersPerRound: attackers,
+      driftPerRound: mean,
+      attackNorm,
+      drift,
+      weightsNorm,
+      accepted,
+      refusals,
+    };
     results.push(row);
-    console.error(`${attack} attack, ${sybil ? 'one address per attacker' : 'one address'}, ${row.tokens ? 'tokens' : 'no tokens'}, share ${(share * 100).toFixed(0)} %: drift per round along u ${mean.toFixed(4)} (${(100 * mean / weightsNorm).toFixed(2)} % of ‖w‖ ${weightsNorm.toFixed(2)}); attacker updates accepted ${accepted.attacker}/${accepted.attackerTried}${attack === 'edge' && attackers > 0 ? ` at norm ${attackNorm.toFixed(3)}` : ''}; refusals ${JSON.stringify(refusals)}`);
+    console.error(
+      `${attack} attack, ${sybil ? 'one address per attacker' : 'one address'}, ${row.tokens ? 'tokens' : 'no tokens'}, share ${(share * 100).toFixed(0)} %: drift per round along u ${mean.toFixed(4)} (${((100 * mean) / weightsNorm).toFixed(2)} % of ‖w‖ ${weightsNorm.toFixed(2)}); attacker updates accepted ${accepted.attacker}/${accepted.attackerTried}${attack === 'edge' && attackers > 0 ? ` at norm ${attackNorm.toFixed(3)}` : ''}; refusals ${JSON.stringify(refusals)}`,
+    );
   }
   if (args.has('json')) console.log(JSON.stringify({ serverRoot: root, results }, null, 1));
 }

@@ -21,13 +21,23 @@ const BUDGETS: Record<string, number> = {
   'edge-personalize.tokens.js': 60 * KB,
 };
 /** What a page downloads when `auto` picks wasm (this machine): loader, Worker, model format, tfjs-core, cpu + wasm backends, the SIMD binary. */
-const WASM_PATH = ['edge-personalize.js', 'edge-personalize.worker.js', 'edge-personalize.model-format.js', 'edge-personalize.ml.js', 'edge-personalize.ml-cpu.js', 'edge-personalize.ml-wasm.js', 'tfjs-backend-wasm-simd.wasm'];
+const WASM_PATH = [
+  'edge-personalize.js',
+  'edge-personalize.worker.js',
+  'edge-personalize.model-format.js',
+  'edge-personalize.ml.js',
+  'edge-personalize.ml-cpu.js',
+  'edge-personalize.ml-wasm.js',
+  'tfjs-backend-wasm-simd.wasm',
+];
 
 if (!existsSync(DIST)) {
   console.error('size: dist/ is missing; run `npm run build` first');
   process.exit(1);
 }
-const files = readdirSync(DIST).filter((f) => /\.(js|mjs|wasm)$/.test(f)).sort();
+const files = readdirSync(DIST)
+  .filter((f) => /\.(js|mjs|wasm)$/.test(f))
+  .sort();
 const sizes = new Map<string, { raw: number; gzip: number }>();
 for (const f of files) {
   const buf = readFileSync(join(DIST, f));
@@ -86,7 +96,9 @@ for (const [dir, files, budget] of MODEL_BUDGETS) {
   const counted = files.reduce((s, f) => s + (existsSync(join(dir, f)) ? readFileSync(join(dir, f)).length : Infinity), 0);
   const over = counted > budget;
   if (over) failed = true;
-  console.log(`model ${dir}: ${fmt(raw)} raw, ${fmt(gz)} gzip (manifest + int8 weights + vocabulary); ${files.join(' + ')} = ${counted.toLocaleString('en-US')} B of ${budget.toLocaleString('en-US')} B${over ? '  OVER BUDGET' : ''}`);
+  console.log(
+    `model ${dir}: ${fmt(raw)} raw, ${fmt(gz)} gzip (manifest + int8 weights + vocabulary); ${files.join(' + ')} = ${counted.toLocaleString('en-US')} B of ${budget.toLocaleString('en-US')} B${over ? '  OVER BUDGET' : ''}`,
+  );
 }
 if (failed) {
   console.error('\nsize: over budget (see above)');

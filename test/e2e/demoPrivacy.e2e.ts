@@ -20,7 +20,8 @@ function watchRequests(context: BrowserContext): string[] {
 }
 
 /** What only a running personalization fetches: the Worker script and the model. */
-const personalizationRequests = (paths: string[]): string[] => paths.filter((p) => p === '/sdk/edge-personalize.worker.js' || p.startsWith('/models/'));
+const personalizationRequests = (paths: string[]): string[] =>
+  paths.filter((p) => p === '/sdk/edge-personalize.worker.js' || p.startsWith('/models/'));
 
 /** The first `count` products of a category page, in the server's order. */
 async function categoryProducts(page: Page, slug: string, count: number): Promise<string[]> {
@@ -104,7 +105,11 @@ test('Allow, then three products of one category: /privacy lists them and "Why t
   await expect.poll(async () => (await sdkStatus(page))?.worker?.ready, { timeout: 15_000 }).toBe(true);
   const slot = page.locator('[data-personalize-slot="recommended"]');
   await expect(slot).toHaveAttribute('data-personalize-shown', /.+/);
-  const visible = await slot.evaluate((el) => Array.from(el.children).filter((c) => getComputedStyle(c).display !== 'none').map((c) => c.getAttribute('data-personalize-item')!));
+  const visible = await slot.evaluate((el) =>
+    Array.from(el.children)
+      .filter((c) => getComputedStyle(c).display !== 'none')
+      .map((c) => c.getAttribute('data-personalize-item')!),
+  );
   let because = '';
   for (const id of visible) {
     const tile = slot.locator(`:scope > [data-personalize-item="${id}"]`);
@@ -139,11 +144,16 @@ test('Download gives the events as JSON; Erase leaves 0 events and no record in 
   await page.goto(`${SHOP}/privacy`);
   await expect(privacy(page, 'event-count')).toHaveText('2');
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download my data (JSON)' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download my data (JSON)' }).click(),
+  ]);
   expect(download.suggestedFilename()).toBe('edge-personalize-data.json');
   const exported = JSON.parse(await readFile((await download.path())!, 'utf8'));
   expect(exported.format).toBe('edge-personalize.export');
-  expect(exported.indexedDB.events.map((e: { type: string; itemId: string }) => [e.type, e.itemId])).toEqual(viewed.map((id) => ['view', id]));
+  expect(exported.indexedDB.events.map((e: { type: string; itemId: string }) => [e.type, e.itemId])).toEqual(
+    viewed.map((id) => ['view', id]),
+  );
   expect(exported.indexedDB.sessions).toHaveLength(1);
   expect(exported.webStorage['edge-personalize.consent']).toMatchObject({ state: 'granted' });
   await expect(privacy(page, 'action-status')).toContainText('Downloaded 2 events');
@@ -155,7 +165,8 @@ test('Download gives the events as JSON; Erase leaves 0 events and no record in 
   await expect(privacy(page, 'session-count')).toHaveText('0');
   await expect(privacy(page, 'events').locator('tbody')).toHaveText('No events stored on this device.');
   const left = await allIndexedDb(page);
-  for (const [db, stores] of Object.entries(left)) for (const [store, records] of Object.entries(stores)) expect(records, `${db}/${store}`).toEqual([]);
+  for (const [db, stores] of Object.entries(left))
+    for (const [store, records] of Object.entries(stores)) expect(records, `${db}/${store}`).toEqual([]);
   // The choice was erased too: back to the shop's default, and the banner asks again.
   expect(await page.evaluate(() => localStorage.getItem('edge-personalize.consent'))).toBeNull();
   await expect(privacy(page, 'verdict')).toContainText('You have not chosen yet');
@@ -197,8 +208,24 @@ test('the upload log, once the SDK reports one, is listed with sizes and ε (as 
     const sdk = (window as any).edgePersonalize;
     const real = sdk.status.bind(sdk);
     const uploads = [
-      { at: Date.UTC(2026, 0, 2, 10, 0), modelVersion: 'online-retail-3', roundId: 'r-41', bytes: 18432, clipNorm: 1, noiseStd: 0.8, epsilon: 1.25 },
-      { at: Date.UTC(2026, 0, 3, 10, 0), modelVersion: '<img src=x onerror=alert(1)>', roundId: 'r-42', bytes: 18500, clipNorm: 1, noiseStd: 0.8, epsilon: null },
+      {
+        at: Date.UTC(2026, 0, 2, 10, 0),
+        modelVersion: 'online-retail-3',
+        roundId: 'r-41',
+        bytes: 18432,
+        clipNorm: 1,
+        noiseStd: 0.8,
+        epsilon: 1.25,
+      },
+      {
+        at: Date.UTC(2026, 0, 3, 10, 0),
+        modelVersion: '<img src=x onerror=alert(1)>',
+        roundId: 'r-42',
+        bytes: 18500,
+        clipNorm: 1,
+        noiseStd: 0.8,
+        epsilon: null,
+      },
     ];
     sdk.status = async () => {
       const st = await real();
@@ -209,7 +236,15 @@ test('the upload log, once the SDK reports one, is listed with sizes and ε (as 
   const rows = privacy(page, 'uploads').locator('tbody tr');
   await expect(rows).toHaveCount(2);
   await expect(privacy(page, 'uploads').locator('caption')).toHaveText('2 model updates sent from this browser, newest first');
-  await expect(rows.nth(0).locator('td')).toHaveText([/2026/, '<img src=x onerror=alert(1)>', 'r-42', '18,500 bytes', '1.00', '0.800', 'round still open']);
+  await expect(rows.nth(0).locator('td')).toHaveText([
+    /2026/,
+    '<img src=x onerror=alert(1)>',
+    'r-42',
+    '18,500 bytes',
+    '1.00',
+    '0.800',
+    'round still open',
+  ]);
   await expect(rows.nth(1).locator('td').nth(6)).toHaveText('1.25');
   await expect(privacy(page, 'uploads').locator('img')).toHaveCount(0);
   expect(problems).toEqual([]);

@@ -1,10 +1,16 @@
 import { expect, test, type Request } from '@playwright/test';
 import { expectNoHistoryInRequests, status, viewProducts, waitReady, type SentRequest } from './helpers';
 
-type Sdk = { contribute(): Promise<{ outcome: string; reason: string; bytes?: number } | null>; exportData(): Promise<{ indexedDB: Record<string, unknown[]> }>; status(): Promise<any> };
+type Sdk = {
+  contribute(): Promise<{ outcome: string; reason: string; bytes?: number } | null>;
+  exportData(): Promise<{ indexedDB: Record<string, unknown[]> }>;
+  status(): Promise<any>;
+};
 
 test.describe('federated learning', () => {
-  test('the page trains, uploads one update, the server closes the round, the page runs the new version; nothing from the history leaves the device', async ({ page }) => {
+  test('the page trains, uploads one update, the server closes the round, the page runs the new version; nothing from the history leaves the device', async ({
+    page,
+  }) => {
     // Record every request and its body, from the page and its Worker.
     // (Page navigations are the shopper's own: a product page's URL names its product.)
     const sent: SentRequest[] = [];
@@ -19,7 +25,9 @@ test.describe('federated learning', () => {
     await page.goto('/recs.html?fl=3&autoTrack=false');
     await waitReady(page);
     // The page contributes by itself once idle (possibly already on a product page above).
-    await expect.poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 30_000, intervals: [500] }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 30_000, intervals: [500] })
+      .toBeGreaterThan(0);
     const upload = (await status(page)).worker.federated.uploads[0];
     expect(upload.bytes).toBeLessThanOrEqual(64 * 1024);
     // The server accepted it and closed the round (target 1): a new version is published, and the

@@ -8,7 +8,13 @@ export interface FixtureRecord {
 }
 
 /** The page's `edgePersonalize` once the SDK has replaced the snippet's queue. */
-type Sdk = { status(): Promise<any>; track(t: string, p: unknown): void; topPicks(n: number): Promise<any[]>; rank(): Promise<void>; consent(s: string): void };
+type Sdk = {
+  status(): Promise<any>;
+  track(t: string, p: unknown): void;
+  topPicks(n: number): Promise<any[]>;
+  rank(): Promise<void>;
+  consent(s: string): void;
+};
 
 export async function record(page: Page): Promise<FixtureRecord> {
   return page.evaluate(() => {
@@ -19,7 +25,10 @@ export async function record(page: Page): Promise<FixtureRecord> {
 
 /** Waits until the slot `id` has been decided (ranked or kept). */
 export async function waitSlotDecided(page: Page, id = 'recs'): Promise<void> {
-  await page.waitForFunction((slot) => (window as unknown as { __ranked: Array<{ slot: string }> }).__ranked.some((r) => r.slot === slot), id);
+  await page.waitForFunction(
+    (slot) => (window as unknown as { __ranked: Array<{ slot: string }> }).__ranked.some((r) => r.slot === slot),
+    id,
+  );
 }
 
 export async function status(page: Page): Promise<any> {
@@ -49,7 +58,9 @@ export async function viewProducts(page: Page, ids: string[]): Promise<void> {
     const before = (await status(page).catch(() => null))?.worker?.storedEvents ?? 0;
     await page.goto(`/product.html?id=${encodeURIComponent(id)}`);
     await waitReady(page);
-    await expect.poll(async () => (await status(page)).worker?.storedEvents ?? 0).toBeGreaterThan(before === 0 ? 0 : Math.min(before, 1) - 1);
+    await expect
+      .poll(async () => (await status(page)).worker?.storedEvents ?? 0)
+      .toBeGreaterThan(before === 0 ? 0 : Math.min(before, 1) - 1);
     await expect.poll(async () => (await status(page)).worker?.session?.items.at(-1)).toBe(id);
   }
 }
@@ -119,7 +130,8 @@ export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<stri
     expect(r.headers['referer'] ?? '').toBe('');
     expect(r.body!.length).toBe(259);
     expect(r.body!.readUInt16BE(0)).toBe(2); // token type 2: blind RSA
-    for (const [name, value] of Object.entries(r.headers)) for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
+    for (const [name, value] of Object.entries(r.headers))
+      for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
   }
   const posts = all.filter((r) => !tokenRequests.includes(r));
   expect(posts.length).toBeGreaterThan(0); // the checks below saw an update
@@ -129,12 +141,22 @@ export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<stri
   for (const r of posts) {
     expect(new URL(r.url).pathname).toBe(updatePath);
     expect(r.headers['content-type']).toBe('application/vnd.edge-personalize.update');
-    for (const [name, value] of Object.entries(r.headers)) for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
+    for (const [name, value] of Object.entries(r.headers))
+      for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
     expect(r.headers['referer'] ?? '').toBe(''); // sent with referrerPolicy 'no-referrer'
     const body = r.body!;
     expect(body.subarray(0, 4).toString('latin1')).toBe('EPU1');
     const header = JSON.parse(body.subarray(8, 8 + body.readUInt32LE(4)).toString('utf8')) as Record<string, unknown>;
-    expect(Object.keys(header).sort()).toEqual(['clipNorm', 'exampleBucket', 'formatVersion', 'modelVersion', 'noiseStd', 'nonce', 'roundId', 'scales']);
+    expect(Object.keys(header).sort()).toEqual([
+      'clipNorm',
+      'exampleBucket',
+      'formatVersion',
+      'modelVersion',
+      'noiseStd',
+      'nonce',
+      'roundId',
+      'scales',
+    ]);
     for (const value of Object.values(header).flat()) {
       if (typeof value === 'string') for (const s of secrets) expect(value).not.toContain(s);
       else expect(secrets.has(String(value))).toBe(false);

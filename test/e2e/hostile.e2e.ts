@@ -15,10 +15,13 @@ async function pageOrder(page: Page, path = '/recs.html'): Promise<string[]> {
 
 /** Prepends `code` to the Worker script, so it runs in the Worker before the SDK does. */
 async function injectIntoWorker(page: Page, code: string): Promise<void> {
-  await page.route((url) => url.pathname === '/dist/edge-personalize.worker.js', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({ response: res, body: `${code}\n${await res.text()}` });
-  });
+  await page.route(
+    (url) => url.pathname === '/dist/edge-personalize.worker.js',
+    async (route) => {
+      const res = await route.fetch();
+      await route.fulfill({ response: res, body: `${code}\n${await res.text()}` });
+    },
+  );
 }
 
 async function expectPageOrderKept(page: Page, errorName: string, path = '/recs.html'): Promise<void> {
@@ -40,11 +43,16 @@ test.describe('hostile environments', () => {
   });
 
   test('IndexedDB unavailable', async ({ page }) => {
-    await injectIntoWorker(page, `Object.defineProperty(self, 'indexedDB', { get() { throw new DOMException('The user denied permission to access the database.', 'SecurityError'); } });`);
+    await injectIntoWorker(
+      page,
+      `Object.defineProperty(self, 'indexedDB', { get() { throw new DOMException('The user denied permission to access the database.', 'SecurityError'); } });`,
+    );
     await page.goto('/recs.html');
     await expectPageOrderKept(page, 'StorageUnavailableError');
     // Tracking still works for this page, in memory.
-    await page.evaluate(() => (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22086' }));
+    await page.evaluate(() =>
+      (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22086' }),
+    );
     await expect.poll(async () => (await status(page)).worker.session?.items).toEqual(['22086']);
   });
 
@@ -61,7 +69,10 @@ test.describe('hostile environments', () => {
   });
 
   test('Worker script missing (404)', async ({ page }) => {
-    await page.route((url) => url.pathname === '/dist/edge-personalize.worker.js', (route) => route.fulfill({ status: 404, body: 'not found' }));
+    await page.route(
+      (url) => url.pathname === '/dist/edge-personalize.worker.js',
+      (route) => route.fulfill({ status: 404, body: 'not found' }),
+    );
     await page.goto('/recs.html');
     await expectPageOrderKept(page, 'WorkerUnavailableError');
   });
@@ -89,15 +100,33 @@ test.describe('hostile environments', () => {
   });
 
   test('model URL returns garbage', async ({ page }) => {
-    await page.route((url) => url.pathname === '/garbage/model.json', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '<html>this is not a model</html>' }));
+    await page.route(
+      (url) => url.pathname === '/garbage/model.json',
+      (route) => route.fulfill({ status: 200, contentType: 'application/json', body: '<html>this is not a model</html>' }),
+    );
     await page.goto('/recs.html?model=/garbage/model.json');
     await expectPageOrderKept(page, 'ModelFormatError');
   });
 
   test('model weights truncated', async ({ page }) => {
-    await page.route((url) => url.pathname === '/truncated/model.json', async (route) => route.fulfill({ response: await route.fetch({ url: new URL('/models/online-retail/model.json', route.request().url()).toString() }) }));
-    await page.route((url) => url.pathname === '/truncated/vocab.txt', async (route) => route.fulfill({ response: await route.fetch({ url: new URL('/models/online-retail/vocab.txt', route.request().url()).toString() }) }));
-    await page.route((url) => url.pathname === '/truncated/weights.bin', (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.alloc(1000) }));
+    await page.route(
+      (url) => url.pathname === '/truncated/model.json',
+      async (route) =>
+        route.fulfill({
+          response: await route.fetch({ url: new URL('/models/online-retail/model.json', route.request().url()).toString() }),
+        }),
+    );
+    await page.route(
+      (url) => url.pathname === '/truncated/vocab.txt',
+      async (route) =>
+        route.fulfill({
+          response: await route.fetch({ url: new URL('/models/online-retail/vocab.txt', route.request().url()).toString() }),
+        }),
+    );
+    await page.route(
+      (url) => url.pathname === '/truncated/weights.bin',
+      (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream', body: Buffer.alloc(1000) }),
+    );
     await page.goto('/recs.html?model=/truncated/model.json');
     await expectPageOrderKept(page, 'ModelFormatError');
   });

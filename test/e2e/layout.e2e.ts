@@ -7,12 +7,17 @@ const KITCHEN = ['22961', '22960', '22666', '22720'];
 /** Starts collecting layout shifts and long animation frames (with script attribution) on every page. */
 async function observePerformance(page: Page): Promise<void> {
   await page.addInitScript(() => {
-    const w = window as unknown as { __shifts: number[]; __loafs: Array<{ duration: number; scripts: Array<{ sourceURL: string; duration: number }> }>; __longtasks: number[] };
+    const w = window as unknown as {
+      __shifts: number[];
+      __loafs: Array<{ duration: number; scripts: Array<{ sourceURL: string; duration: number }> }>;
+      __longtasks: number[];
+    };
     w.__shifts = [];
     w.__loafs = [];
     w.__longtasks = [];
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean }>) if (!e.hadRecentInput) w.__shifts.push(e.value);
+      for (const e of list.getEntries() as Array<PerformanceEntry & { value: number; hadRecentInput: boolean }>)
+        if (!e.hadRecentInput) w.__shifts.push(e.value);
     }).observe({ type: 'layout-shift', buffered: true });
     new PerformanceObserver((list) => {
       for (const e of list.getEntries() as Array<PerformanceEntry & { scripts: Array<{ sourceURL: string; duration: number }> }>) {
@@ -34,7 +39,11 @@ interface PagePerf {
 
 async function perf(page: Page): Promise<PagePerf> {
   return page.evaluate(() => {
-    const w = window as unknown as { __shifts: number[]; __loafs: Array<{ scripts: Array<{ sourceURL: string; duration: number }> }>; __longtasks: number[] };
+    const w = window as unknown as {
+      __shifts: number[];
+      __loafs: Array<{ scripts: Array<{ sourceURL: string; duration: number }> }>;
+      __longtasks: number[];
+    };
     return {
       cls: w.__shifts.reduce((a, b) => a + b, 0),
       sdkLongScripts: w.__loafs.flatMap((l) => l.scripts).filter((s) => s.sourceURL.includes('edge-personalize') && s.duration >= 50),
@@ -70,12 +79,16 @@ test.describe('the host page comes first', () => {
     await page.click('#recs [data-personalize-item="22961"]', { modifiers: ['Alt'] }).catch(() => undefined);
     await settle('personalized page');
     // The checks below can only fail if the browser reports what they read.
-    expect(await page.evaluate(() => ['layout-shift', 'long-animation-frame'].every((t) => PerformanceObserver.supportedEntryTypes.includes(t)))).toBe(true);
+    expect(
+      await page.evaluate(() => ['layout-shift', 'long-animation-frame'].every((t) => PerformanceObserver.supportedEntryTypes.includes(t))),
+    ).toBe(true);
     for (const p of pages) {
       expect.soft(p.cls, `CLS on ${p.step}`).toBe(0);
       expect.soft(p.sdkLongScripts, `SDK scripts ≥ 50 ms in one frame on ${p.step}`).toEqual([]);
     }
-    console.log(`long tasks seen (any origin, incl. the test harness): ${JSON.stringify(pages.map((p) => [p.step, p.longtasks.map(Math.round)]))}`);
+    console.log(
+      `long tasks seen (any origin, incl. the test harness): ${JSON.stringify(pages.map((p) => [p.step, p.longtasks.map(Math.round)]))}`,
+    );
   });
 
   test('after an interaction only off-screen slots are re-ranked; a slot on screen never moves', async ({ page }) => {
@@ -100,7 +113,9 @@ test.describe('the host page comes first', () => {
     await page.$eval('#below', (el) => el.scrollIntoView());
     await page.waitForTimeout(200);
     const belowNow = await slotOrder(page, '#below');
-    await page.evaluate(() => (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22086' }));
+    await page.evaluate(() =>
+      (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22086' }),
+    );
     await page.waitForTimeout(800);
     expect(await slotOrder(page, '#below')).toEqual(belowNow);
     expect((await record(page)).uncaught).toEqual([]);
@@ -115,9 +130,25 @@ test.describe('the host page comes first', () => {
     await waitSlotDecided(page, 'below');
     expect((await record(page)).ranked.every((r) => r.reordered)).toBe(true);
     await page.mouse.click(5, 5); // an interaction, for INP
-    await page.evaluate(() => (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22961' }));
-    await expect.poll(async () => page.evaluate(() => (window as unknown as { __vitals?: { lcp: number | null } }).__vitals?.lcp ?? null)).not.toBeNull();
-    const v = await page.evaluate(() => (window as unknown as { __vitals: { cls: number; lcp: number; inp: number | null; sdk: { slotLayoutShift: number; mainThreadMs: number; longestMs: number } } }).__vitals);
+    await page.evaluate(() =>
+      (window as unknown as { edgePersonalize: { track(t: string, p: unknown): void } }).edgePersonalize.track('view', { itemId: '22961' }),
+    );
+    await expect
+      .poll(async () => page.evaluate(() => (window as unknown as { __vitals?: { lcp: number | null } }).__vitals?.lcp ?? null))
+      .not.toBeNull();
+    const v = await page.evaluate(
+      () =>
+        (
+          window as unknown as {
+            __vitals: {
+              cls: number;
+              lcp: number;
+              inp: number | null;
+              sdk: { slotLayoutShift: number; mainThreadMs: number; longestMs: number };
+            };
+          }
+        ).__vitals,
+    );
     console.log(`onVitals: ${JSON.stringify(v)}`);
     expect(v.cls).toBe(0);
     expect(v.sdk.slotLayoutShift).toBe(0);

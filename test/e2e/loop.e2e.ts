@@ -1,5 +1,16 @@
 import { expect, test } from '@playwright/test';
-import { allIndexedDb, fixtureItemsByCategory, meanPosition, record, slotCategories, slotOrder, status, viewProducts, waitReady, waitSlotDecided } from './helpers';
+import {
+  allIndexedDb,
+  fixtureItemsByCategory,
+  meanPosition,
+  record,
+  slotCategories,
+  slotOrder,
+  status,
+  viewProducts,
+  waitReady,
+  waitSlotDecided,
+} from './helpers';
 
 // Christmas products of the demo catalogue that are NOT in the recs fixture's slot.
 const CHRISTMAS_VIEWS = ['22578', '22577', '22086'];
@@ -52,7 +63,11 @@ test.describe('the on-device loop', () => {
       expect(s.worker.backend.reason).toContain('forced');
       // Warm the backend first (WebGL compiles its shaders on first use, seconds on SwiftShader).
       picks[backend] = await page.evaluate(async () =>
-        (await (window as unknown as { edgePersonalize: { topPicks(n: number): Promise<Array<{ itemId: string }>> } }).edgePersonalize.topPicks(10)).map((p) => p.itemId),
+        (
+          await (
+            window as unknown as { edgePersonalize: { topPicks(n: number): Promise<Array<{ itemId: string }>> } }
+          ).edgePersonalize.topPicks(10)
+        ).map((p) => p.itemId),
       );
       await page.evaluate((ids) => {
         const slot = document.createElement('div');
@@ -155,7 +170,8 @@ test.describe('the on-device loop', () => {
     // Read IndexedDB itself: which sessions the stored events belong to.
     const sessionsOfEvents = async () => {
       const count: Record<string, number> = {};
-      for (const e of ((await allIndexedDb(tabs[0]!))['edge-personalize']?.['events'] ?? []) as Array<{ sessionId: string }>) count[e.sessionId] = (count[e.sessionId] ?? 0) + 1;
+      for (const e of ((await allIndexedDb(tabs[0]!))['edge-personalize']?.['events'] ?? []) as Array<{ sessionId: string }>)
+        count[e.sessionId] = (count[e.sessionId] ?? 0) + 1;
       return count;
     };
     await expect.poll(async () => Object.values(await sessionsOfEvents()).reduce((a, b) => a + b, 0), { timeout: 20_000 }).toBe(total);
@@ -182,10 +198,13 @@ test.describe('the on-device loop', () => {
     await page.reload();
     expect((await waitReady(page)).worker.modelVersion).toBe(first); // this page still runs the cached one
     await expect
-      .poll(async () => {
-        await page.reload();
-        return (await waitReady(page)).worker.modelVersion;
-      }, { timeout: 20_000 })
+      .poll(
+        async () => {
+          await page.reload();
+          return (await waitReady(page)).worker.modelVersion;
+        },
+        { timeout: 20_000 },
+      )
       .toBe('republished');
     expect((await status(page)).worker.timings.modelSource).toBe('network');
   });

@@ -22,8 +22,16 @@ test.describe('consent', () => {
   for (const [label, query, init] of [
     ['pending', 'consent=pending', null],
     ['denied', 'consent=denied', null],
-    ['granted by the site but GPC on', 'consent=granted', () => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })],
-    ['granted by the site but DNT on', 'consent=granted', () => Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' })],
+    [
+      'granted by the site but GPC on',
+      'consent=granted',
+      () => Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true }),
+    ],
+    [
+      'granted by the site but DNT on',
+      'consent=granted',
+      () => Object.defineProperty(Navigator.prototype, 'doNotTrack', { get: () => '1' }),
+    ],
   ] as const) {
     test(`${label}: nothing stored, no request beyond the page, no Worker`, async ({ page }) => {
       if (init) await page.addInitScript(init);
@@ -34,7 +42,9 @@ test.describe('consent', () => {
       await page.click('#recs [data-personalize-item="22961"]', { modifiers: ['Alt'], trial: false }).catch(() => undefined);
       await page.waitForTimeout(500);
       expect(await allIndexedDb(page)).toEqual({});
-      const sdkRequests = requests.filter((p) => !/^\/(recs|product)\.html$|^\/fixture\.(js|css)$|^\/dist\/edge-personalize\.js$|^\/favicon\.ico$/.test(p));
+      const sdkRequests = requests.filter(
+        (p) => !/^\/(recs|product)\.html$|^\/fixture\.(js|css)$|^\/dist\/edge-personalize\.js$|^\/favicon\.ico$/.test(p),
+      );
       expect(sdkRequests).toEqual([]);
       const s = await status(page);
       expect(s.worker).toBeNull();
@@ -48,7 +58,11 @@ test.describe('consent', () => {
     await waitSlotDecided(page);
     const changes: string[] = [];
     await page.exposeFunction('__consentChanged', (state: string) => changes.push(state));
-    await page.evaluate(() => window.addEventListener('edge-personalize:consent', (e) => (window as unknown as { __consentChanged(s: string): void }).__consentChanged((e as CustomEvent<{ state: string }>).detail.state)));
+    await page.evaluate(() =>
+      window.addEventListener('edge-personalize:consent', (e) =>
+        (window as unknown as { __consentChanged(s: string): void }).__consentChanged((e as CustomEvent<{ state: string }>).detail.state),
+      ),
+    );
     await (await sdk(page)).evaluate((s) => s.consent('granted'));
     await waitReady(page);
     await (await sdk(page)).evaluate((s) => s.track('view', { itemId: '22086' }));
@@ -92,7 +106,9 @@ test.describe('shopper rights', () => {
     const s = await status(page);
     expect(s.worker.session).toBeNull();
     expect(s.worker.storedEvents).toBe(0);
-    expect(await page.evaluate(() => [localStorage.getItem('edge-personalize.consent'), sessionStorage.getItem('edge-personalize.pending')])).toEqual([null, null]);
+    expect(
+      await page.evaluate(() => [localStorage.getItem('edge-personalize.consent'), sessionStorage.getItem('edge-personalize.pending')]),
+    ).toEqual([null, null]);
     await page.reload();
     await waitSlotDecided(page);
     expect((await record(page)).ranked[0]).toMatchObject({ reordered: false, kept: 'no_history' });

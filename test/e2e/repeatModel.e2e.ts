@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { expect, test } from '@playwright/test';
 import { readModelDir } from '../../src/node/modelDir';
-import { SessionModel } from '../../src/model/sessionModel';
+import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import { status, waitReady } from './helpers';
 
 type Sdk = { track(t: string, p: { itemId: string }): void; topPicks(n: number): Promise<Array<{ itemId: string; score: number }>> };
@@ -26,7 +26,10 @@ test('the DIGINETICA model (repeat path) ranks in Chromium as the Node evaluator
   const model = new SessionModel(weights.config, weights.items, weights.dense);
   const nodeScores = (model.scorePrefixes([Int32Array.from(session)]).arraySync() as number[][])[0]!;
   model.dispose();
-  const nodeTop = nodeScores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 20);
+  const nodeTop = nodeScores
+    .map((s, i) => [s, i] as const)
+    .sort((a, b) => b[0] - a[0])
+    .slice(0, 20);
   // The repeat path is in play: every item of the session is among Node's top 20.
   for (const i of new Set(session)) expect(nodeTop.map(([, j]) => j)).toContain(i);
 
@@ -34,7 +37,8 @@ test('the DIGINETICA model (repeat path) ranks in Chromium as the Node evaluator
   await page.goto('/recs.html?model=/models/diginetica/model.json&autoTrack=false');
   const ready = await waitReady(page);
   expect(ready.worker.modelItems).toBe(vocab.length);
-  for (const id of ids) await page.evaluate((itemId) => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.track('view', { itemId }), id);
+  for (const id of ids)
+    await page.evaluate((itemId) => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.track('view', { itemId }), id);
   await expect.poll(async () => (await status(page)).worker?.session?.items).toEqual(ids);
   const picks = await page.evaluate(() => (window as unknown as { edgePersonalize: Sdk }).edgePersonalize.topPicks(20));
 

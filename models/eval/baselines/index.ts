@@ -34,10 +34,15 @@ export function isBaselineName(name: string): name is BaselineName {
 /** Builds the named baseline from the training sessions (dense item indices) with {@link BASELINE_SETTINGS}. */
 export function createBaseline(name: BaselineName, train: readonly Int32Array[], numItems: number): SessionScorer {
   switch (name) {
-    case 'pop': return new PopScorer(train, numItems);
-    case 'spop': return new SpopScorer(train, numItems);
-    case 'itemknn': return new ItemKnnScorer(train, numItems, BASELINE_SETTINGS.itemknn);
-    case 'sknn': return new SknnScorer(train, numItems, BASELINE_SETTINGS.sknn);
-    case 'vsknn': return new VsknnScorer(train, numItems, BASELINE_SETTINGS.vsknn);
+    case 'pop':
+      return new PopScorer(train, numItems);
+    case 'spop':
+      return new SpopScorer(train, numItems);
+    case 'itemknn':
+      return new ItemKnnScorer(train, numItems, BASELINE_SETTINGS.itemknn);
+    case 'sknn':
+      return new SknnScorer(train, numItems, BASELINE_SETTINGS.sknn);
+    case 'vsknn':
+      return new VsknnScorer(train, numItems, BASELINE_SETTINGS.vsknn);
   }
 }

@@ -22,20 +22,28 @@ export interface VsknnOptions {
 /** Weight of the prefix item whose last view is at position i (1-based) of a prefix of length L. */
 function positionWeight(decay: Decay, i: number, length: number): number {
   switch (decay) {
-    case 'same': return 1;
-    case 'div': return i / length;
-    case 'quadratic': return (i / length) ** 2;
-    case 'log': return 1 / Math.log10(length - i + 1.7);
+    case 'same':
+      return 1;
+    case 'div':
+      return i / length;
+    case 'quadratic':
+      return (i / length) ** 2;
+    case 'log':
+      return 1 / Math.log10(length - i + 1.7);
   }
 }
 
 /** Discount of a neighbour whose newest shared item was viewed `step` views ago (1 = last view). */
 function stepWeight(decay: Decay, step: number): number {
   switch (decay) {
-    case 'same': return 1;
-    case 'div': return 1 / step;
-    case 'quadratic': return 1 / (step * step);
-    case 'log': return 1 / Math.log10(step + 1.7);
+    case 'same':
+      return 1;
+    case 'div':
+      return 1 / step;
+    case 'quadratic':
+      return 1 / (step * step);
+    case 'log':
+      return 1 / Math.log10(step + 1.7);
   }
 }
 

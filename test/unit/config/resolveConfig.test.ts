@@ -47,8 +47,26 @@ describe('resolveConfig', () => {
 
   it('reads data-* attributes as camelCase config', () => {
     expect(
-      configFromDataset({ modelUrl: '/m.json', consent: 'granted', backend: 'wasm', debug: '', hideTimeoutMs: '200', autoTrack: 'false', workerUrl: '/w.js', updateEndpoint: '/u' }),
-    ).toEqual({ modelUrl: '/m.json', consent: 'granted', backend: 'wasm', debug: true, hideTimeoutMs: 200, autoTrack: false, workerUrl: '/w.js', updateEndpoint: '/u' });
+      configFromDataset({
+        modelUrl: '/m.json',
+        consent: 'granted',
+        backend: 'wasm',
+        debug: '',
+        hideTimeoutMs: '200',
+        autoTrack: 'false',
+        workerUrl: '/w.js',
+        updateEndpoint: '/u',
+      }),
+    ).toEqual({
+      modelUrl: '/m.json',
+      consent: 'granted',
+      backend: 'wasm',
+      debug: true,
+      hideTimeoutMs: 200,
+      autoTrack: false,
+      workerUrl: '/w.js',
+      updateEndpoint: '/u',
+    });
     expect(configFromDataset({})).toEqual({});
   });
 });

@@ -3,7 +3,7 @@ import { CATEGORIES, CATEGORY_RULES, categoryOf } from '../../../models/data/cat
 
 describe('categoryOf', () => {
   it.each([
-    ['JUMBO BAG 50\'S CHRISTMAS', 'Christmas'], // seasonal beats Bags: first match wins
+    ["JUMBO BAG 50'S CHRISTMAS", 'Christmas'], // seasonal beats Bags: first match wins
     ['WHITE HANGING HEART T-LIGHT HOLDER', 'Candles & Lights'], // a specific word beats HEART
     ['JUMBO BAG RED RETROSPOT', 'Bags'],
     ['LUNCH BAG RED RETROSPOT', 'Lunch & Picnic'],
@@ -12,8 +12,8 @@ describe('categoryOf', () => {
     ['SCANDINAVIAN 3 HEARTS NAPKIN RING', 'Kitchen'], // a napkin ring is not jewellery
     ['SILVER DIAMANTE EARRINGS', 'Jewellery'], // RING inside EARRINGS is not a whole word, EARRINGS is
     ['Heart of Wicker Small', 'Hearts & Love'], // display names work too
-    ['PINK B\'FLY C/COVER W BOBBLES', 'Home Decor'],
-    ['CHILDREN\'S APRON DOLLY GIRL', 'Kids & Toys'],
+    ["PINK B'FLY C/COVER W BOBBLES", 'Home Decor'],
+    ["CHILDREN'S APRON DOLLY GIRL", 'Kids & Toys'],
     ['NATURAL SLATE HEART CHALKBOARD', 'Stationery & Craft'],
     ['PARTY BUNTING', 'Cards & Wrap'],
   ])('%s → %s', (name, category) => {

@@ -33,7 +33,13 @@ describe('prepare-data CLI', () => {
     expect(existsSync(join(out, 'test_pairs.tsv'))).toBe(false);
     const catalogue = JSON.parse(readFileSync(join(out, 'catalogue.json'), 'utf8')) as unknown[];
     expect(catalogue).toHaveLength(39);
-    expect(catalogue[0]).toEqual({ id: '85123A', name: 'White Hanging Heart T-Light Holder', category: 'Candles & Lights', price: 2.95, popularity: 2265 });
+    expect(catalogue[0]).toEqual({
+      id: '85123A',
+      name: 'White Hanging Heart T-Light Holder',
+      category: 'Candles & Lights',
+      price: 2.95,
+      popularity: 2265,
+    });
     expect(readFileSync(join(out, 'CREDIT.txt'), 'utf8').split('\n')[0]).toBe(ONLINE_RETAIL_CREDIT);
     expect(ONLINE_RETAIL_CREDIT).toContain('https://doi.org/10.24432/C5BW33');
   });

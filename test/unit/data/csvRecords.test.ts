@@ -5,7 +5,10 @@ const all = (text: string) => [...csvRecords(text)];
 
 describe('csvRecords', () => {
   it('splits plain records on LF and CRLF', () => {
-    expect(all('a,b,c\r\n1,2,3\n').map((r) => r.fields)).toEqual([['a', 'b', 'c'], ['1', '2', '3']]);
+    expect(all('a,b,c\r\n1,2,3\n').map((r) => r.fields)).toEqual([
+      ['a', 'b', 'c'],
+      ['1', '2', '3'],
+    ]);
   });
 
   it('keeps commas inside quotes and unescapes doubled quotes (real Online Retail lines)', () => {

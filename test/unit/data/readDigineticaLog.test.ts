@@ -7,7 +7,10 @@ const fixture = (name: string) => new URL(`../../fixtures/${name}`, import.meta.
 const SAMPLE = fixture('diginetica-log-sample.csv');
 const BAD = fixture('diginetica-log-bad-rows.csv');
 const sessionsOf = (name: string) =>
-  readFileSync(fixture(name), 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split(' '));
+  readFileSync(fixture(name), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => l.split(' '));
 
 describe('readDigineticaLog on a real cut of sample_train-item-views.csv', () => {
   const split = readDigineticaLog(SAMPLE);
@@ -46,11 +49,21 @@ describe('readDigineticaLog on a real cut of sample_train-item-views.csv', () =>
 
   it('orders views by timeframe, not by file order', () => {
     // Ties (10 and 10) keep file order, as Python's stable sort does.
-    const text = ['session_id;user_id;item_id;timeframe;eventdate', '1;NA;11;30;2016-01-01', '1;NA;12;10;2016-01-01',
-      '1;NA;13;20;2016-01-01', '1;NA;14;10;2016-01-01', '2;NA;11;0;2016-02-01', '2;NA;12;1;2016-02-01'].join('\n');
+    const text = [
+      'session_id;user_id;item_id;timeframe;eventdate',
+      '1;NA;11;30;2016-01-01',
+      '1;NA;12;10;2016-01-01',
+      '1;NA;13;20;2016-01-01',
+      '1;NA;14;10;2016-01-01',
+      '2;NA;11;0;2016-02-01',
+      '2;NA;12;1;2016-02-01',
+    ].join('\n');
     expect(digineticaLogSplit(text, 'inline', { minItemCount: 1 }).train).toEqual([['12', '14', '13', '11']]);
     // The same on real rows: session 629, whose 17 rows are far from timeframe order.
-    const rows = readFileSync(SAMPLE, 'utf8').split('\n').map((l) => l.split(';')).filter((f) => f[0] === '629');
+    const rows = readFileSync(SAMPLE, 'utf8')
+      .split('\n')
+      .map((l) => l.split(';'))
+      .filter((f) => f[0] === '629');
     const fileOrder = rows.map((f) => f[2]!);
     const byTime = [...rows].sort((a, b) => Number(a[3]) - Number(b[3])).map((f) => f[2]!);
     expect(byTime).not.toEqual(fileOrder);
@@ -60,11 +73,17 @@ describe('readDigineticaLog on a real cut of sample_train-item-views.csv', () =>
 
   it('removes items seen fewer than minItemCount times, then sessions left shorter than 2', () => {
     const text = [
-      '1;NA;100;0;2016-01-01', '1;NA;100;1;2016-01-01', '1;NA;200;2;2016-01-01',
-      '2;NA;100;0;2016-01-02', '2;NA;300;1;2016-01-02',
-      '3;NA;200;0;2016-01-03', '3;NA;300;1;2016-01-03', '3;NA;100;2;2016-01-03',
+      '1;NA;100;0;2016-01-01',
+      '1;NA;100;1;2016-01-01',
+      '1;NA;200;2;2016-01-01',
+      '2;NA;100;0;2016-01-02',
+      '2;NA;300;1;2016-01-02',
+      '3;NA;200;0;2016-01-03',
+      '3;NA;300;1;2016-01-03',
+      '3;NA;100;2;2016-01-03',
       '4;NA;999;0;2016-01-04',
-      '5;NA;100;0;2016-02-01', '5;NA;100;1;2016-02-01',
+      '5;NA;100;0;2016-02-01',
+      '5;NA;100;1;2016-02-01',
     ].join('\n');
     const s = digineticaLogSplit(text, 'inline', { minItemCount: 3 });
     // 100 occurs 6 times (repeats count), 200 and 300 twice each; session 4 has one view.
@@ -75,13 +94,25 @@ describe('readDigineticaLog on a real cut of sample_train-item-views.csv', () =>
 
   it('tests on the last testDays days, drops the split date itself and unknown test items', () => {
     const text = [
-      '1;NA;1;0;2016-01-01', '1;NA;2;1;2016-01-01',
-      '2;NA;1;0;2016-01-03', '2;NA;2;1;2016-01-03', // on the split date (max − 7): neither set
-      '3;NA;2;0;2016-01-05', '3;NA;9;1;2016-01-05', '3;NA;1;2;2016-01-05', // 9 is not in training
-      '4;NA;9;0;2016-01-10', '4;NA;9;1;2016-01-10', '4;NA;1;2;2016-01-10', // left with one item
+      '1;NA;1;0;2016-01-01',
+      '1;NA;2;1;2016-01-01',
+      '2;NA;1;0;2016-01-03',
+      '2;NA;2;1;2016-01-03', // on the split date (max − 7): neither set
+      '3;NA;2;0;2016-01-05',
+      '3;NA;9;1;2016-01-05',
+      '3;NA;1;2;2016-01-05', // 9 is not in training
+      '4;NA;9;0;2016-01-10',
+      '4;NA;9;1;2016-01-10',
+      '4;NA;1;2;2016-01-10', // left with one item
     ].join('\n');
     const s = digineticaLogSplit(text, 'inline', { minItemCount: 1 });
-    expect(s.stats).toMatchObject({ maxDate: '2016-01-10', splitDate: '2016-01-03', onSplitDate: 1, unknownTestClicks: 3, shortTestSessions: 1 });
+    expect(s.stats).toMatchObject({
+      maxDate: '2016-01-10',
+      splitDate: '2016-01-03',
+      onSplitDate: 1,
+      unknownTestClicks: 3,
+      shortTestSessions: 1,
+    });
     expect(s.train).toEqual([['1', '2']]);
     expect(s.test).toEqual([['2', '1']]);
   });

@@ -60,7 +60,15 @@ describe('readOnlineRetail on a real cut of online_retail.csv.gz', () => {
 
   it('caps long baskets at their first maxSessionLength products after the item filter', () => {
     const s = readOnlineRetail(SAMPLE, { maxSessionLength: 10, minItemCount: 2 });
-    expect(s.stats).toMatchObject({ cappedBaskets: 6, trainSessions: 20, trainLines: 114, items: 62, testSessionsDated: 7, testSessions: 5, cases: 20 });
+    expect(s.stats).toMatchObject({
+      cappedBaskets: 6,
+      trainSessions: 20,
+      trainLines: 114,
+      items: 62,
+      testSessionsDated: 7,
+      testSessions: 5,
+      cases: 20,
+    });
     for (const b of [...s.train, ...s.test]) expect(b.length).toBeLessThanOrEqual(10);
   });
 
@@ -79,8 +87,14 @@ describe('onlineRetailSplit rules', () => {
     `${invoice},${code},"X, Y",${qty},${time},${price},,United Kingdom`;
 
   it('upper-cases stock codes and drops a product repeated in its basket', () => {
-    const text = [HEADER, line('1', '85099b', '2011-01-01 10:00:00'), line('1', '85099B', '2011-01-01 10:00:00'), line('1', '22386', '2011-01-01 10:00:00'),
-      line('2', '85099B', '2011-06-01 10:00:00'), line('2', '22386', '2011-06-01 10:00:00')].join('\n');
+    const text = [
+      HEADER,
+      line('1', '85099b', '2011-01-01 10:00:00'),
+      line('1', '85099B', '2011-01-01 10:00:00'),
+      line('1', '22386', '2011-01-01 10:00:00'),
+      line('2', '85099B', '2011-06-01 10:00:00'),
+      line('2', '22386', '2011-06-01 10:00:00'),
+    ].join('\n');
     const s = onlineRetailSplit(text, 'inline', { minItemCount: 1 });
     expect(s.train).toEqual([['85099B', '22386']]);
     expect(s.test).toEqual([['85099B', '22386']]);
@@ -88,11 +102,21 @@ describe('onlineRetailSplit rules', () => {
   });
 
   it('orders baskets by time and drops test products unknown to training', () => {
-    const text = [HEADER, line('9', '10001', '2011-03-01 10:00:00'), line('9', '10002', '2011-03-01 10:00:00'),
-      line('8', '10002', '2011-02-01 10:00:00'), line('8', '10003', '2011-02-01 10:00:00'),
-      line('7', '10001', '2011-12-01 10:00:00'), line('7', '99999', '2011-12-01 10:00:00'), line('7', '10003', '2011-12-01 10:00:00')].join('\n');
+    const text = [
+      HEADER,
+      line('9', '10001', '2011-03-01 10:00:00'),
+      line('9', '10002', '2011-03-01 10:00:00'),
+      line('8', '10002', '2011-02-01 10:00:00'),
+      line('8', '10003', '2011-02-01 10:00:00'),
+      line('7', '10001', '2011-12-01 10:00:00'),
+      line('7', '99999', '2011-12-01 10:00:00'),
+      line('7', '10003', '2011-12-01 10:00:00'),
+    ].join('\n');
     const s = onlineRetailSplit(text, 'inline', { minItemCount: 1 });
-    expect(s.train).toEqual([['10002', '10003'], ['10001', '10002']]);
+    expect(s.train).toEqual([
+      ['10002', '10003'],
+      ['10001', '10002'],
+    ]);
     expect(s.test).toEqual([['10001', '10003']]);
     expect(s.stats.unknownTestLines).toBe(1);
   });

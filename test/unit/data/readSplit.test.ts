@@ -12,20 +12,33 @@ describe('readSplit bad rows', () => {
     // "1 2 3", "", "4", "2 3 4 5", "1 b@d 3", "5 1"
     expect(train!.rows).toBe(6);
     expect(train!.skipped).toEqual({ empty_line: 1, session_shorter_than_2: 1, bad_item_id: 1 });
-    expect(data.train.map((s) => [...s].map((i) => data.vocab[i]))).toEqual([['1', '2', '3'], ['2', '3', '4', '5'], ['5', '1']]);
+    expect(data.train.map((s) => [...s].map((i) => data.vocab[i]))).toEqual([
+      ['1', '2', '3'],
+      ['2', '3', '4', '5'],
+      ['5', '1'],
+    ]);
   });
 
   it('drops unknown test items and counts them, then sessions left shorter than 2', () => {
     // "1 2 3", "9 2", "9 9 1", "3 bad! 1", "", "2 4 9 5"
     expect(test!.rows).toBe(6);
     expect(test!.skipped).toEqual({ unknown_item_dropped: 4, session_shorter_than_2: 2, bad_item_id: 1, empty_line: 1 });
-    expect(data.test.map((s) => [...s].map((i) => data.vocab[i]))).toEqual([['1', '2', '3'], ['2', '4', '5']]);
+    expect(data.test.map((s) => [...s].map((i) => data.vocab[i]))).toEqual([
+      ['1', '2', '3'],
+      ['2', '4', '5'],
+    ]);
   });
 
   it('counts bad pairs; an unknown target stays as a counted miss', () => {
     // "1 2\t3", "1\t2", "no tab here", "9 9\t1", "1 9\t9", "1 2\t!bad"
     expect(pairs!.rows).toBe(6);
-    expect(pairs!.skipped).toEqual({ no_tab: 1, unknown_item_dropped: 3, empty_prefix: 1, unknown_target_counted_as_miss: 1, bad_target: 1 });
+    expect(pairs!.skipped).toEqual({
+      no_tab: 1,
+      unknown_item_dropped: 3,
+      empty_prefix: 1,
+      unknown_target_counted_as_miss: 1,
+      bad_target: 1,
+    });
     expect(data.cases.map((c) => c.target)).toEqual([data.vocab.indexOf('3'), data.vocab.indexOf('2'), -1]);
   });
 

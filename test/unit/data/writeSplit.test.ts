@@ -12,7 +12,13 @@ const ids = (vocab: string[], s: Int32Array) => [...s].map((i) => vocab[i]!);
 describe('writeSplit', () => {
   it('writes every prefix → next item, longest prefix first, like SR-GNN', () => {
     const dir = mkdtempSync(join(tmpdir(), 'split-'));
-    const written = writeSplit(dir, { train: [['a', 'b', 'c', 'd']], test: [['a', 'b', 'c', 'd'], ['c', 'a']] });
+    const written = writeSplit(dir, {
+      train: [['a', 'b', 'c', 'd']],
+      test: [
+        ['a', 'b', 'c', 'd'],
+        ['c', 'a'],
+      ],
+    });
     expect(readFileSync(join(dir, 'test_pairs.tsv'), 'utf8')).toBe('a b c\td\na b\tc\na\tb\nc\ta\n');
     expect(readFileSync(join(dir, 'train_sessions.txt'), 'utf8')).toBe('a b c d\n');
     expect(written.cases).toBe(4);
@@ -32,7 +38,16 @@ describe('writeSplit', () => {
   });
 
   it('can leave test_pairs.tsv out (removing a stale one); readSplit derives the same cases', () => {
-    const split: SessionSplit = { train: [['1', '2', '3'], ['3', '4']], test: [['1', '2', '3', '4'], ['4', '3']] };
+    const split: SessionSplit = {
+      train: [
+        ['1', '2', '3'],
+        ['3', '4'],
+      ],
+      test: [
+        ['1', '2', '3', '4'],
+        ['4', '3'],
+      ],
+    };
     const withPairs = mkdtempSync(join(tmpdir(), 'split-'));
     writeSplit(withPairs, split);
     const without = mkdtempSync(join(tmpdir(), 'split-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BASELINE_NAMES, createBaseline } from '../../../models/eval/baselines/index';
+import { BASELINE_NAMES, createBaseline } from '../../../models/eval/baselines';
 import { ItemKnnScorer } from '../../../models/eval/baselines/itemKnn';
 import { PopScorer } from '../../../models/eval/baselines/pop';
 import { SessionIndex } from '../../../models/eval/baselines/sessionIndex';
@@ -15,7 +15,13 @@ import type { SessionScorer } from '../../../models/eval/scorer';
  * Views per item: 0:1 1:2 2:4 3:3 4:1 5:1. Sessions per item: 0:1 1:2 2:4 3:2 4:1 5:1.
  */
 const N = 6;
-const TRAIN = [[0, 1, 2], [1, 2], [2, 3], [2, 3, 3], [4, 5]].map((s) => Int32Array.from(s));
+const TRAIN = [
+  [0, 1, 2],
+  [1, 2],
+  [2, 3],
+  [2, 3, 3],
+  [4, 5],
+].map((s) => Int32Array.from(s));
 
 /** Scores one prefix; the output buffer starts full of garbage to prove every entry is written. */
 function scoreOne(scorer: SessionScorer, prefix: number[]): number[] {
@@ -111,7 +117,13 @@ describe('shared pieces', () => {
 
   it('TopNeighbours keeps the k best, preferring recent sessions on equal similarity', () => {
     const top = new TopNeighbours(2);
-    [[0.5, 0], [0.9, 1], [0.5, 7], [0.1, 3], [0.5, 4]].forEach(([sim, id]) => top.push(sim!, id!));
+    [
+      [0.5, 0],
+      [0.9, 1],
+      [0.5, 7],
+      [0.1, 3],
+      [0.5, 4],
+    ].forEach(([sim, id]) => top.push(sim!, id!));
     const kept = Array.from(top.ids.subarray(0, top.size)).sort((a, b) => a - b);
     expect(kept).toEqual([1, 7]);
   });
@@ -122,7 +134,10 @@ describe('shared pieces', () => {
       expect(scorer.name).toBe(name);
       const out = new Float32Array(2 * N).fill(NaN);
       void scorer.scoreBatch([Int32Array.of(1, 2), Int32Array.of(4)], out);
-      expect(out.every((v) => Number.isFinite(v)), name).toBe(true);
+      expect(
+        out.every((v) => Number.isFinite(v)),
+        name,
+      ).toBe(true);
     }
   });
 });

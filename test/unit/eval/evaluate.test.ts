@@ -38,7 +38,11 @@ describe('evaluate', () => {
         onProgress: (done, total) => progress.push([done, total]),
       });
       expect(batches).toEqual([2, 2, 1]);
-      expect(progress).toEqual([[2, 5], [4, 5], [5, 5]]);
+      expect(progress).toEqual([
+        [2, 5],
+        [4, 5],
+        [5, 5],
+      ]);
       expect(r.cases).toBe(5);
       expect(r.recall20).toBeCloseTo(4 / 5, 12);
       expect(r.mrr20).toBeCloseTo((1 + 1 / 2 + 1 / 4 + 0 + 1) / 5, 12);

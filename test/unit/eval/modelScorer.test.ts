@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ModelScorer } from '../../../models/eval/modelScorers';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
-import { SessionModel } from '../../../src/model/sessionModel';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
+import { SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 const config: ModelConfig = { numItems: 4, embedDim: 3, hiddenDim: 3, attnDim: 2, scale: 5, maxLen: 5 };
 const rng = new Random(1);

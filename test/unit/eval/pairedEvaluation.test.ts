@@ -3,13 +3,16 @@ import { pairedDifference, type Quality } from '../../../models/eval/pairedEvalu
 
 /** A Quality with the given per-session recall sums (one case per session). */
 const q = (recall: number[]): Quality => ({
-  recall20: recall.reduce((a, b) => a + b, 0) / recall.length, mrr20: 0, cases: recall.length, seconds: 0,
+  recall20: recall.reduce((a, b) => a + b, 0) / recall.length,
+  mrr20: 0,
+  cases: recall.length,
+  seconds: 0,
   perSession: { cases: Float64Array.from(recall, () => 1), recall: Float64Array.from(recall), rr: new Float64Array(recall.length) },
 });
 
 describe('pairedDifference: end − start with a paired bootstrap over sessions', () => {
   it('finds no difference between a model and itself', () => {
-    const a = q(Array.from({ length: 200 }, (_, i) => i % 3 === 0 ? 1 : 0));
+    const a = q(Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 1 : 0)));
     const d = pairedDifference(a, a, 'recall', 500, 1);
     expect(d).toMatchObject({ diff: 0, low: 0, high: 0, pNotBetter: 1 });
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addGaussianNoise, clipToNorm } from '../../../src/federated/clipAndNoise';
 import { l2Norm } from '../../../src/federated/modelUpdate';
 import { secureUniform } from '../../../src/federated/randomSource';
-import { Random } from '../../../src/model/random';
+import { Random } from '../../../models/random';
 
 const seeded = (seed: number): (() => number) => {
   const r = new Random(seed);

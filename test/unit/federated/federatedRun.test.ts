@@ -5,8 +5,8 @@ import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
 import { runFederated } from '../../../models/federated/federatedRun';
 import { DEFAULT_SIMULATION } from '../../../models/federated/simulationSettings';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -15,7 +15,12 @@ beforeAll(async () => {
 const config: ModelConfig = { numItems: 30, embedDim: 8, hiddenDim: 10, attnDim: 4, scale: 10, maxLen: 8 };
 const rng = new Random(4);
 const items = Float32Array.from({ length: config.numItems * config.embedDim }, () => rng.normal());
-const dense = new Map(denseShapes(config).map(([n, shape]) => [n, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const));
+const dense = new Map(
+  denseShapes(config).map(
+    ([n, shape]) =>
+      [n, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const,
+  ),
+);
 const session = (): Int32Array => {
   const start = rng.int(25);
   return Int32Array.from({ length: 3 + rng.int(3) }, (_, k) => start + k);
@@ -39,8 +44,13 @@ describe('runFederated', () => {
     it(`runs rounds through makeUpdate, validateUpdate and FedAvg with no rejected update (σ=${sigma})`, async () => {
       const before = tf.memory().numTensors;
       const r = await runFederated({
-        name: 't', settings: { ...DEFAULT_SIMULATION, rounds: 3, clientsPerRound: 10, sessionsPerDevice: 2, clipNorm: 0.5, localLr: 0.5 },
-        noiseMultiplier: sigma, start: { config, items, dense }, devices, evaluate, log: () => {},
+        name: 't',
+        settings: { ...DEFAULT_SIMULATION, rounds: 3, clientsPerRound: 10, sessionsPerDevice: 2, clipNorm: 0.5, localLr: 0.5 },
+        noiseMultiplier: sigma,
+        start: { config, items, dense },
+        devices,
+        evaluate,
+        log: () => {},
       });
       expect(r.rejected).toEqual({});
       expect(r.rows.map((x) => x.accepted)).toEqual([10, 10, 10]);

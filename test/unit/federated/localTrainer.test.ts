@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LocalTrainer } from '../../../src/federated/localTrainer';
 import { FEDERATED_TENSORS } from '../../../src/federated/modelUpdate';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
-import { encodeAllPositions, networkWeights } from '../../../src/model/sessionEncoder';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
+import { encodeAllPositions, networkWeights } from '../../../src/model/tfjs/sessionEncoder';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -13,10 +13,12 @@ beforeAll(async () => {
 const config: ModelConfig = { numItems: 40, embedDim: 8, hiddenDim: 12, attnDim: 6, scale: 10, maxLen: 8 };
 const rng = new Random(21);
 const items = Float32Array.from({ length: config.numItems * config.embedDim }, () => rng.normal());
-const dense = new Map(denseShapes(config).map(([n, shape]) => {
-  const size = shape.reduce((a, b) => a * b, 1);
-  return [n, Float32Array.from({ length: size }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const;
-}));
+const dense = new Map(
+  denseShapes(config).map(([n, shape]) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    return [n, Float32Array.from({ length: size }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const;
+  }),
+);
 // One device's sessions, each walking i → i+1 → i+2: a learnable pattern.
 const sessions = Array.from({ length: 5 }, () => {
   const start = rng.int(30);
@@ -30,7 +32,13 @@ describe('LocalTrainer', () => {
     const frozenCopy = new Map([...dense].map(([n, a]) => [n, Float32Array.from(a)]));
     const lossBefore = trainer.meanLoss(dense, sessions);
     let yields = 0;
-    const r = await trainer.train(dense, sessions, { epochs: 20, lr: 0.5, yieldFn: () => { yields++; } });
+    const r = await trainer.train(dense, sessions, {
+      epochs: 20,
+      lr: 0.5,
+      yieldFn: () => {
+        yields++;
+      },
+    });
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(r.examples).toBe(sessions.reduce((n, s) => n + s.length - 1, 0));
     expect(r.steps).toBe(20);
@@ -71,7 +79,10 @@ describe('LocalTrainer', () => {
     const trainer = new LocalTrainer(config, items);
     const loss = trainer.meanLoss(dense, [[4, 9]]);
     // The session vector after one item, then the softmax over all 40 items by hand.
-    const norm = (v: number[]): number[] => { const s = Math.hypot(...v); return v.map((x) => x / s); };
+    const norm = (v: number[]): number[] => {
+      const s = Math.hypot(...v);
+      return v.map((x) => x / s);
+    };
     const row = (i: number): number[] => norm(Array.from(items.subarray(i * 8, i * 8 + 8)));
     const s = tf.tidy(() => {
       const named = Object.fromEntries([...dense].map(([n, a]) => [n, tf.tensor(a, denseShapes(config).find(([m]) => m === n)![1])]));
@@ -85,26 +96,34 @@ describe('LocalTrainer', () => {
     trainer.dispose();
   });
 
-  it.each(['mixture', 'exclusive'] as const)('with the %s repeat path, trains on the distribution the model scores with (loss = −log softmax of the scores)', async (mode) => {
-    const { SessionModel } = await import('../../../src/model/sessionModel');
-    const c: ModelConfig = { ...config, repeat: mode };
-    const w = new Map(denseShapes(c).map(([n, shape]) => {
-      const size = shape.reduce((a, b) => a * b, 1);
-      return [n, Float32Array.from({ length: size }, () => (n === 'repeat/recency' ? 4 : shape.length === 2 ? rng.normal() * 0.3 : 0))] as const;
-    }));
-    const session = [5, 11, 5, 20, 11, 11];
-    const model = new SessionModel(c, items, w);
-    let expected = 0;
-    for (let t = 1; t < session.length; t++) {
-      const z = model.scorePrefixes([Int32Array.from(session.slice(0, t))]).arraySync()[0]!;
-      const m = Math.max(...z);
-      expected += m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0)) - z[session[t]!]!;
-    }
-    model.dispose();
-    const trainer = new LocalTrainer(c, items);
-    expect(trainer.meanLoss(w, [session])).toBeCloseTo(expected / (session.length - 1), 3);
-    const r = await trainer.train(w, [session, [1, 2, 1, 2]], { epochs: 10, lr: 0.02, optimizer: 'adam' });
-    expect(r.lastEpochLoss).toBeLessThan(r.firstEpochLoss);
-    trainer.dispose();
-  });
+  it.each(['mixture', 'exclusive'] as const)(
+    'with the %s repeat path, trains on the distribution the model scores with (loss = −log softmax of the scores)',
+    async (mode) => {
+      const { SessionModel } = await import('../../../src/model/tfjs/sessionModel');
+      const c: ModelConfig = { ...config, repeat: mode };
+      const w = new Map(
+        denseShapes(c).map(([n, shape]) => {
+          const size = shape.reduce((a, b) => a * b, 1);
+          return [
+            n,
+            Float32Array.from({ length: size }, () => (n === 'repeat/recency' ? 4 : shape.length === 2 ? rng.normal() * 0.3 : 0)),
+          ] as const;
+        }),
+      );
+      const session = [5, 11, 5, 20, 11, 11];
+      const model = new SessionModel(c, items, w);
+      let expected = 0;
+      for (let t = 1; t < session.length; t++) {
+        const z = model.scorePrefixes([Int32Array.from(session.slice(0, t))]).arraySync()[0]!;
+        const m = Math.max(...z);
+        expected += m + Math.log(z.reduce((a, v) => a + Math.exp(v - m), 0)) - z[session[t]!]!;
+      }
+      model.dispose();
+      const trainer = new LocalTrainer(c, items);
+      expect(trainer.meanLoss(w, [session])).toBeCloseTo(expected / (session.length - 1), 3);
+      const r = await trainer.train(w, [session, [1, 2, 1, 2]], { epochs: 10, lr: 0.02, optimizer: 'adam' });
+      expect(r.lastEpochLoss).toBeLessThan(r.firstEpochLoss);
+      trainer.dispose();
+    },
+  );
 });

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { makeUpdate, MAX_UPDATE_BYTES, UpdateTooLargeError } from '../../../src/federated/makeUpdate';
 import { decodeUpdate, federatedShapes, federatedSize, l2Norm } from '../../../src/federated/modelUpdate';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
 
 const rand = new Random(11);
 const uniform = (): number => rand.next();
 
 function weights(config: ModelConfig, s: number): Map<string, Float32Array> {
-  return new Map(denseShapes(config).map(([n, shape]) => [n, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand.normal() * s)]));
+  return new Map(
+    denseShapes(config).map(([n, shape]) => [n, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand.normal() * s)]),
+  );
 }
 
 function shifted(w: Map<string, Float32Array>, s: number): Map<string, Float32Array> {
@@ -22,7 +24,17 @@ describe('makeUpdate', () => {
   it('round-trips through decodeUpdate within quantization error, clipped, under 64 KB', () => {
     const before = weights(config, 0.1);
     const after = shifted(before, 0.001);
-    const bytes = makeUpdate({ before, after, config, modelVersion: 'v1', roundId: 'r7', exampleCount: 13, clipNorm: 1e3, noiseStd: 0, rng: uniform });
+    const bytes = makeUpdate({
+      before,
+      after,
+      config,
+      modelVersion: 'v1',
+      roundId: 'r7',
+      exampleCount: 13,
+      clipNorm: 1e3,
+      noiseStd: 0,
+      rng: uniform,
+    });
     expect(bytes.length).toBeLessThanOrEqual(MAX_UPDATE_BYTES);
     expect(bytes.length).toBeGreaterThan(federatedSize(config));
     const { header, delta } = decodeUpdate(bytes, config);
@@ -41,10 +53,26 @@ describe('makeUpdate', () => {
   it('clips the delta to clipNorm before quantizing (and adds the stated noise)', () => {
     const before = weights(config, 0.1);
     const after = shifted(before, 0.01); // ‖Δ‖ ≈ 0.01·√61824 ≈ 2.5
-    const clipped = decodeUpdate(makeUpdate({ before, after, config, modelVersion: 'v1', roundId: 'r1', exampleCount: 1, clipNorm: 0.5, noiseStd: 0, rng: uniform }), config);
+    const clipped = decodeUpdate(
+      makeUpdate({ before, after, config, modelVersion: 'v1', roundId: 'r1', exampleCount: 1, clipNorm: 0.5, noiseStd: 0, rng: uniform }),
+      config,
+    );
     expect(l2Norm(clipped.delta)).toBeGreaterThan(0.45);
     expect(l2Norm(clipped.delta)).toBeLessThan(0.55);
-    const noised = decodeUpdate(makeUpdate({ before, after, config, modelVersion: 'v1', roundId: 'r1', exampleCount: 1, clipNorm: 0.5, noiseStd: 0.01, rng: uniform }), config);
+    const noised = decodeUpdate(
+      makeUpdate({
+        before,
+        after,
+        config,
+        modelVersion: 'v1',
+        roundId: 'r1',
+        exampleCount: 1,
+        clipNorm: 0.5,
+        noiseStd: 0.01,
+        rng: uniform,
+      }),
+      config,
+    );
     // ‖clipped + noise‖² ≈ 0.25 + size·std².
     expect(l2Norm(noised.delta) ** 2).toBeCloseTo(0.25 + federatedSize(config) * 1e-4, 1);
     expect(noised.header.noiseStd).toBe(0.01);

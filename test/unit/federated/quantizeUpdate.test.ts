@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { federatedShapes, federatedSize } from '../../../src/federated/modelUpdate';
 import { quantizeUpdate } from '../../../src/federated/quantizeUpdate';
-import type { ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
+import type { ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
 
 const config: ModelConfig = { numItems: 50, embedDim: 8, hiddenDim: 6, attnDim: 4, scale: 10, maxLen: 8 };
 const rand = new Random(3);

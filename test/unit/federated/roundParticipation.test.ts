@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { FederatedState } from '../../../src/federated/federatedState';
 import { roundParticipation, type ServerModelInfo } from '../../../src/federated/roundClient';
-import { Random } from '../../../src/model/random';
+import { Random } from '../../../models/random';
 
 const fresh = (): FederatedState => ({ contributedAtEvents: 0, modelUrl: null, pending: null, uploads: [] });
 const server = (roundId: string, samplingRate?: number): ServerModelInfo => ({
-  modelVersion: 'v', modelUrl: 'http://x/model.json', round: { id: roundId, target: 3, received: 0, deadline: 0, samplingRate },
+  modelVersion: 'v',
+  modelUrl: 'http://x/model.json',
+  round: { id: roundId, target: 3, received: 0, deadline: 0, samplingRate },
   privacy: { clipNorm: 0.1, noiseStd: 0.01, noiseMultiplier: 1 },
 });
 

@@ -23,10 +23,21 @@ describe('the install snippet', () => {
     const appended: Array<{ textContent: string; removed: boolean; remove(): void }> = [];
     const document = {
       head: { appendChild: (el: (typeof appended)[number]) => appended.push(el) },
-      createElement: () => ({ textContent: '', removed: false, remove() { this.removed = true; } }),
+      createElement: () => ({
+        textContent: '',
+        removed: false,
+        remove() {
+          this.removed = true;
+        },
+      }),
     };
     const window: Record<string, unknown> = {};
-    new Function('window', 'document', 'performance', 'setTimeout', SNIPPET.replace(',300);', ',5);'))(window, document, performance, setTimeout);
+    new Function('window', 'document', 'performance', 'setTimeout', SNIPPET.replace(',300);', ',5);'))(
+      window,
+      document,
+      performance,
+      setTimeout,
+    );
     const q = window.edgePersonalize as unknown[] & { snippet: { timeout: number } };
     expect(Array.isArray(q)).toBe(true);
     q.push(['track', 'view', { itemId: 'A' }]);

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { fetchModel } from '../../../src/model/fetchModel';
+import { fetchModel } from '../../../src/model/tfjs/fetchModel';
 import { readModelDir } from '../../../src/node/modelDir';
-import { SessionModel } from '../../../src/model/sessionModel';
+import { SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -43,13 +43,29 @@ describe('fetchModel', () => {
 
   it('rejects with named errors: 404, network failure, not JSON, truncated weights', async () => {
     const url = 'http://shop.test/m/model.json';
-    await expect(fetchModel('http://shop.test/nope/model.json', fakeFetch())).rejects.toMatchObject({ name: 'ModelFetchError', message: expect.stringMatching(/HTTP 404/) });
-    await expect(fetchModel(url, fakeFetch({ [url]: new TypeError('Failed to fetch') }))).rejects.toMatchObject({ name: 'ModelFetchError' });
-    await expect(fetchModel(url, fakeFetch({ [url]: new Response('<html>oops</html>') }))).rejects.toMatchObject({ name: 'ModelFormatError' });
-    await expect(fetchModel(url, fakeFetch({ [url]: new Response('{"format":"other"}') }))).rejects.toMatchObject({ name: 'ModelFormatError' });
-    await expect(fetchModel('relative/model.json', (async () => new Response(readFileSync(join(dir, 'model.json')))) as unknown as typeof fetch)).rejects.toMatchObject({ name: 'ModelFetchError' });
+    await expect(fetchModel('http://shop.test/nope/model.json', fakeFetch())).rejects.toMatchObject({
+      name: 'ModelFetchError',
+      message: expect.stringMatching(/HTTP 404/),
+    });
+    await expect(fetchModel(url, fakeFetch({ [url]: new TypeError('Failed to fetch') }))).rejects.toMatchObject({
+      name: 'ModelFetchError',
+    });
+    await expect(fetchModel(url, fakeFetch({ [url]: new Response('<html>oops</html>') }))).rejects.toMatchObject({
+      name: 'ModelFormatError',
+    });
+    await expect(fetchModel(url, fakeFetch({ [url]: new Response('{"format":"other"}') }))).rejects.toMatchObject({
+      name: 'ModelFormatError',
+    });
+    await expect(
+      fetchModel('relative/model.json', (async () => new Response(readFileSync(join(dir, 'model.json')))) as unknown as typeof fetch),
+    ).rejects.toMatchObject({ name: 'ModelFetchError' });
     const cut = readFileSync(join(dir, 'weights.bin')).subarray(0, 1000);
-    await expect(fetchModel(url, fakeFetch({ 'http://shop.test/m/weights.bin': new Response(cut) }))).rejects.toMatchObject({ name: 'ModelFormatError' });
-    await expect(fetchModel(url, fakeFetch({ 'http://shop.test/m/vocab.txt': new Response('a\nb\n') }))).rejects.toMatchObject({ name: 'ModelFormatError', message: expect.stringMatching(/vocabulary has 2 ids/) });
+    await expect(fetchModel(url, fakeFetch({ 'http://shop.test/m/weights.bin': new Response(cut) }))).rejects.toMatchObject({
+      name: 'ModelFormatError',
+    });
+    await expect(fetchModel(url, fakeFetch({ 'http://shop.test/m/vocab.txt': new Response('a\nb\n') }))).rejects.toMatchObject({
+      name: 'ModelFormatError',
+      message: expect.stringMatching(/vocabulary has 2 ids/),
+    });
   });
 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matMul } from '../../../src/model/matMul';
+import { matMul } from '../../../src/model/tfjs/matMul';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -14,7 +14,10 @@ const close = (a: tf.Tensor, b: tf.Tensor): void => {
 };
 
 describe('matMul with transpose-free gradient', () => {
-  for (const [name, sa, sb] of [['2-D', [5, 3], [3, 4]], ['batched 3-D', [2, 5, 3], [2, 3, 4]]] as const) {
+  for (const [name, sa, sb] of [
+    ['2-D', [5, 3], [3, 4]],
+    ['batched 3-D', [2, 5, 3], [2, 3, 4]],
+  ] as const) {
     it(`matches tf.matMul in value and gradient (${name})`, () => {
       const a = tf.randomNormal([...sa]);
       const b = tf.randomNormal([...sb]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkManifest, decodeTensors, encodeTensors, ModelFormatError } from '../../../src/model/modelFile';
-import { Random } from '../../../src/model/random';
+import { checkManifest, decodeTensors, encodeTensors, ModelFormatError } from '../../../src/model/plain/modelFile';
+import { Random } from '../../../models/random';
 
 const rng = new Random(11);
 const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
@@ -22,7 +22,8 @@ describe('model file encoding', () => {
     const back = out.get('items')!.data;
     for (let r = 0; r < 50; r++) {
       const maxAbs = Math.max(...Array.from(items.subarray(r * 8, r * 8 + 8), Math.abs));
-      for (let c = 0; c < 8; c++) expect(Math.abs(back[r * 8 + c]! - items[r * 8 + c]!)).toBeLessThanOrEqual(maxAbs / 127 / 2 + 1e-3 * maxAbs / 127);
+      for (let c = 0; c < 8; c++)
+        expect(Math.abs(back[r * 8 + c]! - items[r * 8 + c]!)).toBeLessThanOrEqual(maxAbs / 127 / 2 + (1e-3 * maxAbs) / 127);
     }
   });
 
@@ -45,7 +46,7 @@ describe('model file encoding', () => {
   });
 
   it('names an unknown repeat path instead of scoring with the wrong one', async () => {
-    const { MODEL_FORMAT, MODEL_FORMAT_VERSION } = await import('../../../src/model/modelFile');
+    const { MODEL_FORMAT, MODEL_FORMAT_VERSION } = await import('../../../src/model/plain/modelFile');
     const base = { format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, modelVersion: 'v', tensors: [] };
     const config = { numItems: 2, embedDim: 2, hiddenDim: 2, attnDim: 0, scale: 9, maxLen: 4 };
     expect(() => checkManifest({ ...base, config: { ...config, repeat: 'copy' } })).toThrow(/unknown repeat path "copy"/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dequantizeInt8, fromFloat16, quantizeInt8, toFloat16 } from '../../../src/model/quantize';
-import { Random } from '../../../src/model/random';
+import { dequantizeInt8, fromFloat16, quantizeInt8, toFloat16 } from '../../../src/model/plain/quantize';
+import { Random } from '../../../models/random';
 
 describe('float16 codec', () => {
   it('round-trips exactly representable values', () => {
@@ -56,8 +56,12 @@ describe('int8 quantisation', () => {
     const err = (a: Float32Array): number => {
       let total = 0;
       for (let r = 0; r < rows; r++) {
-        let e = 0, n = 0;
-        for (let c = 0; c < cols; c++) { e += (a[r * cols + c]! - data[r * cols + c]!) ** 2; n += data[r * cols + c]! ** 2; }
+        let e = 0,
+          n = 0;
+        for (let c = 0; c < cols; c++) {
+          e += (a[r * cols + c]! - data[r * cols + c]!) ** 2;
+          n += data[r * cols + c]! ** 2;
+        }
         total += e / n;
       }
       return total;

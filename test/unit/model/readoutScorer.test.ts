@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
-import { ReadoutScorer } from '../../../src/model/readoutScorer';
-import { emptySessionState, SessionModel } from '../../../src/model/sessionModel';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
+import { ReadoutScorer } from '../../../src/model/plain/readoutScorer';
+import { emptySessionState } from '../../../src/model/plain/sessionState';
+import { SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

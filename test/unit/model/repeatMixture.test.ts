@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
-import { ReadoutScorer } from '../../../src/model/readoutScorer';
-import { causalRepeatMask, repeatLogitsAllPositions } from '../../../src/model/repeatMixture';
-import { mixRepeat, REPEAT_CAP, repeatLogits } from '../../../src/model/repeatScores';
-import { emptySessionState, SessionModel } from '../../../src/model/sessionModel';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
+import { ReadoutScorer } from '../../../src/model/plain/readoutScorer';
+import { causalRepeatMask, repeatLogitsAllPositions } from '../../../src/model/tfjs/repeatMixture';
+import { mixRepeat, REPEAT_CAP, repeatLogits } from '../../../src/model/plain/repeatScores';
+import { emptySessionState } from '../../../src/model/plain/sessionState';
+import { SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -15,14 +16,21 @@ const config: ModelConfig = { numItems: 30, embedDim: 6, hiddenDim: 5, attnDim: 
 const rng = new Random(11);
 const rand = (n: number, s = 0.5): Float32Array => Float32Array.from({ length: n }, () => rng.normal() * s);
 const dense = new Map(denseShapes(config).map(([n, shape]) => [n, rand(shape.reduce((a, b) => a * b, 1))] as const));
-dense.set('repeat/recency', Float32Array.from({ length: config.maxLen }, (_, k) => 9 - k)); // recent items weigh more
+dense.set(
+  'repeat/recency',
+  Float32Array.from({ length: config.maxLen }, (_, k) => 9 - k),
+); // recent items weigh more
 const items = rand(config.numItems * config.embedDim, 1);
 
 describe('repeat path', () => {
   it('adds the repeat tensors to the model only when config.repeat is set', () => {
     const names = denseShapes(config).map(([n]) => n);
     expect(names.filter((n) => n.startsWith('repeat/'))).toEqual(['repeat/query', 'repeat/key', 'repeat/recency']);
-    expect(denseShapes({ ...config, repeat: undefined }).map(([n]) => n).filter((n) => n.startsWith('repeat/'))).toEqual([]);
+    expect(
+      denseShapes({ ...config, repeat: undefined })
+        .map(([n]) => n)
+        .filter((n) => n.startsWith('repeat/')),
+    ).toEqual([]);
   });
 
   it('mixes log(exp(z) + Σ exp β) into the scores of window items only (hand-computed)', () => {
@@ -64,10 +72,11 @@ describe('repeat path', () => {
     const h = 3;
     const hs = rand(batch * steps * h);
     const w = { query: rand(h), key: rand(h), recency: rand(6, 3) };
-    const all = repeatLogitsAllPositions(
-      tf.tensor3d(hs, [batch, steps, h]),
-      { query: tf.tensor2d(w.query, [h, 1]), key: tf.tensor2d(w.key, [h, 1]), recency: tf.tensor1d(w.recency) },
-    ).arraySync();
+    const all = repeatLogitsAllPositions(tf.tensor3d(hs, [batch, steps, h]), {
+      query: tf.tensor2d(w.query, [h, 1]),
+      key: tf.tensor2d(w.key, [h, 1]),
+      recency: tf.tensor1d(w.recency),
+    }).arraySync();
     const mask = causalRepeatMask(batch, steps);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < steps; t++) {
@@ -85,7 +94,11 @@ describe('repeat path', () => {
     const c: ModelConfig = { ...config, repeat: mode };
     const model = new SessionModel(c, items, dense);
     const plain = new ReadoutScorer(c, dense, items);
-    const noRepeat = new SessionModel({ ...config, repeat: undefined }, items, new Map([...dense].filter(([n]) => !n.startsWith('repeat/'))));
+    const noRepeat = new SessionModel(
+      { ...config, repeat: undefined },
+      items,
+      new Map([...dense].filter(([n]) => !n.startsWith('repeat/'))),
+    );
     const session = Int32Array.of(3, 14, 3, 27, 8, 19, 2, 11, 14, 5); // longer than maxLen 8
     const candidates = Int32Array.of(14, 0, 5, 29, 3);
     let state = emptySessionState();

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gruStep, projectGruInputs, type GruWeights } from '../../../src/model/gruCell';
-import { denseShapes, type ModelConfig } from '../../../src/model/modelConfig';
-import { Random } from '../../../src/model/random';
-import { encodeAllPositions, encodePrefixes, l2NormalizeRows, networkWeights } from '../../../src/model/sessionEncoder';
-import { normalizeRows, SessionModel } from '../../../src/model/sessionModel';
+import { gruStep, projectGruInputs, type GruWeights } from '../../../src/model/tfjs/gruCell';
+import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
+import { Random } from '../../../models/random';
+import { encodeAllPositions, encodePrefixes, l2NormalizeRows, networkWeights } from '../../../src/model/tfjs/sessionEncoder';
+import { normalizeRows, SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,11 +18,14 @@ const items = rand(config.numItems * config.embedDim, 1);
 
 describe('GRU cell', () => {
   it('computes the reset-before GRU of Cho et al. (checked against a plain-JS reference)', () => {
-    const d = 3, h = 2;
-    const w = Object.fromEntries(['Wz', 'Wr', 'Wh', 'Uz', 'Ur', 'Uh', 'bz', 'br', 'bh'].map((k) => {
-      const shape = k.startsWith('W') ? [d, h] : k.startsWith('U') ? [h, h] : [h];
-      return [k, Array.from(rand(shape.reduce((a, b) => a * b, 1)))];
-    })) as Record<string, number[]>;
+    const d = 3,
+      h = 2;
+    const w = Object.fromEntries(
+      ['Wz', 'Wr', 'Wh', 'Uz', 'Ur', 'Uh', 'bz', 'br', 'bh'].map((k) => {
+        const shape = k.startsWith('W') ? [d, h] : k.startsWith('U') ? [h, h] : [h];
+        return [k, Array.from(rand(shape.reduce((a, b) => a * b, 1)))];
+      }),
+    ) as Record<string, number[]>;
     const x = [0.3, -1.2, 0.7];
     const hPrev = [0.1, -0.4];
     const sig = (v: number): number => 1 / (1 + Math.exp(-v));
@@ -33,7 +36,9 @@ describe('GRU cell', () => {
     const c = [0, 1].map((j) => Math.tanh(lin(w.Wh!, x, j, h) + w.bh![j]! + lin(w.Uh!, rh, j, h)));
     const expected = [0, 1].map((j) => (1 - z[j]!) * hPrev[j]! + z[j]! * c[j]!);
 
-    const gw = Object.fromEntries(Object.entries(w).map(([k, v]) => [k, tf.tensor(v, k.startsWith('b') ? [h] : k.startsWith('W') ? [d, h] : [h, h])])) as unknown as GruWeights;
+    const gw = Object.fromEntries(
+      Object.entries(w).map(([k, v]) => [k, tf.tensor(v, k.startsWith('b') ? [h] : k.startsWith('W') ? [d, h] : [h, h])]),
+    ) as unknown as GruWeights;
     const out = gruStep(projectGruInputs(tf.tensor2d([x]), gw), tf.tensor2d([hPrev]), gw).arraySync()[0]!;
     out.forEach((v, j) => expect(v).toBeCloseTo(expected[j]!, 5));
   });
@@ -41,7 +46,10 @@ describe('GRU cell', () => {
 
 describe('session encoder', () => {
   it('gives the same session vector at training position t as the inference path on the prefix of length t+1', () => {
-    const sessions = [[3, 7, 7, 12, 4], [9, 1, 28]];
+    const sessions = [
+      [3, 7, 7, 12, 4],
+      [9, 1, 28],
+    ];
     const steps = 5;
     const batch = sessions.length;
     const d = config.embedDim;
@@ -51,7 +59,12 @@ describe('session encoder', () => {
     const all = encodeAllPositions(tf.tensor2d(x, [steps * batch, d]), steps, batch, net).arraySync();
 
     const normed = normalizeRows(items, config.numItems, d);
-    for (const [b, t] of [[0, 0], [0, 3], [0, 4], [1, 2]] as const) {
+    for (const [b, t] of [
+      [0, 0],
+      [0, 3],
+      [0, 4],
+      [1, 2],
+    ] as const) {
       const prefix = sessions[b]!.slice(0, t + 1);
       const px = new Float32Array(prefix.length * d);
       prefix.forEach((item, k) => px.set(normed.subarray(item * d, item * d + d), k * d));
@@ -79,7 +92,12 @@ describe('session encoder', () => {
   });
 
   it('l2NormalizeRows gives unit rows', () => {
-    const n = l2NormalizeRows(tf.tensor2d([[3, 4], [0, 2]])).arraySync();
+    const n = l2NormalizeRows(
+      tf.tensor2d([
+        [3, 4],
+        [0, 2],
+      ]),
+    ).arraySync();
     expect(n[0]![0]).toBeCloseTo(0.6);
     expect(n[1]![1]).toBeCloseTo(1);
   });
@@ -87,7 +105,7 @@ describe('session encoder', () => {
 
 describe('incremental session state (the Worker path)', () => {
   it('advancing item by item scores exactly like the batch path on every prefix, past maxLen too', async () => {
-    const { emptySessionState } = await import('../../../src/model/sessionModel');
+    const { emptySessionState } = await import('../../../src/model/plain/sessionState');
     const model = new SessionModel(config, items, dense);
     const session = Int32Array.from({ length: 12 }, (_, i) => (i * 11 + 3) % 30); // maxLen is 8
     let state = emptySessionState();
@@ -111,7 +129,7 @@ describe('incremental session state (the Worker path)', () => {
 
 describe('model without attention (attnDim = 0)', () => {
   it('has no attention tensors and keeps the batch and incremental paths equal', async () => {
-    const { emptySessionState } = await import('../../../src/model/sessionModel');
+    const { emptySessionState } = await import('../../../src/model/plain/sessionState');
     const c: ModelConfig = { ...config, attnDim: 0 };
     const shapes = denseShapes(c);
     expect(shapes.map(([n]) => n).filter((n) => n.startsWith('attn/') || n === 'out/context')).toEqual([]);

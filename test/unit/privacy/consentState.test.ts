@@ -15,18 +15,33 @@ describe('consent state machine', () => {
   });
   it('GPC and DNT deny over everything', () => {
     expect(resolveConsent('granted', { state: 'granted', at: 1 }, gpc)).toMatchObject({ state: 'denied', source: 'gpc' });
-    expect(resolveConsent('granted', null, { globalPrivacyControl: false, doNotTrack: true })).toMatchObject({ state: 'denied', source: 'dnt' });
+    expect(resolveConsent('granted', null, { globalPrivacyControl: false, doNotTrack: true })).toMatchObject({
+      state: 'denied',
+      source: 'dnt',
+    });
   });
   it('remembers a choice, forgets it, and survives bad storage', () => {
     const m = new Map<string, string>();
-    const storage = { getItem: (k: string) => m.get(k) ?? null, setItem: (k: string, v: string) => void m.set(k, v), removeItem: (k: string) => void m.delete(k) };
+    const storage = {
+      getItem: (k: string) => m.get(k) ?? null,
+      setItem: (k: string, v: string) => void m.set(k, v),
+      removeItem: (k: string) => void m.delete(k),
+    };
     writeConsentRecord(storage, { state: 'granted', at: 5 });
     expect(readConsentRecord(storage)).toEqual({ state: 'granted', at: 5 });
     writeConsentRecord(storage, null);
     expect(readConsentRecord(storage)).toBeNull();
     m.set('edge-personalize.consent', '{"state":"maybe","at":1}');
     expect(readConsentRecord(storage)).toBeNull();
-    const throwing = { getItem: () => { throw new Error('denied'); }, setItem: () => { throw new Error('denied'); }, removeItem: () => undefined };
+    const throwing = {
+      getItem: () => {
+        throw new Error('denied');
+      },
+      setItem: () => {
+        throw new Error('denied');
+      },
+      removeItem: () => undefined,
+    };
     expect(readConsentRecord(throwing)).toBeNull();
     expect(() => writeConsentRecord(throwing, { state: 'denied', at: 1 })).not.toThrow();
   });

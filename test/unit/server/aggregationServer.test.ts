@@ -54,8 +54,16 @@ describe('aggregation server: every update is validated, refusals carry a status
     await expectRefused(valid({ patchHeader: (x) => ({ ...x, scales: [NaN, ...x.scales.slice(1)] }) }).bytes, 400, 'non_finite');
     const inf = valid({ patchHeader: (x) => ({ ...x, scales: [1.5e300, ...x.scales.slice(1)] }) });
     // A hand-written 1e999 parses to Infinity.
-    await expectRefused(editHeaderText(inf.bytes, (json) => json.replace('1.5e+300', '1e999')), 400, 'non_finite');
-    await expectRefused(editHeaderText(inf.bytes, (json) => json.replace('1.5e+300', '-1e999')), 400, 'non_finite');
+    await expectRefused(
+      editHeaderText(inf.bytes, (json) => json.replace('1.5e+300', '1e999')),
+      400,
+      'non_finite',
+    );
+    await expectRefused(
+      editHeaderText(inf.bytes, (json) => json.replace('1.5e+300', '-1e999')),
+      400,
+      'non_finite',
+    );
     // 1.5e300 is a finite double but dequantizes to Infinity in float32.
     await expectRefused(inf.bytes, 400, 'non_finite');
   });
@@ -104,7 +112,12 @@ describe('aggregation server: every update is validated, refusals carry a status
     const res = await fetch(`${h.url}/v1/model`);
     expect(res.headers.get('cache-control')).toBe('no-cache');
     const body = (await res.json()) as { modelVersion: string; modelUrl: string; round: object; privacy: object };
-    expect(body).toMatchObject({ modelVersion: BASE_VERSION, modelUrl: `/v1/models/${BASE_VERSION}/model.json`, round: { id: '1', target: 100, received: 3 }, privacy: { clipNorm: 1, noiseStd, noiseMultiplier: 1 } });
+    expect(body).toMatchObject({
+      modelVersion: BASE_VERSION,
+      modelUrl: `/v1/models/${BASE_VERSION}/model.json`,
+      round: { id: '1', target: 100, received: 3 },
+      privacy: { clipNorm: 1, noiseStd, noiseMultiplier: 1 },
+    });
     expect((await fetch(`${h.url}/v1/model`, { headers: { 'If-None-Match': res.headers.get('etag')! } })).status).toBe(304);
     const file = await fetch(`${h.url}${body.modelUrl}`);
     expect(file.status).toBe(200);
@@ -162,7 +175,10 @@ describe('aggregation server: staleness, rate limit, CORS', () => {
   it('answers CORS for the configured shop origin only, under a base path', async () => {
     const h = await startServer({ basePath: '/fl', allowedOrigins: ['http://shop.test'] });
     try {
-      const pre = await fetch(`${h.url}/v1/updates`, { method: 'OPTIONS', headers: { Origin: 'http://shop.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' } });
+      const pre = await fetch(`${h.url}/v1/updates`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'http://shop.test', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+      });
       expect(pre.status).toBe(204);
       expect(pre.headers.get('access-control-allow-origin')).toBe('http://shop.test');
       expect(pre.headers.get('access-control-allow-headers')).toMatch(/Content-Type/i);

@@ -46,7 +46,11 @@ describe('inflated scales', () => {
     // values are exactly ±step and no rounding makes the norm exceed a bound that grows with the step.
     const scale = 2 ** 27;
     expect(scale * Math.sqrt(SIZE)).toBeCloseTo(1.8e10, -9);
-    const attack = craftUpdate(plusMinusOne(), TENSOR_SIZES.map(() => scale), { noiseStd });
+    const attack = craftUpdate(
+      plusMinusOne(),
+      TENSOR_SIZES.map(() => scale),
+      { noiseStd },
+    );
     const r = await h.post(attack);
     // First the damage such an update did when it was accepted: every published version must still load.
     await expectVersionsLoad(h.dataDir, h.url);
@@ -87,7 +91,11 @@ describe('inflated scales', () => {
     codes.fill(127, 0, k);
     codes[k] = rest;
     for (let i = 0; i < target; i++) {
-      const bytes = craftUpdate(codes, TENSOR_SIZES.map(() => s), { noiseStd, exampleBucket: 64 });
+      const bytes = craftUpdate(
+        codes,
+        TENSOR_SIZES.map(() => s),
+        { noiseStd, exampleBucket: 64 },
+      );
       const r = await h.post(bytes);
       expect(r.body, `update ${i}`).toMatchObject({ accepted: true, received: i + 1 });
     }
@@ -105,10 +113,11 @@ describe('inflated scales', () => {
 
 describe('strict headers', () => {
   /** Every file under `dir`, recursively. */
-  const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? files(p) : [p];
-  });
+  const files = (dir: string): string[] =>
+    readdirSync(dir).flatMap((f) => {
+      const p = join(dir, f);
+      return statSync(p).isDirectory() ? files(p) : [p];
+    });
 
   it('refuses a header field the format does not define (bad_header) and keeps nothing of it', async () => {
     const h = await server({ targetUpdates: 5 });
@@ -137,7 +146,8 @@ describe('strict headers', () => {
 
   it('answers OPTIONS on the API routes only (204), 404 elsewhere', async () => {
     const h = await server();
-    const options = (path: string) => fetch(`${h.url}${path}`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const options = (path: string) =>
+      fetch(`${h.url}${path}`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
     for (const path of ['/v1/nothing', '/v1/updates/extra', '/v1/models', '/v1/']) {
       const res = await options(path);
       expect(res.status, path).toBe(404);
@@ -210,7 +220,10 @@ describe('connections', () => {
    * Sends request headers, then streams a body of 200 MB (it would take ~15 s) and watches for
    * the answer and for the server closing the connection.
    */
-  async function streamBody(port: number, contentType: string): Promise<{ status: number; head: string; respondedAt: number | null; closedAt: number | null; sent: number; total: number }> {
+  async function streamBody(
+    port: number,
+    contentType: string,
+  ): Promise<{ status: number; head: string; respondedAt: number | null; closedAt: number | null; sent: number; total: number }> {
     const total = 200 * 1024 * 1024;
     const socket = connect(port, '127.0.0.1');
     sockets.push(socket);
@@ -228,10 +241,12 @@ describe('connections', () => {
     };
     socket.on('end', mark); // the server's FIN
     socket.on('error', mark); // EPIPE / ECONNRESET: the server is gone
-    const closed = new Promise<void>((resolve) => socket.once('close', () => {
-      mark();
-      resolve();
-    }));
+    const closed = new Promise<void>((resolve) =>
+      socket.once('close', () => {
+        mark();
+        resolve();
+      }),
+    );
     socket.write(`POST /v1/updates HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${contentType}\r\nContent-Length: ${total}\r\n\r\n`);
     const chunk = Buffer.alloc(64 * 1024, 0x41);
     const pump = setInterval(() => {
@@ -243,7 +258,14 @@ describe('connections', () => {
     await Promise.race([closed, sleep(3000)]);
     clearInterval(pump);
     socket.destroy();
-    return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head: head.split('\r\n\r\n')[0]!, respondedAt, closedAt, sent, total };
+    return {
+      status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0),
+      head: head.split('\r\n\r\n')[0]!,
+      respondedAt,
+      closedAt,
+      sent,
+      total,
+    };
   }
 
   it('closes the connection after a 415 while the client is still streaming a large body', async () => {

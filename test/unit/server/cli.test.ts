@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { root } from './updateFixtures';
 
-const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/server/cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/server/cli.ts'), ...args], { cwd: root, encoding: 'utf8' });
 
 describe('server CLI', () => {
   it('prints its options with --help', () => {

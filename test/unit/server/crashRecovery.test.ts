@@ -8,7 +8,30 @@ import { BASE_VERSION, makeUpdate, root } from './updateFixtures';
 
 /** The CLI as a child process on an ephemeral port; resolves once it listens. */
 function startCli(dataDir: string, ...extra: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/server/cli.ts'), '--data', dataDir, '--port', '0', '--rate-limit', '0', '--clip', '1', '--max-noise-ratio', 'inf', '--max-epsilon', 'inf', '--tokens', '0', ...extra], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(root, 'src/server/cli.ts'),
+      '--data',
+      dataDir,
+      '--port',
+      '0',
+      '--rate-limit',
+      '0',
+      '--clip',
+      '1',
+      '--max-noise-ratio',
+      'inf',
+      '--max-epsilon',
+      'inf',
+      '--tokens',
+      '0',
+      ...extra,
+    ],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -29,7 +52,11 @@ const kill9 = (child: ChildProcess): Promise<void> =>
   });
 
 const post = async (url: string, bytes: Uint8Array): Promise<{ status: number; reason?: string }> => {
-  const res = await fetch(`${url}/v1/updates`, { method: 'POST', headers: { 'Content-Type': UPDATE_CONTENT_TYPE }, body: bytes as Uint8Array<ArrayBuffer> });
+  const res = await fetch(`${url}/v1/updates`, {
+    method: 'POST',
+    headers: { 'Content-Type': UPDATE_CONTENT_TYPE },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
   const body = (await res.json()) as { reason?: string };
   return { status: res.status, reason: body.reason };
 };

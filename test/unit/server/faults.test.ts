@@ -1,5 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -8,9 +19,7 @@ import { epsilonFor } from '../../../src/server/privacyAccountant';
 import { ServerConfigError } from '../../../src/server/serverOptions';
 import { DataDirError } from '../../../src/server/updateStore';
 import { VERSION_PATTERN } from '../../../src/server/versionStore';
-import {
-  expectVersionsLoad, getJson, kill9, postBytes, sleep, spawnCli, TEST_FLAGS, waitFor, type CliRun,
-} from './reviewHelpers';
+import { expectVersionsLoad, getJson, kill9, postBytes, sleep, spawnCli, TEST_FLAGS, waitFor, type CliRun } from './reviewHelpers';
 import { startServer, TEST_SETTINGS, type Harness } from './serverHarness';
 import { BASE_VERSION, makeUpdate, MODEL_DIR } from './updateFixtures';
 
@@ -51,7 +60,10 @@ const cli = (args: string[]): CliRun => {
   return r;
 };
 const lockOf = (dataDir: string): { pid: number } => JSON.parse(readFileSync(join(dataDir, 'server.lock'), 'utf8')) as { pid: number };
-const versionDirs = (dataDir: string): string[] => readdirSync(join(dataDir, 'versions')).filter((v) => VERSION_PATTERN.test(v)).sort();
+const versionDirs = (dataDir: string): string[] =>
+  readdirSync(join(dataDir, 'versions'))
+    .filter((v) => VERSION_PATTERN.test(v))
+    .sort();
 
 describe('one server per data directory', () => {
   it('a second server on the same data directory throws DataDirError naming the holder; close() removes the lock', async () => {
@@ -118,7 +130,10 @@ describe('a round whose close fails', () => {
     const statuses: number[] = [];
     const answers: Array<{ status: number; body: Record<string, unknown> }> = [];
     const watch = setInterval(() => {
-      void h.status().then((s) => statuses.push(s.round.received as number), () => {});
+      void h.status().then(
+        (s) => statuses.push(s.round.received as number),
+        () => {},
+      );
     }, 20);
     try {
       // Eight at once: the round can take five.
@@ -193,7 +208,7 @@ describe('a full disk', () => {
     let acked = 0;
     const refusals: string[] = [];
     for (let i = 0; i < 80 && refusals.length < 5; i++) {
-      const model = await (await fetch(`${h.url}/v1/model`)).json() as { modelVersion: string; round: { id: string } };
+      const model = (await (await fetch(`${h.url}/v1/model`)).json()) as { modelVersion: string; round: { id: string } };
       const r = await h.post(makeUpdate({ noiseStd, modelVersion: model.modelVersion, roundId: model.round.id }).bytes);
       if (r.status === 202) acked++;
       else refusals.push(`${r.status} ${String(r.body.reason)}`);
@@ -265,7 +280,9 @@ describe('compaction', () => {
       expect(['stale_version', 'unknown_version'], v).toContain(r.body.reason);
       expect((await fetch(`${h.url}/v1/models/${v}/model.json`)).status).toBe(404);
     }
-    expect((await h.post(makeUpdate({ noiseStd: 1, modelVersion: `${BASE_VERSION}-r57`, roundId: '61' }).bytes)).body).toMatchObject({ reason: 'stale_version' });
+    expect((await h.post(makeUpdate({ noiseStd: 1, modelVersion: `${BASE_VERSION}-r57`, roundId: '61' }).bytes)).body).toMatchObject({
+      reason: 'stale_version',
+    });
     expect((await h.post(makeUpdate({ noiseStd: 1, modelVersion: `${BASE_VERSION}-r58`, roundId: '61' }).bytes)).status).toBe(202);
   });
 
@@ -276,7 +293,11 @@ describe('compaction', () => {
     const nonces: string[] = [];
     for (let round = 1; round <= 3; round++) {
       for (let i = 0; i < target; i++) {
-        const u = makeUpdate({ noiseStd, modelVersion: round === 1 ? BASE_VERSION : `${BASE_VERSION}-r${round - 1}`, roundId: String(round) });
+        const u = makeUpdate({
+          noiseStd,
+          modelVersion: round === 1 ? BASE_VERSION : `${BASE_VERSION}-r${round - 1}`,
+          roundId: String(round),
+        });
         nonces.push(u.header.nonce);
         expect((await h.post(u.bytes)).status).toBe(202);
       }
@@ -295,13 +316,21 @@ describe('compaction', () => {
     h = await server({ targetUpdates: target, dataDir: h.dataDir, keepVersions: 3 });
     const after = await h.status();
     expect(after.versions).toEqual([`${BASE_VERSION}-r1`, `${BASE_VERSION}-r2`, `${BASE_VERSION}-r3`]);
-    expect(after).toMatchObject({ roundsClosed: 3, versionsPublished: 4, updates: { accepted: 6 }, modelVersion: `${BASE_VERSION}-r3`, round: { id: '4', received: 0 } });
+    expect(after).toMatchObject({
+      roundsClosed: 3,
+      versionsPublished: 4,
+      updates: { accepted: 6 },
+      modelVersion: `${BASE_VERSION}-r3`,
+      round: { id: '4', received: 0 },
+    });
     expect(after.privacy.cumulative.epsilon).toBeCloseTo(before.privacy.cumulative.epsilon, 9);
     const saved = JSON.parse(readFileSync(path, 'utf8')) as Record<string, any>;
     expect(saved).toMatchObject({ formatVersion: 2, versionsPublished: 4, totals: { rounds: 3, updates: 6 } });
     expect(versionDirs(h.dataDir)).toEqual([`${BASE_VERSION}-r1`, `${BASE_VERSION}-r2`, `${BASE_VERSION}-r3`]);
     // Replays of the last rounds are still refused; an update trained two versions back is still accepted.
-    expect((await h.post(makeUpdate({ noiseStd, nonce: nonces[5], modelVersion: `${BASE_VERSION}-r2`, roundId: '3' }).bytes)).body).toMatchObject({ reason: 'replayed_nonce' });
+    expect(
+      (await h.post(makeUpdate({ noiseStd, nonce: nonces[5], modelVersion: `${BASE_VERSION}-r2`, roundId: '3' }).bytes)).body,
+    ).toMatchObject({ reason: 'replayed_nonce' });
     expect((await h.post(makeUpdate({ noiseStd, modelVersion: `${BASE_VERSION}-r1`, roundId: '4' }).bytes)).status).toBe(202);
   });
 });
@@ -310,7 +339,8 @@ describe('the privacy budget', () => {
   // σ = 1, target 3, population 3: q = 1 and a full round of equal weights has σ_eff = √(2/3).
   const budget = { targetUpdates: 3, populationEstimate: 3, noiseMultiplier: 1, maxEpsilon: 12 };
   const noiseStd = 1 / Math.sqrt(3);
-  const epsilonAfter = (rounds: number): number => epsilonFor({ noiseMultiplier: Math.sqrt(2 / 3), samplingRate: 1, rounds, delta: 1e-6 }).epsilon;
+  const epsilonAfter = (rounds: number): number =>
+    epsilonFor({ noiseMultiplier: Math.sqrt(2 / 3), samplingRate: 1, rounds, delta: 1e-6 }).epsilon;
 
   it('publishes rounds until the next would pass maxEpsilon, then refuses updates (privacy_budget_spent), also after a restart', async () => {
     let publishable = 0;
@@ -377,7 +407,8 @@ describe('the privacy budget', () => {
     const h = await server(budget);
     let s = await h.status();
     for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < 3; i++) expect((await h.post(makeUpdate({ noiseStd, modelVersion: s.modelVersion, roundId: s.round.id }).bytes)).status).toBe(202);
+      for (let i = 0; i < 3; i++)
+        expect((await h.post(makeUpdate({ noiseStd, modelVersion: s.modelVersion, roundId: s.round.id }).bytes)).status).toBe(202);
       s = await h.status();
     }
     // Two rounds spent ε 10.6 of 12; a third full round would reach 13.4: nothing more is taken.
@@ -389,7 +420,7 @@ describe('the privacy budget', () => {
 });
 
 describe('storage faults around a close', () => {
-  it('when the next round\'s log cannot be opened after the commit, the new round starts empty, refuses updates, and recovers once it can', async () => {
+  it("when the next round's log cannot be opened after the commit, the new round starts empty, refuses updates, and recovers once it can", async () => {
     const h = await server({ targetUpdates: 2, minUpdates: 2 });
     const noiseStd = 1 / Math.sqrt(2);
     // A directory where round 2's log file must go makes opening it fail.
@@ -400,7 +431,12 @@ describe('storage faults around a close', () => {
     const refused = await h.post(makeUpdate({ noiseStd, modelVersion: s.modelVersion, roundId: '2' }).bytes);
     expect(refused).toMatchObject({ status: 503, body: { reason: 'storage_error' } });
     rmSync(join(h.dataDir, 'rounds', '2.log'), { recursive: true });
-    expect(await waitFor(async () => (await h.post(makeUpdate({ noiseStd, modelVersion: s.modelVersion, roundId: '2' }).bytes)).status === 202, 3000)).toBe(true);
+    expect(
+      await waitFor(
+        async () => (await h.post(makeUpdate({ noiseStd, modelVersion: s.modelVersion, roundId: '2' }).bytes)).status === 202,
+        3000,
+      ),
+    ).toBe(true);
     s = await h.status();
     expect(s).toMatchObject({ roundsClosed: 1, round: { id: '2', received: 1 }, updates: { accepted: 3 } });
     // close() does not throw and releases the lock.
@@ -453,7 +489,14 @@ describe('the noise check at start', () => {
     let started: AggregationServer | null = null;
     let error: unknown = null;
     try {
-      started = createAggregationServer({ modelDir: MODEL_DIR, dataDir, targetUpdates: 5, clipNorm: 1, noiseMultiplier: 1, rateLimit: null });
+      started = createAggregationServer({
+        modelDir: MODEL_DIR,
+        dataDir,
+        targetUpdates: 5,
+        clipNorm: 1,
+        noiseMultiplier: 1,
+        rateLimit: null,
+      });
     } catch (err) {
       error = err;
     }
@@ -516,7 +559,10 @@ describe('kill -9 under load', () => {
             reserved--; // nothing was posted
             return;
           }
-          const post: (typeof posts)[number] = { bytes: makeUpdate({ noiseStd, modelVersion: model.modelVersion, roundId: model.round.id }).bytes, outcome: 'in_doubt' };
+          const post: (typeof posts)[number] = {
+            bytes: makeUpdate({ noiseStd, modelVersion: model.modelVersion, roundId: model.round.id }).bytes,
+            outcome: 'in_doubt',
+          };
           posts.push(post);
           try {
             const r = await postBytes(url!, post.bytes);
@@ -544,9 +590,18 @@ describe('kill -9 under load', () => {
         const s = await getJson(url!, '/v1/status');
         const acked = posts.filter((p) => p.outcome === 'acked');
         const inDoubt = posts.filter((p) => p.outcome === 'in_doubt');
-        const info = JSON.stringify({ kills, posts: posts.length, acked: acked.length, inDoubt: inDoubt.length, refused: posts.filter((p) => p.outcome === 'refused').map((p) => p.answer) });
+        const info = JSON.stringify({
+          kills,
+          posts: posts.length,
+          acked: acked.length,
+          inDoubt: inDoubt.length,
+          refused: posts.filter((p) => p.outcome === 'refused').map((p) => p.answer),
+        });
         expect(posts.length, info).toBe(total);
-        expect(posts.filter((p) => p.outcome === 'refused'), info).toEqual([]);
+        expect(
+          posts.filter((p) => p.outcome === 'refused'),
+          info,
+        ).toEqual([]);
         expect(s.updates.accepted, info).toBeGreaterThanOrEqual(acked.length);
         expect(s.updates.accepted, info).toBeLessThanOrEqual(acked.length + inDoubt.length);
         expect(s.updates.accepted).toBe(s.roundsClosed * target + s.round.received);

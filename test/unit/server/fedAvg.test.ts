@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { accumulate, applyFedAvg, fedAvg, fedAvgDenominator, trainableVector, updateWeight, withTrainable } from '../../../src/server/fedAvg';
-import { denseShapes } from '../../../src/model/modelConfig';
+import {
+  accumulate,
+  applyFedAvg,
+  fedAvg,
+  fedAvgDenominator,
+  trainableVector,
+  updateWeight,
+  withTrainable,
+} from '../../../src/server/fedAvg';
+import { denseShapes } from '../../../src/model/plain/modelConfig';
 import { CONFIG, SIZE } from './updateFixtures';
 
 const policy = { exampleCap: 16, stalenessDecay: 0.5 };
@@ -36,16 +44,34 @@ describe('DP-FedAvg with a fixed denominator', () => {
     const sum = new Float64Array(5);
     accumulate(sum, a, 0.5);
     accumulate(sum, b, 0.25);
-    expect(Array.from(applyFedAvg(current, sum, 1, 2))).toEqual(Array.from(fedAvg(current, [{ delta: a, weight: 0.5 }, { delta: b, weight: 0.25 }], 1, 2)));
+    expect(Array.from(applyFedAvg(current, sum, 1, 2))).toEqual(
+      Array.from(
+        fedAvg(
+          current,
+          [
+            { delta: a, weight: 0.5 },
+            { delta: b, weight: 0.25 },
+          ],
+          1,
+          2,
+        ),
+      ),
+    );
     expect(() => accumulate(sum, new Float32Array(3), 1)).toThrow(RangeError);
   });
 
   it('maps the trainable tensors to the wire-order vector and back, leaving frozen ones alone', () => {
-    const dense = new Map(denseShapes(CONFIG).map(([name, shape], i) => [name, new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(i)]));
+    const dense = new Map(
+      denseShapes(CONFIG).map(([name, shape], i) => [name, new Float32Array(shape.reduce((x, y) => x * y, 1)).fill(i)]),
+    );
     const v = trainableVector(dense, CONFIG);
     expect(v.length).toBe(SIZE);
     expect(v[0]).toBe(denseShapes(CONFIG).findIndex(([n]) => n === 'gru/Uz'));
-    const moved = withTrainable(dense, v.map((x) => x + 1), CONFIG);
+    const moved = withTrainable(
+      dense,
+      v.map((x) => x + 1),
+      CONFIG,
+    );
     expect(moved.get('gru/Uz')![0]).toBe(v[0]! + 1);
     expect(moved.get('gru/Wz')).toBe(dense.get('gru/Wz'));
     expect(moved.get('out/item')!.length).toBe(CONFIG.embedDim * CONFIG.embedDim);

@@ -7,7 +7,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fromBase64Url, roundTokenChallenge, toBase64Url } from '../../../src/federated/participationChallenge';
 import { obtainToken, ParticipationTokenError, type TokenIssuerParams } from '../../../src/federated/participationToken';
 import { addressUnit } from '../../../src/server/clientAddressKey';
-import { openParticipationTokens, TOKEN_REQUEST_CONTENT_TYPE, TOKEN_RESPONSE_CONTENT_TYPE, type ParticipationTokens } from '../../../src/server/participationTokens';
+import {
+  openParticipationTokens,
+  TOKEN_REQUEST_CONTENT_TYPE,
+  TOKEN_RESPONSE_CONTENT_TYPE,
+  type ParticipationTokens,
+} from '../../../src/server/participationTokens';
 import { TOKEN_KEY_FILE } from '../../../src/server/tokenIssuerKey';
 import { DataDirError } from '../../../src/server/updateStore';
 
@@ -39,7 +44,11 @@ function issuerFetch(tokens: ParticipationTokens, openRound: string, address: st
   }) as typeof fetch;
 }
 
-const infoFor = (tokens: ParticipationTokens, roundId: string): TokenIssuerParams => ({ issuerName: tokens.info().issuerName, publicKey: tokens.info().publicKey, roundId });
+const infoFor = (tokens: ParticipationTokens, roundId: string): TokenIssuerParams => ({
+  issuerName: tokens.info().issuerName,
+  publicKey: tokens.info().publicKey,
+  roundId,
+});
 
 /** Token bytes of an `Authorization` value made by `obtainToken`. */
 function tokenBytes(header: string): Uint8Array {
@@ -159,7 +168,10 @@ describe('participation tokens (Privacy Pass, RFC 9578 token type 2)', () => {
     // B's signature over a token that names A's key: the key id matches, the signature does not.
     const forged = good.slice();
     forged.set(tokenBytes(fromB).subarray(98), 98);
-    expect(a.redeem(headerOf(forged), '3', neverSpent)).toMatchObject({ reason: 'token_invalid', message: expect.stringContaining('signature') });
+    expect(a.redeem(headerOf(forged), '3', neverSpent)).toMatchObject({
+      reason: 'token_invalid',
+      message: expect.stringContaining('signature'),
+    });
     for (const at of [2, 40, 80, 200, good.length - 1]) {
       const altered = good.slice();
       altered[at]! ^= 1;
@@ -188,7 +200,8 @@ describe('participation tokens (Privacy Pass, RFC 9578 token type 2)', () => {
       `PrivateToken token="${toBase64Url(good).slice(0, -1)}+"`,
       `PrivateToken challenge="${toBase64Url(good)}"`,
     ];
-    for (const h of garbage) expect(a.redeem(h, '3', neverSpent), h.slice(0, 40)).toMatchObject({ ok: false, status: 401, reason: 'token_invalid' });
+    for (const h of garbage)
+      expect(a.redeem(h, '3', neverSpent), h.slice(0, 40)).toMatchObject({ ok: false, status: 401, reason: 'token_invalid' });
     // The same token, spelled as RFC 9577 allows: unquoted, any case of the scheme.
     expect(a.redeem(`privatetoken token=${toBase64Url(good)}`, '3', neverSpent).ok).toBe(true);
   });
@@ -279,7 +292,9 @@ describe('participation tokens (Privacy Pass, RFC 9578 token type 2)', () => {
     // The check itself can fail: the token does share runs with itself.
     expect(shareRun(t1, token.authenticator, 8)).toBe(true);
     // Each token gets a fresh nonce.
-    expect(Buffer.from(Token.deserialize(TOKEN_TYPES.BLIND_RSA, t2).authInput.nonce).equals(Buffer.from(token.authInput.nonce))).toBe(false);
+    expect(Buffer.from(Token.deserialize(TOKEN_TYPES.BLIND_RSA, t2).authInput.nonce).equals(Buffer.from(token.authInput.nonce))).toBe(
+      false,
+    );
   });
 
   it('the 401 challenge header names the round and the key (RFC 9577 §2.1), as the device builds it', async () => {
@@ -298,7 +313,9 @@ describe('participation tokens (Privacy Pass, RFC 9578 token type 2)', () => {
     await expectTokenError(obtainToken(ENDPOINT, { ...infoFor(a, '20'), publicKey: 'AAAA' }, ok), 'TokenConfigError');
     await expectTokenError(obtainToken(ENDPOINT, { ...infoFor(a, '20'), issuerName: '' }, ok), 'TokenConfigError');
     await expectTokenError(obtainToken(ENDPOINT, { ...infoFor(a, '20'), tokenKeyId: b.info().tokenKeyId }, ok), 'TokenConfigError');
-    expect(await obtainToken(ENDPOINT, { ...infoFor(a, '21'), tokenKeyId: a.info().tokenKeyId }, issuerFetch(a, '21', '198.51.100.21'))).toMatch(/^PrivateToken /);
+    expect(
+      await obtainToken(ENDPOINT, { ...infoFor(a, '21'), tokenKeyId: a.info().tokenKeyId }, issuerFetch(a, '21', '198.51.100.21')),
+    ).toMatch(/^PrivateToken /);
 
     const down = (async () => {
       throw new TypeError('Failed to fetch');
@@ -307,13 +324,19 @@ describe('participation tokens (Privacy Pass, RFC 9578 token type 2)', () => {
     const answer = (body: Uint8Array | string, init: ResponseInit) => (async () => new Response(body as BodyInit, init)) as typeof fetch;
     await expectTokenError(obtainToken(ENDPOINT, infoFor(a, '20'), answer('oops', { status: 503 })), 'TokenRefusedError');
     await expectTokenError(obtainToken(ENDPOINT, infoFor(a, '20'), answer(new Uint8Array(255), { status: 200 })), 'TokenResponseError');
-    await expectTokenError(obtainToken(ENDPOINT, infoFor(a, '20'), answer(new Uint8Array(256), { status: 200, headers: { 'Content-Type': 'text/html' } })), 'TokenResponseError');
+    await expectTokenError(
+      obtainToken(ENDPOINT, infoFor(a, '20'), answer(new Uint8Array(256), { status: 200, headers: { 'Content-Type': 'text/html' } })),
+      'TokenResponseError',
+    );
     // A response signed with another key (B answering a request made for A's key) does not finalize.
     const crossed = (async (_input: RequestInfo | URL, init?: RequestInit) => {
       const body = new Uint8Array(init!.body as Uint8Array);
       body[2] = b.key.tokenKeyId[31]!;
       const r = b.issue(body, '198.51.100.22', '20');
-      return new Response((r.ok ? r.response : new Uint8Array(0)) as Uint8Array<ArrayBuffer>, { status: 200, headers: { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE } });
+      return new Response((r.ok ? r.response : new Uint8Array(0)) as Uint8Array<ArrayBuffer>, {
+        status: 200,
+        headers: { 'Content-Type': TOKEN_RESPONSE_CONTENT_TYPE },
+      });
     }) as typeof fetch;
     await expectTokenError(obtainToken(ENDPOINT, infoFor(a, '20'), crossed), 'TokenResponseError');
   });
@@ -336,7 +359,10 @@ describe('addressUnit', () => {
 /** The issuer key as the library's WebCrypto keys (for cross-checks against its own issuer). */
 async function libraryKeyPair(dataDir: string): Promise<CryptoKeyPair> {
   const file = JSON.parse(readFileSync(join(dataDir, TOKEN_KEY_FILE), 'utf8')) as { privateKey: string };
-  const pkcs8 = createPrivateKey({ key: Buffer.from(file.privateKey, 'base64url'), format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'der' });
+  const pkcs8 = createPrivateKey({ key: Buffer.from(file.privateKey, 'base64url'), format: 'der', type: 'pkcs8' }).export({
+    type: 'pkcs8',
+    format: 'der',
+  });
   const alg = { name: 'RSA-PSS', hash: 'SHA-384' };
   const privateKey = await crypto.subtle.importKey('pkcs8', pkcs8, alg, true, ['sign']);
   const jwk = await crypto.subtle.exportKey('jwk', privateKey);

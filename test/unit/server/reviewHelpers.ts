@@ -2,8 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { encodeUpdate, federatedShapes, UPDATE_CONTENT_TYPE, UPDATE_FORMAT_VERSION, type UpdateHeader } from '../../../src/federated/modelUpdate';
-import { fetchModelFiles } from '../../../src/model/modelFiles';
+import {
+  encodeUpdate,
+  federatedShapes,
+  UPDATE_CONTENT_TYPE,
+  UPDATE_FORMAT_VERSION,
+  type UpdateHeader,
+} from '../../../src/federated/modelUpdate';
+import { fetchModelFiles } from '../../../src/model/plain/modelFiles';
 import { readModelDir } from '../../../src/node/modelDir';
 import { VERSION_PATTERN } from '../../../src/server/versionStore';
 import { BASE_VERSION, CONFIG, freshNonce, root } from './updateFixtures';
@@ -68,7 +74,20 @@ export async function waitFor(check: () => boolean | Promise<boolean>, ms: numbe
 export const CLI = join(root, 'src/server/cli.ts');
 
 /** The flags of crashRecovery.test.ts: no rate limit, clip 1, the budget and noise checks off, no participation tokens. */
-export const TEST_FLAGS = ['--port', '0', '--rate-limit', '0', '--clip', '1', '--max-noise-ratio', 'inf', '--max-epsilon', 'inf', '--tokens', '0'];
+export const TEST_FLAGS = [
+  '--port',
+  '0',
+  '--rate-limit',
+  '0',
+  '--clip',
+  '1',
+  '--max-noise-ratio',
+  'inf',
+  '--max-epsilon',
+  'inf',
+  '--tokens',
+  '0',
+];
 
 /** A CLI child: what it printed so far, and how it ended (once it has). */
 export interface CliRun {
@@ -87,10 +106,12 @@ export function spawnCli(args: string[]): CliRun {
   let out = '';
   let err = '';
   let exit: number | string | null = null;
-  const ended = new Promise<void>((resolve) => child.once('exit', (code, signal) => {
-    exit = code ?? signal ?? 'unknown';
-    resolve();
-  }));
+  const ended = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exit = code ?? signal ?? 'unknown';
+      resolve();
+    }),
+  );
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
   const url = (): string | null => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1] ?? null;
@@ -118,7 +139,11 @@ export async function kill9(run: CliRun): Promise<void> {
 }
 
 export async function postBytes(url: string, bytes: Uint8Array): Promise<{ status: number; body: Record<string, any> }> {
-  const res = await fetch(`${url}/v1/updates`, { method: 'POST', headers: { 'Content-Type': UPDATE_CONTENT_TYPE }, body: bytes as Uint8Array<ArrayBuffer> });
+  const res = await fetch(`${url}/v1/updates`, {
+    method: 'POST',
+    headers: { 'Content-Type': UPDATE_CONTENT_TYPE },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

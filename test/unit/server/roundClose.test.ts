@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readModelDir } from '../../../src/node/modelDir';
-import { fetchModelFiles } from '../../../src/model/modelFiles';
+import { fetchModelFiles } from '../../../src/model/plain/modelFiles';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { epsilonFor } from '../../../src/server/privacyAccountant';
 import { startServer } from './serverHarness';
@@ -17,13 +17,18 @@ describe('closing a round', () => {
     try {
       const updates = [16, 8, 64].map((exampleBucket, i) => makeUpdate({ noiseStd, exampleBucket, seed: i + 1 }));
       for (const u of updates.slice(0, 2)) expect((await h.post(u.bytes)).status).toBe(202);
-      expect(((await h.status()).versions as string[])).toEqual([BASE_VERSION]);
+      expect((await h.status()).versions as string[]).toEqual([BASE_VERSION]);
       const last = await h.post(updates[2]!.bytes);
       expect(last.body).toEqual({ accepted: true, roundId: '1', received: 3, target: 3 });
 
       const version = `${BASE_VERSION}-r1`;
       const status = await h.status();
-      expect(status).toMatchObject({ modelVersion: version, versions: [BASE_VERSION, version], roundsClosed: 1, round: { id: '2', received: 0 } });
+      expect(status).toMatchObject({
+        modelVersion: version,
+        versions: [BASE_VERSION, version],
+        roundsClosed: 1,
+        round: { id: '2', received: 0 },
+      });
       expect(JSON.parse(readFileSync(join(h.dataDir, 'current.json'), 'utf8'))).toEqual({ modelVersion: version });
       // The round's own ε, from its effective noise multiplier σ·‖w without the largest‖/(√m · max w)
       // with weights 1, 0.5, 1, and q = target / population.
@@ -63,7 +68,11 @@ describe('closing a round', () => {
       expect(files.vocab.length).toBe(CONFIG.numItems);
       // The aggregated round's individual updates are gone; only their nonces remain.
       expect(existsSync(join(h.dataDir, 'rounds', '1.log'))).toBe(false);
-      expect(readFileSync(join(h.dataDir, 'rounds', '1.nonces'), 'utf8').trim().split('\n')).toEqual(updates.map((u) => u.header.nonce));
+      expect(
+        readFileSync(join(h.dataDir, 'rounds', '1.nonces'), 'utf8')
+          .trim()
+          .split('\n'),
+      ).toEqual(updates.map((u) => u.header.nonce));
       // Old versions stay downloadable.
       expect((await fetch(`${h.url}/v1/models/${BASE_VERSION}/weights.bin`)).status).toBe(200);
     } finally {

@@ -23,18 +23,37 @@ export interface Harness {
  * (their own tests turn them on). Tests of the defaults
  * and of the checks pass their own values.
  */
-export const TEST_SETTINGS: Partial<AggregationServerOptions> = { clipNorm: 1, maxNoiseRatio: Infinity, maxEpsilon: Infinity, participationTokens: null };
+export const TEST_SETTINGS: Partial<AggregationServerOptions> = {
+  clipNorm: 1,
+  maxNoiseRatio: Infinity,
+  maxEpsilon: Infinity,
+  participationTokens: null,
+};
 
 export async function startServer(options: Partial<AggregationServerOptions> = {}): Promise<Harness> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'fl-server-'));
   const logs: string[] = [];
-  const server = createAggregationServer({ modelDir: MODEL_DIR, rateLimit: null, log: (l) => logs.push(l), ...TEST_SETTINGS, ...options, dataDir });
+  const server = createAggregationServer({
+    modelDir: MODEL_DIR,
+    rateLimit: null,
+    log: (l) => logs.push(l),
+    ...TEST_SETTINGS,
+    ...options,
+    dataDir,
+  });
   const { port } = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}${options.basePath ?? ''}`;
   return {
-    url, dataDir, server, logs,
+    url,
+    dataDir,
+    server,
+    logs,
     async post(bytes, contentType = UPDATE_CONTENT_TYPE) {
-      const res = await fetch(`${url}/v1/updates`, { method: 'POST', headers: { 'Content-Type': contentType }, body: bytes as Uint8Array<ArrayBuffer> });
+      const res = await fetch(`${url}/v1/updates`, {
+        method: 'POST',
+        headers: { 'Content-Type': contentType },
+        body: bytes as Uint8Array<ArrayBuffer>,
+      });
       return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
     },
     async status() {
@@ -47,17 +66,28 @@ export async function startServer(options: Partial<AggregationServerOptions> = {
  * Posts with node:http, optionally chunked (no Content-Length), and resolves with the status and
  * body even when the server closes the connection before the whole body was sent.
  */
-export function rawPost(url: string, body: Uint8Array, opts: { chunked?: boolean; contentType?: string } = {}): Promise<{ status: number; body: string }> {
+export function rawPost(
+  url: string,
+  body: Uint8Array,
+  opts: { chunked?: boolean; contentType?: string } = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/v1/updates`, {
-      method: 'POST',
-      headers: { 'Content-Type': opts.contentType ?? UPDATE_CONTENT_TYPE, ...(opts.chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': body.length }) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = request(
+      `${url}/v1/updates`,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': opts.contentType ?? UPDATE_CONTENT_TYPE,
+          ...(opts.chunked ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': body.length }),
+        },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('error', reject);
     // Write in pieces so a server that stops reading early is exercised.
     for (let at = 0; at < body.length; at += 16384) req.write(body.subarray(at, at + 16384));

@@ -16,12 +16,19 @@ async function start(options: Parameters<typeof startServer>[0] = {}): Promise<H
   return h;
 }
 
-const info = async (h: Harness) => (await (await fetch(`${h.url}/v1/model`)).json()) as {
-  round: { id: string }; privacy: { noiseStd: number }; participation: { issuerName: string; publicKey: string; tokenKeyId: string; tokenType: number };
-};
+const info = async (h: Harness) =>
+  (await (await fetch(`${h.url}/v1/model`)).json()) as {
+    round: { id: string };
+    privacy: { noiseStd: number };
+    participation: { issuerName: string; publicKey: string; tokenKeyId: string; tokenType: number };
+  };
 
 const postWith = async (h: Harness, bytes: Uint8Array, authorization?: string) => {
-  const res = await fetch(`${h.url}/v1/updates`, { method: 'POST', headers: { 'Content-Type': UPDATE_CONTENT_TYPE, ...(authorization ? { Authorization: authorization } : {}) }, body: bytes as Uint8Array<ArrayBuffer> });
+  const res = await fetch(`${h.url}/v1/updates`, {
+    method: 'POST',
+    headers: { 'Content-Type': UPDATE_CONTENT_TYPE, ...(authorization ? { Authorization: authorization } : {}) },
+    body: bytes as Uint8Array<ArrayBuffer>,
+  });
   return { status: res.status, body: (await res.json()) as { reason?: string }, headers: res.headers };
 };
 
@@ -51,8 +58,14 @@ describe('participation tokens on the aggregation server', () => {
     const h = await start();
     const m = await info(h);
     await obtainToken(h.url, { ...m.participation, roundId: m.round.id });
-    await expect(obtainToken(h.url, { ...m.participation, roundId: m.round.id })).rejects.toMatchObject({ name: 'TokenRefusedError', status: 429 });
-    await expect(obtainToken(h.url, { ...m.participation, roundId: '2' })).rejects.toMatchObject({ name: 'TokenRefusedError', status: 409 });
+    await expect(obtainToken(h.url, { ...m.participation, roundId: m.round.id })).rejects.toMatchObject({
+      name: 'TokenRefusedError',
+      status: 429,
+    });
+    await expect(obtainToken(h.url, { ...m.participation, roundId: '2' })).rejects.toMatchObject({
+      name: 'TokenRefusedError',
+      status: 409,
+    });
     const s = await h.status();
     expect(s.updates.rejectedSinceStart).toMatchObject({ token_limit: 1, round_closed: 1 });
   });

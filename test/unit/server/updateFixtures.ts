@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig } from '../../../src/model/modelConfig';
+import type { ModelConfig } from '../../../src/model/plain/modelConfig';
 import { encodeUpdate, federatedShapes, federatedSize, UPDATE_FORMAT_VERSION, type UpdateHeader } from '../../../src/federated/modelUpdate';
-import { Random } from '../../../src/model/random';
+import { Random } from '../../../models/random';
 
 /** Test helpers: valid (or deliberately broken) updates for the shipped demo model. */
 

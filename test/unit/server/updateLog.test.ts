@@ -18,7 +18,10 @@ describe('round log', () => {
     await log.durable();
     log.close();
     const good = statSync(path).size;
-    expect(readUpdateLog(path).records.map((r) => [r.meta.nonce, Array.from(r.bytes)])).toEqual([['a', [1, 2, 3]], ['b', [4]]]);
+    expect(readUpdateLog(path).records.map((r) => [r.meta.nonce, Array.from(r.bytes)])).toEqual([
+      ['a', [1, 2, 3]],
+      ['b', [4]],
+    ]);
 
     appendFileSync(path, Buffer.from([50, 0, 0, 0, 9, 9])); // a record cut short by a crash
     expect(readUpdateLog(path)).toMatchObject({ validLength: good });
@@ -32,7 +35,7 @@ describe('round log', () => {
 
     // A flipped byte inside the last record fails its checksum: that record and the rest are ignored.
     const bytes = readFileSync(path);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1]! ^= 0xff;
     writeFileSync(path, bytes);
     expect(readUpdateLog(path).records.map((r) => r.meta.nonce)).toEqual(['a', 'b']);
   });

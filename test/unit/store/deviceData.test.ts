@@ -13,13 +13,20 @@ describe('device data export', () => {
     const session = storage({ 'edge-personalize.pending': '[{"type":"view","itemId":"A","at":1}]' });
     const out = await readDeviceData([local, session], ['edge-personalize.consent', 'edge-personalize.pending']);
     expect(out.format).toBe('edge-personalize.export');
-    expect(out.webStorage).toEqual({ 'edge-personalize.consent': { state: 'granted', at: 5 }, 'edge-personalize.pending': [{ type: 'view', itemId: 'A', at: 1 }] });
+    expect(out.webStorage).toEqual({
+      'edge-personalize.consent': { state: 'granted', at: 5 },
+      'edge-personalize.pending': [{ type: 'view', itemId: 'A', at: 1 }],
+    });
     expect(out.indexedDB).toEqual({}); // no IndexedDB here: nothing, and nothing created
     expect(JSON.parse(JSON.stringify(out))).toEqual(out);
   });
   it('skips unreadable values and refused storages instead of failing the export', async () => {
     const broken = storage({ 'edge-personalize.consent': '{oops' });
-    const refusing = { getItem: () => { throw new DOMException('denied', 'SecurityError'); } };
+    const refusing = {
+      getItem: () => {
+        throw new DOMException('denied', 'SecurityError');
+      },
+    };
     const out = await readDeviceData([broken, refusing, null], ['edge-personalize.consent']);
     expect(out.webStorage).toEqual({});
   });

@@ -9,7 +9,12 @@ describe('validateEvent', () => {
     for (const type of ['view', 'click', 'add_to_cart', 'purchase']) {
       expect(validateEvent(type, { itemId: 'SKU-1' }, 1000)).toEqual({ type, itemId: 'SKU-1', at: 1000 });
     }
-    expect(validateEvent('purchase', { itemId: 'a', price: 2.5 }, 5)).toEqual({ type: 'purchase', itemId: 'a', at: 5, props: { price: 2.5 } });
+    expect(validateEvent('purchase', { itemId: 'a', price: 2.5 }, 5)).toEqual({
+      type: 'purchase',
+      itemId: 'a',
+      at: 5,
+      props: { price: 2.5 },
+    });
   });
 
   it('accepts a custom type only once registered', () => {

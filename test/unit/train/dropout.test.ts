@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Random } from '../../../src/model/random';
+import { Random } from '../../../models/random';
 import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../../../models/train/trainSettings';
@@ -31,7 +31,18 @@ function losses(settings: TrainSettings, epochs: number): number[] {
 
 describe('training dropout', () => {
   // Temperature 12 without the repeat path: the model the pre-dropout reference loss was taken with.
-  const base = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1, scale: 12, repeat: 0 };
+  const base = {
+    ...DEFAULT_SETTINGS,
+    embedDim: 8,
+    hiddenDim: 8,
+    attnDim: 4,
+    batchSize: 20,
+    negatives: 16,
+    lr: 0.02,
+    seed: 1,
+    scale: 12,
+    repeat: 0,
+  };
 
   it('is off by default, and 0 (or absent, as in old checkpoints) gives exactly the dropout-free steps', () => {
     expect(DEFAULT_SETTINGS.dropout).toBe(0);

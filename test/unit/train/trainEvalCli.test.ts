@@ -42,10 +42,15 @@ describe('train and eval CLIs', () => {
   it('train refuses a step too large for the wasm heap before training, not with an abort mid-run', () => {
     // 20,000 items in 10,000 two-item sessions; batch 4096 × 199 rows × 20,000 candidates.
     const data = mkdtempSync(join(tmpdir(), 'wide-'));
-    writeFileSync(join(data, 'train_sessions.txt'), Array.from({ length: 10_000 }, (_, i) => `${2 * i + 1} ${2 * i + 2}`).join('\n') + '\n');
+    writeFileSync(
+      join(data, 'train_sessions.txt'),
+      Array.from({ length: 10_000 }, (_, i) => `${2 * i + 1} ${2 * i + 2}`).join('\n') + '\n',
+    );
     const huge = train('--data', data, '--out', join(data, 'm'), '--batch-size', '4096', '--max-len', '200', '--negatives', '20000');
     expect(huge.status, huge.stderr).toBe(2);
-    expect(huge.stderr).toMatch(/full softmax over 20000 items makes a step's score matrix of \d+ M entries, over the 64 M the wasm heap holds: lower --batch-size or --negatives/);
+    expect(huge.stderr).toMatch(
+      /full softmax over 20000 items makes a step's score matrix of \d+ M entries, over the 64 M the wasm heap holds: lower --batch-size or --negatives/,
+    );
     expect(existsSync(join(data, 'm'))).toBe(false);
   });
 
@@ -68,11 +73,12 @@ describe('train and eval CLIs', () => {
     expect(meta.training.history).toHaveLength(2);
     expect(train('--data', data, '--out', out, '--resume', '--scale', '3').status).toBe(2);
 
-
     const ev = evalCli('--model', out, '--data', data, '--json', '--record', '--baselines', 'pop,vsknn');
     expect(ev.status, ev.stderr).toBe(0);
     const lines = ev.stdout.trim().split('\n');
-    const json = JSON.parse(lines[lines.length - 1]!) as Record<string, { recall20: number; mrr20: number }> & { baselines: Record<string, unknown> };
+    const json = JSON.parse(lines[lines.length - 1]!) as Record<string, { recall20: number; mrr20: number }> & {
+      baselines: Record<string, unknown>;
+    };
     for (const k of ['int8', 'float']) {
       expect(json[k]!.recall20).toBeGreaterThanOrEqual(0);
       expect(json[k]!.recall20).toBeLessThanOrEqual(1);
@@ -93,7 +99,9 @@ describe('train and eval CLIs', () => {
     expect(r.stderr).toMatch(/shipping the mean of \d+ weight snapshots \(the last 1 epochs\)/);
     const meta = JSON.parse(readFileSync(join(out, 'metadata.json'), 'utf8')) as { training: { history: Array<{ averaged?: unknown }> } };
     expect(meta.training.history[1]!.averaged).toMatchObject({ snapshots: expect.any(Number) });
-    expect(train('--data', data, '--out', out, '--average-epochs', '3', '--epochs', '2').stderr).toMatch(/--average-epochs must be a whole number of epochs ≤ --epochs \(2\)/);
+    expect(train('--data', data, '--out', out, '--average-epochs', '3', '--epochs', '2').stderr).toMatch(
+      /--average-epochs must be a whole number of epochs ≤ --epochs \(2\)/,
+    );
   });
 
   it('eval explains a model directory without its float model', () => {

@@ -1,22 +1,36 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Random } from '../../../src/model/random';
+import { Random } from '../../../models/random';
 import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS, MAX_STEP_SCORES, stepScoreEntries, type TrainSettings } from '../../../models/train/trainSettings';
 import { NegativeSampler } from '../../../models/train/negativeSampler';
 import { chooseOffset, withRepeatOffset } from '../../../models/train/repeatCalibration';
-import { SessionModel } from '../../../src/model/sessionModel';
+import { SessionModel } from '../../../src/model/tfjs/sessionModel';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 /** Trains a tiny model (40 items, E = H = 8) on `sessions` for `epochs`; returns the mean loss per epoch. */
-function trainTiny(sessions: Int32Array[], extra: Partial<TrainSettings>, epochs: number): { trainer: SessionTrainer; epochLoss: number[] } {
+function trainTiny(
+  sessions: Int32Array[],
+  extra: Partial<TrainSettings>,
+  epochs: number,
+): { trainer: SessionTrainer; epochLoss: number[] } {
   const counts = new Float64Array(40);
   for (const s of sessions) for (const i of s) counts[i]!++;
-  const settings = { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, batchSize: 20, negatives: 16, lr: 0.02, seed: 1, ...extra };
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    embedDim: 8,
+    hiddenDim: 8,
+    attnDim: 4,
+    batchSize: 20,
+    negatives: 16,
+    lr: 0.02,
+    seed: 1,
+    ...extra,
+  };
   const trainer = new SessionTrainer(settings, 40, counts);
   const windows = windowSessions(sessions, settings.maxLen);
   const epochLoss: number[] = [];
@@ -33,7 +47,11 @@ describe('session batches', () => {
   it('cuts long sessions into windows that predict every target exactly once', () => {
     const s = Int32Array.from({ length: 10 }, (_, i) => i);
     const w = windowSessions([s, Int32Array.of(5)], 4);
-    expect(w.map((x) => Array.from(x))).toEqual([[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]);
+    expect(w.map((x) => Array.from(x))).toEqual([
+      [0, 1, 2, 3],
+      [3, 4, 5, 6],
+      [6, 7, 8, 9],
+    ]);
     const targets = w.flatMap((x) => Array.from(x.subarray(1)));
     expect(targets).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
@@ -84,7 +102,7 @@ describe('training', () => {
 });
 
 describe('step size', () => {
-  it('counts the longest step\'s [rows × candidates] scores; the full softmax at batch 128 over DIGINETICA is over the limit', () => {
+  it("counts the longest step's [rows × candidates] scores; the full softmax at batch 128 over DIGINETICA is over the limit", () => {
     const s = { batchSize: 128, maxLen: 20 };
     expect(stepScoreEntries({ ...s, negatives: 8192 }, 43097)).toBe(2432 * (8192 + 2432));
     expect(stepScoreEntries({ ...s, negatives: 16384 }, 43097)).toBeLessThan(MAX_STEP_SCORES); // measured: trains
@@ -99,12 +117,20 @@ describe('training with the full softmax', () => {
     const rng = new Random(5);
     const sessions = Array.from({ length: 20 }, () => Int32Array.from({ length: 2 + rng.int(5) }, () => rng.int(40)));
     const counts = Float64Array.from({ length: 40 }, (_, i) => 1 + i * i); // skewed: sampled negatives would miss items and log-Q would not be 0
-    const trainer = new SessionTrainer({ ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, negatives: 40, repeat, seed: 3 }, 40, counts);
+    const trainer = new SessionTrainer(
+      { ...DEFAULT_SETTINGS, embedDim: 8, hiddenDim: 8, attnDim: 4, negatives: 40, repeat, seed: 3 },
+      40,
+      counts,
+    );
     // Expected: mean over every prefix of −log softmax(scores)[next item], scored by the inference model.
     const model = new SessionModel(trainer.config, trainer.items, trainer.denseData());
     const prefixes: Int32Array[] = [];
     const next: number[] = [];
-    for (const s of sessions) for (let t = 1; t < s.length; t++) { prefixes.push(s.subarray(0, t)); next.push(s[t]!); }
+    for (const s of sessions)
+      for (let t = 1; t < s.length; t++) {
+        prefixes.push(s.subarray(0, t));
+        next.push(s[t]!);
+      }
     const scores = model.scorePrefixes(prefixes).arraySync();
     model.dispose();
     let expected = 0;
@@ -119,7 +145,10 @@ describe('training with the full softmax', () => {
 });
 
 describe('training with the repeat path', () => {
-  it.each([[1, 'mixture'], [2, 'exclusive']] as const)('--repeat %i (%s): the loss falls and a session item that always returns ranks first', (repeat, mode) => {
+  it.each([
+    [1, 'mixture'],
+    [2, 'exclusive'],
+  ] as const)('--repeat %i (%s): the loss falls and a session item that always returns ranks first', (repeat, mode) => {
     // Sessions a, b, a, c, a, d …: item a comes back every other step, the others are random.
     const rng = new Random(4);
     const sessions = Array.from({ length: 300 }, () => {
@@ -147,11 +176,13 @@ describe('repeat-offset calibration', () => {
     expect(Array.from(withRepeatOffset(w, 1.5).dense.get('repeat/recency')!)).toEqual([2.5, 3.5, 4.5]);
     expect(Array.from(w.dense.get('repeat/recency')!)).toEqual([1, 2, 3]); // a copy, not in place
     expect(() => withRepeatOffset({ ...w, config: { ...w.config, repeat: undefined } }, 1)).toThrow(/no repeat path/);
-    expect(chooseOffset([
-      { offset: -1, recall20: 0.5, mrr20: 0.2 },
-      { offset: 2, recall20: 0.51, mrr20: 0.21 },
-      { offset: 1, recall20: 0.51, mrr20: 0.21 },
-      { offset: 0, recall20: 0.52, mrr20: 0.18 },
-    ]).offset).toBe(1);
+    expect(
+      chooseOffset([
+        { offset: -1, recall20: 0.5, mrr20: 0.2 },
+        { offset: 2, recall20: 0.51, mrr20: 0.21 },
+        { offset: 1, recall20: 0.51, mrr20: 0.21 },
+        { offset: 0, recall20: 0.52, mrr20: 0.18 },
+      ]).offset,
+    ).toBe(1);
   });
 });

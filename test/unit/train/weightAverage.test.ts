@@ -48,7 +48,15 @@ describe('weight average', () => {
     expect(Array.from(shipped.items)).not.toEqual(Array.from(trainer.items));
 
     const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'c');
-    await saveCheckpoint(dir, trainer, { epoch: 0, batch: 2, epochRngState: 0, rngState: trainer.rng.state, globalStep: 2, seconds: 0, history: [] });
+    await saveCheckpoint(dir, trainer, {
+      epoch: 0,
+      batch: 2,
+      epochRngState: 0,
+      rngState: trainer.rng.state,
+      globalStep: 2,
+      seconds: 0,
+      history: [],
+    });
     trainer.dispose();
     const restored = new SessionTrainer(settings, 12, new Float64Array(12).fill(1));
     await loadCheckpoint(dir, restored);

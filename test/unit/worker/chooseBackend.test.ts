@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { backendPlan } from '../../../src/worker/chooseBackend';
 
-const swiftshader = { available: true, renderer: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)' };
+const swiftshader = {
+  available: true,
+  renderer: 'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)',
+};
 const gpu = { available: true, renderer: 'ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0)' };
 const noWebgl = { available: false, renderer: null };
 
@@ -15,7 +18,10 @@ describe('backendPlan', () => {
   });
   it('auto without WebGL or WebAssembly falls to wasm, then cpu', () => {
     expect(backendPlan('auto', noWebgl, true)).toEqual({ order: ['wasm', 'cpu'], reason: 'WebGL is unavailable: using wasm' });
-    expect(backendPlan('auto', noWebgl, false)).toEqual({ order: ['cpu'], reason: 'WebGL is unavailable and WebAssembly is unavailable: using cpu' });
+    expect(backendPlan('auto', noWebgl, false)).toEqual({
+      order: ['cpu'],
+      reason: 'WebGL is unavailable and WebAssembly is unavailable: using cpu',
+    });
   });
   it('a forced backend goes first, the others follow as fallbacks', () => {
     expect(backendPlan('webgl', swiftshader, true).order).toEqual(['webgl', 'wasm', 'cpu']);

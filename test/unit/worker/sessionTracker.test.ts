@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SessionState } from '../../../src/model/sessionModel';
+import type { SessionState } from '../../../src/model/plain/sessionState';
 import type { StoredSession, StoredSessionState } from '../../../src/store/historyStore';
 import { SessionTracker, type SessionStore, type SteppingModel } from '../../../src/worker/sessionTracker';
 import type { TrackedEvent } from '../../../src/track/trackedEvent';
@@ -27,7 +27,9 @@ function fakeStore(session: StoredSession | null, events: string[]): SessionStor
     saved,
     currentSession: async () => session,
     sessionEvents: async () => events.map((itemId, i) => ({ type: 'view', itemId, at: i, sessionId: session!.id }) as never),
-    saveSessionState: async (_id: string, state: StoredSessionState) => { saved.push(state); },
+    saveSessionState: async (_id: string, state: StoredSessionState) => {
+      saved.push(state);
+    },
   };
 }
 

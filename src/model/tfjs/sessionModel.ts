@@ -2,24 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readoutLast } from './attentionReadout';
 import { gruStep, projectGruInputs, runGru } from './gruCell';
 import { matMul } from './matMul';
-import { denseShapes, type ModelConfig } from './modelConfig';
+import { denseShapes, type ModelConfig } from '../plain/modelConfig';
 import { encodePrefixesWithStates, l2NormalizeRows, networkWeights, scoreItems, type NetworkWeights } from './sessionEncoder';
-import { applyRepeat, candidateColumn, repeatWeights, type RepeatWeights } from './repeatScores';
-
-/**
- * The model's memory of one session, in plain arrays so it can be stored (IndexedDB) and sent
- * across a Worker boundary: the items of the current window (at most `maxLen`) and the GRU
- * state after each of them. Advancing by one item costs one GRU step while the window fills.
- */
-export interface SessionState {
-  items: number[];
-  hidden: number[][];
-}
-
-/** The state of a session with no items yet. */
-export function emptySessionState(): SessionState {
-  return { items: [], hidden: [] };
-}
+import { applyRepeat, candidateColumn, repeatWeights, type RepeatWeights } from '../plain/repeatScores';
+import type { SessionState } from '../plain/sessionState';
 
 /**
  * A loaded session model ready to score: the normalised item table (kept both as rows in JS, to

@@ -1,6 +1,6 @@
 import { denseShapes, type ModelConfig } from './modelConfig';
 import { applyRepeat, candidateColumn, repeatWeights, type RepeatWeights } from './repeatScores';
-import type { SessionState } from './sessionModel';
+import type { SessionState } from './sessionState';
 
 /**
  * Scores candidate items from a stored session state in plain JavaScript: the read-out and the

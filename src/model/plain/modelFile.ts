@@ -98,7 +98,8 @@ export function checkManifest(json: unknown): ModelManifest {
   const m = json as Partial<ModelManifest> | null;
   if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) throw new ModelFormatError(`not a ${MODEL_FORMAT} manifest`);
   if (m.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelFormatError(`unsupported model format version ${String(m.formatVersion)}`);
-  if (!m.config || !Array.isArray(m.tensors) || typeof m.modelVersion !== 'string') throw new ModelFormatError('manifest lacks config, tensors or modelVersion');
+  if (!m.config || !Array.isArray(m.tensors) || typeof m.modelVersion !== 'string')
+    throw new ModelFormatError('manifest lacks config, tensors or modelVersion');
   const repeat = m.config.repeat;
   if (repeat !== undefined && repeat !== 'mixture' && repeat !== 'exclusive') {
     throw new ModelFormatError(`unknown repeat path "${String(repeat)}" (this SDK knows "mixture" and "exclusive")`);
@@ -121,7 +122,8 @@ export function decodeTensors(entries: TensorEntry[], buffer: ArrayBuffer): Deco
       const axis = e.axis ?? 0;
       const nScales = axis === 0 ? rows : cols;
       const scaleBytes = align4(nScales * 2);
-      if (e.byteLength !== scaleBytes + size) throw new ModelFormatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${scaleBytes + size}`);
+      if (e.byteLength !== scaleBytes + size)
+        throw new ModelFormatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${scaleBytes + size}`);
       const scales = new Float32Array(nScales);
       for (let i = 0; i < nScales; i++) scales[i] = fromFloat16(view.getUint16(i * 2, true));
       const values = new Int8Array(buffer, e.byteOffset + scaleBytes, size);

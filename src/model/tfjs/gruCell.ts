@@ -16,9 +16,15 @@ import { matMul } from './matMul';
  * backend (see PLATFORM.md).
  */
 export interface GruWeights {
-  Wz: tf.Tensor2D; Wr: tf.Tensor2D; Wh: tf.Tensor2D;
-  Uz: tf.Tensor2D; Ur: tf.Tensor2D; Uh: tf.Tensor2D;
-  bz: tf.Tensor1D; br: tf.Tensor1D; bh: tf.Tensor1D;
+  Wz: tf.Tensor2D;
+  Wr: tf.Tensor2D;
+  Wh: tf.Tensor2D;
+  Uz: tf.Tensor2D;
+  Ur: tf.Tensor2D;
+  Uh: tf.Tensor2D;
+  bz: tf.Tensor1D;
+  br: tf.Tensor1D;
+  bh: tf.Tensor1D;
 }
 
 /** Input projections `x·W + b` for the three gates, computed for many rows at once. */

@@ -1,7 +1,7 @@
 import { buildModel, type FetchedModel } from './buildModel';
-import { fetchModelFiles } from './modelFiles';
+import { fetchModelFiles } from '../plain/modelFiles';
 
-export { ModelFetchError } from './modelFiles';
+export { ModelFetchError } from '../plain/modelFiles';
 export type { FetchedModel } from './buildModel';
 
 /**

@@ -21,19 +21,32 @@ export function networkWeights(named: Record<string, tf.Tensor>): NetworkWeights
   };
   return {
     gru: {
-      Wz: get('gru/Wz'), Wr: get('gru/Wr'), Wh: get('gru/Wh'),
-      Uz: get('gru/Uz'), Ur: get('gru/Ur'), Uh: get('gru/Uh'),
-      bz: get('gru/bz'), br: get('gru/br'), bh: get('gru/bh'),
+      Wz: get('gru/Wz'),
+      Wr: get('gru/Wr'),
+      Wh: get('gru/Wh'),
+      Uz: get('gru/Uz'),
+      Ur: get('gru/Ur'),
+      Uh: get('gru/Uh'),
+      bz: get('gru/bz'),
+      br: get('gru/br'),
+      bh: get('gru/bh'),
     },
     readout: {
       ...(named['attn/query']
-        ? { attention: { query: get('attn/query'), key: get('attn/key'), bias: get('attn/bias'), v: get('attn/v'), context: get('out/context') } }
+        ? {
+            attention: {
+              query: get('attn/query'),
+              key: get('attn/key'),
+              bias: get('attn/bias'),
+              v: get('attn/v'),
+              context: get('out/context'),
+            },
+          }
         : {}),
-      last: get('out/last'), item: get('out/item'),
+      last: get('out/last'),
+      item: get('out/item'),
     },
-    ...(named['repeat/query']
-      ? { repeat: { query: get('repeat/query'), key: get('repeat/key'), recency: get('repeat/recency') } }
-      : {}),
+    ...(named['repeat/query'] ? { repeat: { query: get('repeat/query'), key: get('repeat/key'), recency: get('repeat/recency') } } : {}),
   };
 }
 
@@ -50,7 +63,13 @@ export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
  * `inputDropout` (training only) is an inverted-dropout mask shaped like `x` (entries 0 or
  * 1/(1-p)), multiplied onto the normalised embeddings before they enter the GRU and the read-out.
  */
-export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights, inputDropout?: tf.Tensor2D): tf.Tensor2D {
+export function encodeAllPositions(
+  x: tf.Tensor2D,
+  steps: number,
+  batch: number,
+  w: NetworkWeights,
+  inputDropout?: tf.Tensor2D,
+): tf.Tensor2D {
   return encodeAllPositionsWithStates(x, steps, batch, w, inputDropout).sessions;
 }
 
@@ -59,9 +78,13 @@ export function encodeAllPositions(x: tf.Tensor2D, steps: number, batch: number,
  * that the repeat path reads.
  */
 export function encodeAllPositionsWithStates(
-  x: tf.Tensor2D, steps: number, batch: number, w: NetworkWeights, inputDropout?: tf.Tensor2D,
+  x: tf.Tensor2D,
+  steps: number,
+  batch: number,
+  w: NetworkWeights,
+  inputDropout?: tf.Tensor2D,
 ): { sessions: tf.Tensor2D; states: tf.Tensor3D } {
-  const xn = inputDropout ? tf.mul(l2NormalizeRows(x), inputDropout) as tf.Tensor2D : l2NormalizeRows(x);
+  const xn = inputDropout ? (tf.mul(l2NormalizeRows(x), inputDropout) as tf.Tensor2D) : l2NormalizeRows(x);
   const states = runGru(xn, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;
   const d = x.shape[1];
@@ -80,7 +103,11 @@ export function encodePrefixes(x: tf.Tensor2D, lengths: Int32Array, steps: numbe
 
 /** {@link encodePrefixes}, also returning the GRU states `[batch, steps, hidden]` (for the repeat path). */
 export function encodePrefixesWithStates(
-  x: tf.Tensor2D, lengths: Int32Array, steps: number, batch: number, w: NetworkWeights,
+  x: tf.Tensor2D,
+  lengths: Int32Array,
+  steps: number,
+  batch: number,
+  w: NetworkWeights,
 ): { sessions: tf.Tensor2D; states: tf.Tensor3D } {
   const states = runGru(x, steps, batch, w.gru);
   const hs = tf.transpose(tf.stack(states), [1, 0, 2]) as tf.Tensor3D;

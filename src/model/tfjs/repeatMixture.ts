@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from './matMul';
-import { REPEAT_CAP } from './repeatScores';
+import { REPEAT_CAP } from '../plain/repeatScores';
 
 /**
  * The repeat (copy) path of the session model, after RepeatNet (Ren et al., AAAI 2019) and
@@ -46,7 +46,11 @@ export function repeatLogitsAllPositions(hs: tf.Tensor3D, w: RepeatTensors): tf.
   for (let t = 0; t < steps; t++) {
     for (let j = 0; j <= t; j++) pick[(t * steps + j) * maxLen + Math.min(t - j, maxLen - 1)] = 1;
   }
-  const r = tf.reshape(matMul(tf.tensor2d(pick, [steps * steps, maxLen]), tf.reshape(w.recency, [maxLen, 1]) as tf.Tensor2D), [1, steps, steps]);
+  const r = tf.reshape(matMul(tf.tensor2d(pick, [steps * steps, maxLen]), tf.reshape(w.recency, [maxLen, 1]) as tf.Tensor2D), [
+    1,
+    steps,
+    steps,
+  ]);
   const raw = tf.add(tf.add(q, k), r);
   return tf.reshape(tf.mul(tf.tanh(tf.div(raw, REPEAT_CAP)), REPEAT_CAP), [batch * steps, steps]) as tf.Tensor2D;
 }

@@ -1,4 +1,4 @@
-import type { ModelFiles } from './modelFiles';
+import type { ModelFiles } from '../plain/modelFiles';
 import { SessionModel } from './sessionModel';
 
 /** A model fetched and decoded: ready to score, with its vocabulary and manifest. */

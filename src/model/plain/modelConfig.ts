@@ -31,15 +31,32 @@ export interface ModelConfig {
 export function denseShapes(c: ModelConfig): Array<[string, number[]]> {
   const { embedDim: d, hiddenDim: h, attnDim: a } = c;
   return [
-    ['gru/Wz', [d, h]], ['gru/Wr', [d, h]], ['gru/Wh', [d, h]],
-    ['gru/Uz', [h, h]], ['gru/Ur', [h, h]], ['gru/Uh', [h, h]],
-    ['gru/bz', [h]], ['gru/br', [h]], ['gru/bh', [h]],
+    ['gru/Wz', [d, h]],
+    ['gru/Wr', [d, h]],
+    ['gru/Wh', [d, h]],
+    ['gru/Uz', [h, h]],
+    ['gru/Ur', [h, h]],
+    ['gru/Uh', [h, h]],
+    ['gru/bz', [h]],
+    ['gru/br', [h]],
+    ['gru/bh', [h]],
     ...(a > 0
-      ? ([['attn/query', [h, a]], ['attn/key', [h, a]], ['attn/bias', [a]], ['attn/v', [a, 1]], ['out/context', [h, d]]] as Array<[string, number[]]>)
+      ? ([
+          ['attn/query', [h, a]],
+          ['attn/key', [h, a]],
+          ['attn/bias', [a]],
+          ['attn/v', [a, 1]],
+          ['out/context', [h, d]],
+        ] as Array<[string, number[]]>)
       : []),
-    ['out/last', [h, d]], ['out/item', [d, d]],
+    ['out/last', [h, d]],
+    ['out/item', [d, d]],
     ...(c.repeat
-      ? ([['repeat/query', [h, 1]], ['repeat/key', [h, 1]], ['repeat/recency', [c.maxLen]]] as Array<[string, number[]]>)
+      ? ([
+          ['repeat/query', [h, 1]],
+          ['repeat/key', [h, 1]],
+          ['repeat/recency', [c.maxLen]],
+        ] as Array<[string, number[]]>)
       : []),
   ];
 }
