@@ -1,3 +1,4 @@
+import { sdkError } from '../errors';
 import type { ModelConfig } from '../model/plain/modelConfig';
 import { addGaussianNoise, clipToNorm } from './clipAndNoise';
 import { federatedDelta, type NamedWeights } from './federatedDelta';
@@ -7,11 +8,6 @@ import { randomNonce, secureUniform, type UniformSource } from './randomSource';
 
 /** The most bytes one device may upload per round (the issue's bar: ≤ 64 KB). */
 export const MAX_UPDATE_BYTES = 64 * 1024;
-
-/** Thrown when an encoded update would exceed {@link MAX_UPDATE_BYTES} (a model too large to federate). */
-export class UpdateTooLargeError extends Error {
-  override name = 'UpdateTooLargeError';
-}
 
 /** Inputs of {@link makeUpdate}. */
 export interface MakeUpdateOptions {
@@ -58,7 +54,9 @@ export function makeUpdate(o: MakeUpdateOptions): Uint8Array {
     values,
   );
   if (bytes.length > MAX_UPDATE_BYTES) {
-    throw new UpdateTooLargeError(
+    // A model too large to federate.
+    throw sdkError(
+      'UpdateTooLargeError',
       `update is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: federate fewer or smaller tensors`,
     );
   }

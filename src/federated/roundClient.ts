@@ -1,3 +1,4 @@
+import { sdkError } from '../errors';
 import type { FetchedModel } from '../model/tfjs/buildModel';
 import { backoffMs, MAX_UPLOAD_LOG, type FederatedState } from './federatedState';
 import { LocalTrainer } from './localTrainer';
@@ -105,9 +106,9 @@ export async function fetchServerModel(endpoint: string): Promise<ServerModelInf
   try {
     res = await fetch(url, { cache: 'no-cache', credentials: 'omit', referrerPolicy: 'no-referrer' });
   } catch (err) {
-    throw Object.assign(new Error(`cannot reach ${url}: ${(err as Error).message}`), { name: 'FederatedNetworkError' });
+    throw sdkError('FederatedNetworkError', `cannot reach ${url}: ${(err as Error).message}`);
   }
-  if (!res.ok) throw Object.assign(new Error(`${url}: HTTP ${res.status}`), { name: 'FederatedNetworkError' });
+  if (!res.ok) throw sdkError('FederatedNetworkError', `${url}: HTTP ${res.status}`);
   const info = (await res.json()) as ServerModelInfo;
   return { ...info, modelUrl: new URL(info.modelUrl, url).toString() };
 }

@@ -29,8 +29,11 @@ const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks', 'expo
 
 /**
  * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
- * is caught and reported through `onError` with a named error; the page keeps its own order. Only
- * the public methods' return values are promises that can reject, and only `status/topPicks`.
+ * is caught and reported through `onError` with a name of the vocabulary (`src/errors.ts`); the
+ * page keeps its own order. No method throws. Of the promises they return, only `exportData()`
+ * and `eraseData()` can reject (`StorageUnavailableError`, e.g. another tab holds the database
+ * open during an erase, or `WorkerUnavailableError`): a privacy action that did not happen must not look done. `status()`,
+ * `rank()`, `topPicks()`, `explain()` and `contribute()` resolve (to an empty or null answer on failure).
  */
 export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let config: ResolvedConfig | null = null;
@@ -130,12 +133,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       }),
     ).then(
       (status) => {
-        for (const e of status.errors) report(Object.assign(new Error(e.message), { name: e.name }));
+        for (const e of status.errors) report(e);
         void ranker?.ready();
         // tfjs and the backend come up after the first ranking; report what that start met.
         const seen = status.errors.length;
         call((w) => w.api.modelReady()).then((ready) => {
-          for (const e of ready.errors.slice(seen)) report(Object.assign(new Error(e.message), { name: e.name }));
+          for (const e of ready.errors.slice(seen)) report(e);
           if (c.updateEndpoint) scheduleContribution();
         }, report);
         return true;
@@ -230,12 +233,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           // A URL only known at run time: bundlers leave it alone and the browser loads it on demand.
           import(/* webpackIgnore: true */ env.vitalsUrl).then(
             (m: { startVitals(report: typeof onVitals, meter: SdkCostMeter): void }) => m.startVitals(onVitals, meter),
-            (err) =>
-              report(
-                Object.assign(asError(err, 'InternalError'), {
-                  message: `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}`,
-                }),
-              ),
+            (err) => report(sdkError('InternalError', `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}`)),
           );
         }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
@@ -309,15 +307,21 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       return readDeviceData(
         [storageOf('localStorage'), storageOf('sessionStorage')],
         ['edge-personalize.consent', 'edge-personalize.pending'],
-      );
+      ).catch((err: unknown) => {
+        throw asError(err, 'StorageUnavailableError');
+      });
     },
 
     async eraseData() {
       pending?.clear();
       writeConsentRecord(storageOf('localStorage'), null);
       // The Worker holds the database open: it closes and deletes it and forgets its state.
-      if (worker) await call((w) => w.api.forget());
-      else await deleteDeviceDatabase();
+      try {
+        if (worker) await call((w) => w.api.forget());
+        else await deleteDeviceDatabase();
+      } catch (err) {
+        throw asError(err, 'StorageUnavailableError');
+      }
       if (config) applyConsent(resolveConsent(config.consent, null, readPrivacySignals()));
     },
 

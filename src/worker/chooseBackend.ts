@@ -13,7 +13,8 @@ export interface WebglProbe {
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render|mesa offscreen/i;
 
 /**
- * The backends to try, in order, with the reason for the first. `auto` takes WebGL only where it
+ * The backends to try, in order, with the reason for that order (the Worker adds what failed and
+ * which one runs: `<reason>; wasm failed to initialise (…): using cpu`). `auto` takes WebGL only where it
  * is hardware-accelerated, otherwise wasm, then cpu; a forced backend is tried first and the
  * others follow as fallbacks, so a forced choice that fails still ranks.
  */
@@ -35,7 +36,7 @@ export function backendPlan(
   const why = !webgl.available
     ? 'WebGL is unavailable'
     : `WebGL renders in software (${webgl.renderer}), where tfjs runs 10-70× slower than on wasm`;
-  return { order: fallbacks, reason: wasmSupported ? `${why}: using wasm` : `${why} and WebAssembly is unavailable: using cpu` };
+  return { order: fallbacks, reason: wasmSupported ? why : `${why} and WebAssembly is unavailable` };
 }
 
 /** Creates a WebGL2 context on an OffscreenCanvas (Worker) and reads its renderer string. Never throws. */

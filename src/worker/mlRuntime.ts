@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // On-device training (federated learning) needs the ops' gradients; the bundler drops tfjs-core's
 // own registration import, so it is named here.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { sdkError } from '../errors';
 import type { BackendPreference } from '../config/config';
 import { backendPlan, probeWebgl } from './chooseBackend';
 import type { BackendReport } from './protocol';
@@ -34,7 +35,8 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
       await registerBackend(name, wasmBase, preference === 'webgl');
       if (await tf.setBackend(name)) {
         await tf.ready();
-        const reason = failures.length ? `${plan.reason}; ${failures.join('; ')}` : plan.reason;
+        // Says what runs, after what failed: never "using wasm" while cpu runs.
+        const reason = `${[plan.reason, ...failures].join('; ')}: using ${name}`;
         return { report: { name, reason, webglRenderer: webgl.renderer }, initMs: performance.now() - t0, failures };
       }
       failures.push(`${name} failed to initialise`);
@@ -42,7 +44,7 @@ export async function startBackend(preference: BackendPreference, wasmBase: stri
       failures.push(`${name} failed to initialise (${(err as Error).message})`);
     }
   }
-  throw Object.assign(new Error(`no tfjs backend could start: ${failures.join('; ')}`), { name: 'BackendUnavailableError' });
+  throw sdkError('BackendUnavailableError', `no tfjs backend could start: ${failures.join('; ')}`);
 }
 
 export { buildModel, type FetchedModel } from '../model/tfjs/buildModel';

@@ -5,6 +5,8 @@
  * with another's. {@link revalidateModel} checks the network copy of the manifest afterwards and
  * drops a stale version, so a newly published model is used from the next page on.
  */
+import { MODEL_REQUEST } from '../model/plain/modelFiles';
+
 const CACHE_NAME = 'edge-personalize-model-v1';
 
 /** Cache key of a file of a given model version. */
@@ -83,7 +85,7 @@ function versionOf(manifestText: string): string | null {
  */
 export async function revalidateModel(manifestUrl: string, loadedVersion: string): Promise<string | null> {
   try {
-    const res = await fetch(manifestUrl, { cache: 'no-cache' });
+    const res = await fetch(manifestUrl, { ...MODEL_REQUEST, cache: 'no-cache' });
     if (!res.ok) return null;
     const version = versionOf(await res.text());
     if (version && version !== loadedVersion) {

@@ -117,7 +117,7 @@ export class Personalizer implements WorkerApi {
 
   /** Resolves when tfjs and the model's tensors are up (with the status, whose `errors` name any backend fallback); rejects if no backend starts. */
   async modelReady(): Promise<WorkerStatus> {
-    if (!this._modelReady) throw Object.assign(new Error('start() has not run'), { name: 'ModelNotReadyError' });
+    if (!this._modelReady) throw sdkError('ModelNotReadyError', 'start() has not run');
     await this._modelReady;
     return this._status();
   }
@@ -133,9 +133,7 @@ export class Personalizer implements WorkerApi {
     const backend = await ml.startBackend(options.backend, this._wasmBase);
     this._backend = backend.report;
     if (backend.failures.length > 0) {
-      this._note(
-        Object.assign(new Error(`${backend.failures.join('; ')}; running on ${backend.report.name}`), { name: 'BackendUnavailableError' }),
-      );
+      this._note(sdkError('BackendUnavailableError', `${backend.failures.join('; ')}; running on ${backend.report.name}`));
     }
     this._timings.backendInitMs = backend.initMs;
     await this._serial(async () => {
@@ -331,8 +329,7 @@ export class Personalizer implements WorkerApi {
   }
 
   private _requireModel(): FetchedModel {
-    if (!this._model)
-      throw Object.assign(new Error('the model is not loaded (start() failed or has not run)'), { name: 'ModelNotReadyError' });
+    if (!this._model) throw sdkError('ModelNotReadyError', 'the model is not loaded (start() failed or has not run)');
     return this._model;
   }
 
@@ -355,8 +352,9 @@ export class Personalizer implements WorkerApi {
     }
   }
 
-  private _note(err: Error): void {
-    this._errors.push({ name: err.name, message: err.message });
+  private _note(err: unknown): void {
+    const e = asError(err, 'InternalError');
+    this._errors.push({ name: e.name, message: e.message });
     if (this._errors.length > MAX_ERRORS) this._errors.shift();
   }
 

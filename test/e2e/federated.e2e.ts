@@ -51,4 +51,32 @@ test.describe('federated learning', () => {
     for (const e of events) for (const v of [e.itemId, e.type, String(e.at), e.sessionId]) secrets.add(v);
     expectNoHistoryInRequests(sent, secrets, '/fl/v1/updates');
   });
+
+  test("the site's cookies go with none of the SDK's requests: model files, the server's versions, tokens, updates", async ({
+    page,
+    context,
+    baseURL,
+  }) => {
+    await context.addCookies([{ name: 'shop_session', value: 'secret-cookie-value', url: baseURL! }]);
+    const headers: Array<Promise<{ path: string; cookie: string | undefined }>> = [];
+    page.on('request', (r: Request) => {
+      headers.push(r.allHeaders().then((h) => ({ path: new URL(r.url()).pathname, cookie: h['cookie'] })));
+    });
+    await page.goto('/recs.html?fl=3');
+    await viewProducts(page, ['22578', '22577', '22086', '22961', '22960']);
+    await page.goto('/recs.html?fl=3&autoTrack=false');
+    await waitReady(page);
+    await expect.poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+    // A published version is loaded too (from /fl/v1/versions/…).
+    await expect.poll(async () => (await status(page)).worker.modelVersion, { timeout: 15_000 }).not.toBe('0');
+    await page.reload();
+    await waitReady(page);
+    const seen = await Promise.all(headers);
+    // The control: the page's own requests carry the cookie, so its absence below means something.
+    expect(seen.find((h) => h.path === '/fixture.js')?.cookie).toContain('secret-cookie-value');
+    const sdk = seen.filter((h) => /^\/models\/|^\/fl\//.test(h.path));
+    expect(sdk.some((h) => h.path.endsWith('/weights.bin'))).toBe(true);
+    expect(sdk.some((h) => h.path === '/fl/v1/updates')).toBe(true);
+    expect(sdk.filter((h) => h.cookie !== undefined).map((h) => h.path)).toEqual([]);
+  });
 });

@@ -1,4 +1,5 @@
 import { expect, type Page } from '@playwright/test';
+import { SDK_ERROR_NAMES } from '../../src/errors';
 
 /** What the fixture pages record (see pages/fixture.js). */
 export interface FixtureRecord {
@@ -16,11 +17,14 @@ type Sdk = {
   consent(s: string): void;
 };
 
+/** What the page saw so far; every error it got through `onError` has a name of the vocabulary (src/errors.ts). */
 export async function record(page: Page): Promise<FixtureRecord> {
-  return page.evaluate(() => {
+  const seen = await page.evaluate(() => {
     const w = window as unknown as { __errors: string[]; __ranked: FixtureRecord['ranked']; __uncaught: string[] };
     return { errors: [...w.__errors], ranked: [...w.__ranked], uncaught: [...w.__uncaught] };
   });
+  for (const e of seen.errors) expect(SDK_ERROR_NAMES, `onError got "${e}"`).toContain(e.slice(0, e.indexOf(':')));
+  return seen;
 }
 
 /** Waits until the slot `id` has been decided (ranked or kept). */

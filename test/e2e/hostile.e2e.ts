@@ -149,4 +149,18 @@ test.describe('hostile environments', () => {
     expect(r.uncaught).toEqual([]);
     expect(violations).toEqual([]);
   });
+
+  test("a strict CSP header without 'wasm-unsafe-eval': the Worker falls back to cpu, ranks, and says so", async ({ page }) => {
+    await page.goto('/csp-header/csp-header.html');
+    await waitSlotDecided(page);
+    const r = await record(page);
+    expect(r.ranked[0]!.reordered).toBe(true);
+    expect(r.uncaught).toEqual([]);
+    const s = await waitReady(page);
+    expect(s.worker.backend.name).toBe('cpu');
+    // What failed, then what runs (it used to read "…: using wasm; wasm failed…" while cpu ran).
+    expect(s.worker.backend.reason).toMatch(/wasm failed to initialise.*: using cpu$/);
+    expect(s.worker.backend.reason).not.toMatch(/using wasm/);
+    await expect.poll(async () => (await record(page)).errors.some((e) => e.startsWith('BackendUnavailableError'))).toBe(true);
+  });
 });

@@ -28,7 +28,20 @@ const fl = createAggregationServer({
   populationEstimate: 1,
 });
 
+/**
+ * Under `/csp-header/`, every file (page, SDK, Worker, wasm) is served with a strict CSP header
+ * without 'wasm-unsafe-eval'. A Worker gets its CSP from its own script's response, never from
+ * the page's meta tag, so this is how a site's header CSP reaches the SDK's Worker.
+ */
+const CSP_PREFIX = '/csp-header/';
+const STRICT_CSP =
+  "default-src 'self'; script-src 'self' 'nonce-e2e'; style-src 'self'; worker-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'";
+
 createServer((req, res) => {
+  if (req.url?.startsWith(CSP_PREFIX)) {
+    res.setHeader('Content-Security-Policy', STRICT_CSP);
+    req.url = req.url.slice(CSP_PREFIX.length - 1);
+  }
   fl.handle(req, res)
     .then((handled) => (handled ? true : serveStatic(req, res, mounts)))
     .then((served) => {

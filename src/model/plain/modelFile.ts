@@ -1,3 +1,4 @@
+import { sdkError } from '../../errors';
 import { denseShapes, type ModelConfig } from './modelConfig';
 import { dequantizeInt8, fromFloat16, quantizeInt8, toFloat16 } from './quantize';
 
@@ -88,21 +89,19 @@ export function encodeTensors(tensors: TensorToStore[]): { entries: TensorEntry[
 /** Named float32 tensors decoded from a binary. */
 export type DecodedTensors = Map<string, { shape: number[]; data: Float32Array }>;
 
-/** Named error for a model file that does not match its manifest (truncated, wrong format…). */
-export class ModelFormatError extends Error {
-  override name = 'ModelFormatError';
-}
+/** A model file that does not match its manifest (truncated, wrong format…): a `ModelFormatError`. */
+const formatError = (message: string): Error => sdkError('ModelFormatError', message);
 
-/** Checks a parsed `model.json` and returns it typed; throws {@link ModelFormatError}. */
+/** Checks a parsed `model.json` and returns it typed; throws a `ModelFormatError`. */
 export function checkManifest(json: unknown): ModelManifest {
   const m = json as Partial<ModelManifest> | null;
-  if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) throw new ModelFormatError(`not a ${MODEL_FORMAT} manifest`);
-  if (m.formatVersion !== MODEL_FORMAT_VERSION) throw new ModelFormatError(`unsupported model format version ${String(m.formatVersion)}`);
+  if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) throw formatError(`not a ${MODEL_FORMAT} manifest`);
+  if (m.formatVersion !== MODEL_FORMAT_VERSION) throw formatError(`unsupported model format version ${String(m.formatVersion)}`);
   if (!m.config || !Array.isArray(m.tensors) || typeof m.modelVersion !== 'string')
-    throw new ModelFormatError('manifest lacks config, tensors or modelVersion');
+    throw formatError('manifest lacks config, tensors or modelVersion');
   const repeat = m.config.repeat;
   if (repeat !== undefined && repeat !== 'mixture' && repeat !== 'exclusive') {
-    throw new ModelFormatError(`unknown repeat path "${String(repeat)}" (this SDK knows "mixture" and "exclusive")`);
+    throw formatError(`unknown repeat path "${String(repeat)}" (this SDK knows "mixture" and "exclusive")`);
   }
   return m as ModelManifest;
 }
@@ -112,7 +111,7 @@ export function decodeTensors(entries: TensorEntry[], buffer: ArrayBuffer): Deco
   const out: DecodedTensors = new Map();
   for (const e of entries) {
     if (e.byteOffset + e.byteLength > buffer.byteLength) {
-      throw new ModelFormatError(`weights file too short for tensor ${e.name} (${buffer.byteLength} bytes)`);
+      throw formatError(`weights file too short for tensor ${e.name} (${buffer.byteLength} bytes)`);
     }
     const size = e.shape.reduce((a, b) => a * b, 1);
     const view = new DataView(buffer, e.byteOffset, e.byteLength);
@@ -122,18 +121,17 @@ export function decodeTensors(entries: TensorEntry[], buffer: ArrayBuffer): Deco
       const axis = e.axis ?? 0;
       const nScales = axis === 0 ? rows : cols;
       const scaleBytes = align4(nScales * 2);
-      if (e.byteLength !== scaleBytes + size)
-        throw new ModelFormatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${scaleBytes + size}`);
+      if (e.byteLength !== scaleBytes + size) throw formatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${scaleBytes + size}`);
       const scales = new Float32Array(nScales);
       for (let i = 0; i < nScales; i++) scales[i] = fromFloat16(view.getUint16(i * 2, true));
       const values = new Int8Array(buffer, e.byteOffset + scaleBytes, size);
       data = dequantizeInt8({ rows, cols, axis, scales, values });
     } else {
-      if (e.byteLength !== size * 4) throw new ModelFormatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${size * 4}`);
+      if (e.byteLength !== size * 4) throw formatError(`tensor ${e.name}: ${e.byteLength} bytes, expected ${size * 4}`);
       data = new Float32Array(size);
       for (let i = 0; i < size; i++) data[i] = view.getFloat32(i * 4, true);
     }
-    if (!data.every(Number.isFinite)) throw new ModelFormatError(`tensor ${e.name} holds non-finite values`);
+    if (!data.every(Number.isFinite)) throw formatError(`tensor ${e.name} holds non-finite values`);
     out.set(e.name, { shape: e.shape, data });
   }
   return out;
@@ -147,17 +145,17 @@ export interface DecodedWeights {
 
 /**
  * Decodes a model's binary and picks out what the network needs (the item table and every dense
- * tensor its config calls for); throws {@link ModelFormatError} when one is missing. Shared by the
+ * tensor its config calls for); throws a `ModelFormatError` when one is missing. Shared by the
  * Node reader and the browser loader so both accept exactly the same files.
  */
 export function decodeWeights(manifest: ModelManifest, buffer: ArrayBuffer): DecodedWeights {
   const tensors = decodeTensors(manifest.tensors, buffer);
   const items = tensors.get('items');
-  if (!items) throw new ModelFormatError('model has no item table');
+  if (!items) throw formatError('model has no item table');
   const dense = new Map<string, Float32Array>();
   for (const [name] of denseShapes(manifest.config)) {
     const t = tensors.get(name);
-    if (!t) throw new ModelFormatError(`model lacks tensor ${name}`);
+    if (!t) throw formatError(`model lacks tensor ${name}`);
     dense.set(name, t.data);
   }
   return { items: items.data, dense };
@@ -166,6 +164,6 @@ export function decodeWeights(manifest: ModelManifest, buffer: ArrayBuffer): Dec
 /** Parses `vocab.txt` (one id per line) and checks it has one id per model item. */
 export function parseVocab(text: string, numItems: number): string[] {
   const vocab = text.split('\n').filter((l) => l.length > 0);
-  if (vocab.length !== numItems) throw new ModelFormatError(`vocabulary has ${vocab.length} ids, the model ${numItems} items`);
+  if (vocab.length !== numItems) throw formatError(`vocabulary has ${vocab.length} ids, the model ${numItems} items`);
   return vocab;
 }

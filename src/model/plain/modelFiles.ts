@@ -1,4 +1,5 @@
-import { checkManifest, decodeWeights, ModelFormatError, parseVocab, type ModelManifest } from './modelFile';
+import { sdkError } from '../../errors';
+import { checkManifest, decodeWeights, parseVocab, type ModelManifest } from './modelFile';
 
 /** A model's files fetched, checked against each other and decoded to float32 (no tfjs needed yet). */
 export interface ModelFiles {
@@ -13,26 +14,28 @@ export interface ModelFiles {
   bytes: number;
 }
 
-/** Named error for a model URL that cannot be fetched (network failure, HTTP error). */
-export class ModelFetchError extends Error {
-  override name = 'ModelFetchError';
-}
+/**
+ * How model files are requested: they are public, so never with the site's cookies (a model
+ * served by the aggregation server would otherwise receive the shop's session cookie with every
+ * version a device loads) and without a Referer (the page URL names the product being viewed).
+ */
+export const MODEL_REQUEST: RequestInit = { credentials: 'omit', referrerPolicy: 'no-referrer' };
 
 async function get(fetchFn: typeof fetch, url: string): Promise<Response> {
   let res: Response;
   try {
-    res = await fetchFn(url);
+    res = await fetchFn(url, MODEL_REQUEST);
   } catch (err) {
-    throw new ModelFetchError(`cannot fetch ${url}: ${(err as Error).message}`);
+    throw sdkError('ModelFetchError', `cannot fetch ${url}: ${(err as Error).message}`);
   }
-  if (!res.ok) throw new ModelFetchError(`cannot fetch ${url}: HTTP ${res.status}`);
+  if (!res.ok) throw sdkError('ModelFetchError', `cannot fetch ${url}: HTTP ${res.status}`);
   return res;
 }
 
 /**
  * Fetches a model directory written by `npm run train` (`model.json`, its weights and vocabulary,
  * resolved relative to `manifestUrl`) and checks every part against the manifest. Pure
- * JavaScript: the Worker runs it while tfjs is still loading. Rejects with {@link ModelFetchError}
+ * JavaScript: the Worker runs it while tfjs is still loading. Rejects with a `ModelFetchError`
  * (unreachable, HTTP error) or `ModelFormatError` (not JSON, wrong format, truncated weights,
  * vocabulary of the wrong length); the caller keeps the page's own order in either case.
  */
@@ -43,7 +46,7 @@ export async function fetchModelFiles(manifestUrl: string, fetchFn: typeof fetch
   try {
     json = JSON.parse(manifestText);
   } catch {
-    throw new ModelFormatError(`${manifestUrl} is not JSON`);
+    throw sdkError('ModelFormatError', `${manifestUrl} is not JSON`);
   }
   const manifest = checkManifest(json);
   // Files are named relative to the manifest; a relative manifest URL is relative to the page
@@ -52,7 +55,7 @@ export async function fetchModelFiles(manifestUrl: string, fetchFn: typeof fetch
   try {
     manifestAt = new URL(manifestUrl, (globalThis as { location?: { href: string } }).location?.href);
   } catch {
-    throw new ModelFetchError(`not a usable model URL: ${manifestUrl}`);
+    throw sdkError('ModelFetchError', `not a usable model URL: ${manifestUrl}`);
   }
   const rel = (file: string): string => new URL(file, manifestAt).toString();
   const [weightsRes, vocabRes] = await Promise.all([get(fetchFn, rel(manifest.weightsFile)), get(fetchFn, rel(manifest.vocabFile))]);

@@ -1,7 +1,6 @@
 import { buildModel, type FetchedModel } from './buildModel';
 import { fetchModelFiles } from '../plain/modelFiles';
 
-export { ModelFetchError } from '../plain/modelFiles';
 export type { FetchedModel } from './buildModel';
 
 /**

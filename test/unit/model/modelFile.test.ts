@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkManifest, decodeTensors, encodeTensors, ModelFormatError } from '../../../src/model/plain/modelFile';
+import { checkManifest, decodeTensors, encodeTensors } from '../../../src/model/plain/modelFile';
+
+const ModelFormatError = expect.objectContaining({ name: 'ModelFormatError' });
 import { Random } from '../../../models/random';
 
 const rng = new Random(11);
