@@ -150,6 +150,19 @@ test.describe('hostile environments', () => {
     expect(violations).toEqual([]);
   });
 
+  test('a strict CSP header, the snippet in a file of the site (no nonce): it personalizes, no violation', async ({ page }) => {
+    const violations: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    });
+    await page.goto('/csp-header/csp-external-snippet.html');
+    await waitSlotDecided(page);
+    const r = await record(page);
+    expect(r.ranked[0]!.reordered).toBe(true);
+    expect(r.uncaught).toEqual([]);
+    expect(violations).toEqual([]);
+  });
+
   test("a strict CSP header without 'wasm-unsafe-eval': the Worker falls back to cpu, ranks, and says so", async ({ page }) => {
     await page.goto('/csp-header/csp-header.html');
     await waitSlotDecided(page);

@@ -44,6 +44,12 @@ test.describe('the on-device loop', () => {
   });
 
   test('auto picks wasm on software WebGL and says why; forced webgl, wasm and cpu rank identically', async ({ page }) => {
+    // Nothing on the console from the SDK or tfjs on any backend (the favicon's 404 is the page's).
+    const consoleLines: string[] = [];
+    page.on('console', (m) => {
+      if (!/favicon|Failed to load resource/.test(m.text() + (m.location().url ?? ''))) consoleLines.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('worker', (w) => w.on('console', (m) => consoleLines.push(`worker ${m.type()}: ${m.text()}`)));
     await viewProducts(page, CHRISTMAS_VIEWS);
     await page.goto('/recs.html');
     const auto = await waitReady(page);
@@ -88,6 +94,7 @@ test.describe('the on-device loop', () => {
     expect(orders['cpu']!.slice(0, 8)).toEqual(orders['wasm']!.slice(0, 8));
     expect(picks['webgl']).toEqual(picks['wasm']);
     expect(picks['cpu']).toEqual(picks['wasm']);
+    expect(consoleLines).toEqual([]);
   });
 
   test('calls queued before the SDK arrives replay in order; a bad call is reported, never thrown', async ({ page }) => {
