@@ -48,7 +48,9 @@ export function layout(cat: Catalogue, page: PageParts): SafeHtml {
         <footer class="credit">
           <p>Products, prices and baskets: ${cat.credit}.</p>
           <p>
-            A demo of edge-personalize: not a real shop, nothing is sold or sent anywhere. <a href="/privacy">Your data &amp; privacy</a>
+            A demo of edge-personalize: not a real shop, nothing is sold. What you view and buy stays in this browser. With your consent it
+            downloads model versions and uploads clipped, noised model updates (never your events) to this shop's aggregation server.
+            <a href="/privacy">Your data &amp; privacy</a>
           </p>
         </footer>
         ${panel()}

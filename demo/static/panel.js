@@ -15,23 +15,37 @@
   var picks = [];
   var picksKey = '';
 
-  function setOpen(open) {
+  // Wide screens show the panel as a column beside the page (open unless closed); narrow ones as a
+  // bar at the bottom (closed unless opened), so by default it covers none of the page's controls.
+  var wide = window.matchMedia('(min-width: 75rem)');
+  function isOpen() {
+    return wide.matches ? !panel.classList.contains('closed') : panel.classList.contains('open');
+  }
+  function show(open) {
+    panel.classList.toggle('open', open);
     panel.classList.toggle('closed', !open);
     toggle.setAttribute('aria-expanded', String(open));
+  }
+  toggle.addEventListener('click', function () {
+    var open = !isOpen();
+    show(open);
     try {
       localStorage.setItem(OPEN_KEY, open ? '1' : '0');
     } catch (e) {
       /* blocked storage: not remembered */
     }
-  }
-  toggle.addEventListener('click', function () {
-    setOpen(panel.classList.contains('closed'));
   });
+  var remembered = null;
   try {
-    if (localStorage.getItem(OPEN_KEY) === '0') setOpen(false);
+    remembered = localStorage.getItem(OPEN_KEY);
   } catch (e) {
-    /* keep it open */
+    /* the default applies */
   }
+  if (remembered === '1' || remembered === '0') show(remembered === '1');
+  else toggle.setAttribute('aria-expanded', String(isOpen()));
+  wide.addEventListener('change', function () {
+    if (!panel.classList.contains('open') && !panel.classList.contains('closed')) toggle.setAttribute('aria-expanded', String(isOpen()));
+  });
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -61,6 +75,8 @@
 
   function render(st) {
     var w = st.worker;
+    // Until the Worker has read this browser's history, say so (not "no session, 0 stored").
+    var starting = st.consent.state === 'granted' && !(w && w.ready);
     var backend = w && w.backend;
     pairs(part('backend'), [
       ['Consent', st.consent.state + ' (' + st.consent.reason + ')'],
@@ -75,7 +91,8 @@
     pairs(part('timings'), [
       ['ML runtime load', ms(t.runtimeLoadMs)],
       ['Backend init', ms(t.backendInitMs)],
-      ['Model load', ms(t.modelLoadMs)],
+      ['Model fetch', ms(t.modelFetchMs) + (t.modelSource ? ' (' + t.modelSource + ')' : '')],
+      ['Model build', ms(t.modelBuildMs)],
       ['Session restore', ms(t.sessionRestoreMs)],
       ['Last slot ranking', ms(t.lastRankMs)],
       ['Last model step', ms(t.lastAdvanceMs)],
@@ -89,9 +106,13 @@
         return el('li', {}, [itemLink(id)]);
       }),
     );
-    part('events').textContent =
-      (session ? session.eventCount + ' events in this session, ' : 'No session yet: open a product. ') +
-      (w ? w.storedEvents + ' stored in this browser (IndexedDB).' : '');
+    part('events').textContent = starting
+      ? "Reading this browser's history…"
+      : st.consent.state !== 'granted'
+        ? 'Personalization is off: nothing is recorded.'
+        : (session ? session.eventCount + ' events in this session, ' : 'No session yet: open a product. ') +
+          w.storedEvents +
+          ' stored in this browser (IndexedDB).';
     part('picks').replaceChildren.apply(
       part('picks'),
       picks.map(function (p) {
@@ -106,8 +127,8 @@
       }),
     );
     part('summary').textContent = [
-      backend ? 'Backend ' + backend.name : w ? 'Loading the model…' : 'Personalization off (' + st.consent.state + ')',
-      session ? 'session of ' + items.length + ' items' : 'no session yet',
+      backend ? 'Backend ' + backend.name : starting ? 'Loading the model…' : 'Personalization off (' + st.consent.state + ')',
+      starting || st.consent.state !== 'granted' ? null : session ? 'session of ' + items.length + ' items' : 'no session yet',
       picks[0] ? 'top pick: ' + (names[picks[0].itemId] ? names[picks[0].itemId][0] : picks[0].itemId) : null,
       errors.length ? errors.length + ' errors' : null,
     ]
@@ -121,6 +142,11 @@
     if (!ep || typeof ep.status !== 'function') return;
     var st = await ep.status();
     var session = st.worker && st.worker.ready ? st.worker.session : null;
+    // Off (denied, erased) or not started: no picks are shown, and the next start asks again.
+    if (!(st.worker && st.worker.ready)) {
+      picks = [];
+      picksKey = '';
+    }
     // Scoring the catalogue is not free: ask again only when the session moved on.
     var key = session ? session.id + ':' + session.eventCount + ':' + session.lastAt : st.worker && st.worker.ready ? 'ready' : '';
     if (key && key !== picksKey) {

@@ -129,6 +129,8 @@
     // A null ε after a closed round means the accountant could not bound it (e.g. a round of one update,
     // whose noise alone is not counted as protection): say so, never show it as zero.
     var eps = function (e) {
+      // Before any round closes there is nothing to account for: not "0.00".
+      if (closed === 0) return 'none yet (no round has closed)';
       return e && typeof e.epsilon === 'number'
         ? e.epsilon.toPrecision(3)
         : closed > 0

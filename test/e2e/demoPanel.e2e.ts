@@ -1,0 +1,74 @@
+/**
+ * The demo shop's panel and pages as a visitor sees them, at a laptop's 1280×900 and a phone's
+ * 390×844: the panel covers none of the page's controls, shows real timings, shows nothing of a
+ * history that was erased, and the footer says truthfully what leaves the browser. Screenshots of
+ * each page and size are attached to the test (test-results/).
+ */
+import { expect, test, type Page } from '@playwright/test';
+import { sdkStatus, SHOP, watchErrors } from './demoShop';
+
+test.beforeEach(async ({ page }) => {
+  await page.addInitScript(() => localStorage.setItem('edge-personalize.consent', JSON.stringify({ state: 'granted', at: Date.now() })));
+});
+
+/** Every visible link and button of the page (not the panel's own) that the panel hides after scrolling it into view. */
+async function coveredControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const covered: string[] = [];
+    const panel = document.getElementById('panel')!;
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('a[href], button, input, select'))) {
+      if (panel.contains(el) || el.getClientRects().length === 0 || getComputedStyle(el).visibility === 'hidden') continue;
+      el.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+      const r = el.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+      if (hit && panel.contains(hit)) covered.push(`${el.tagName.toLowerCase()} "${(el.textContent ?? '').trim().slice(0, 40)}"`);
+    }
+    window.scrollTo(0, 0);
+    return covered;
+  });
+}
+
+for (const viewport of [
+  { width: 1280, height: 900 },
+  { width: 390, height: 844 },
+]) {
+  test(`at ${viewport.width}×${viewport.height} the panel covers none of the page's controls and shows real timings`, async ({
+    page,
+  }, testInfo) => {
+    await page.setViewportSize(viewport);
+    const problems = watchErrors(page);
+    const body = await (await page.request.get(`${SHOP}/`)).text();
+    const product = body.match(/href="(\/product\/[^"]+)"/)![1]!;
+    for (const path of [product, '/', '/privacy', '/cart']) {
+      await page.goto(`${SHOP}${path}`);
+      await expect.poll(async () => (await sdkStatus(page))?.worker?.ready ?? false, { timeout: 20_000 }).toBe(true);
+      await testInfo.attach(`${viewport.width}x${viewport.height}${path.replace(/\W/g, '_')}.png`, {
+        body: await page.screenshot(),
+        contentType: 'image/png',
+      });
+      expect(await coveredControls(page), path).toEqual([]);
+    }
+    // The panel's timings are the Worker's (the "Model load" row used to read "–" always).
+    const timings = page.locator('[data-panel="timings"]');
+    await expect(timings).toContainText(/Model fetch\s*\d+\.\d/);
+    await expect(timings).toContainText(/Model build\s*\d+\.\d/);
+    expect(problems).toEqual([]);
+  });
+}
+
+test('after Erase the panel shows no picks and no session; the footer says what leaves the browser', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const body = await (await page.request.get(`${SHOP}/`)).text();
+  const product = body.match(/href="(\/product\/[^"]+)"/)![1]!;
+  await page.goto(`${SHOP}${product}`);
+  await page.goto(`${SHOP}/privacy`);
+  await expect(page.locator('[data-panel="picks"] li')).not.toHaveCount(0, { timeout: 20_000 });
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Erase everything' }).click();
+  await expect(page.locator('[data-panel="summary"]')).toContainText('Personalization off', { timeout: 10_000 });
+  await expect(page.locator('[data-panel="picks"] li')).toHaveCount(0);
+  await expect(page.locator('[data-panel="session"] li')).toHaveCount(0);
+  const footer = page.locator('footer');
+  await expect(footer).not.toContainText('sent anywhere');
+  await expect(footer).toContainText('uploads clipped, noised model updates (never your events)');
+});
