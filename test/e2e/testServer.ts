@@ -37,12 +37,31 @@ const CSP_PREFIX = '/csp-header/';
 const STRICT_CSP =
   "default-src 'self'; script-src 'self' 'nonce-e2e'; style-src 'self'; worker-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'";
 
+/**
+ * A second aggregation server under `/fl-round3`: rounds of three devices (the demo's target), one
+ * participation token per address and round, every device sampled. A test sees whether one
+ * browser can fill a round by itself.
+ */
+const flRound3 = createAggregationServer({
+  modelDir: 'models/online-retail',
+  dataDir: mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl3-')),
+  basePath: '/fl-round3',
+  targetUpdates: 3,
+  minUpdates: 3,
+  rateLimit: null,
+  maxEpsilon: Infinity,
+  maxNoiseRatio: Infinity,
+  // q = target / population = 1: every device is drawn for every round.
+  populationEstimate: 3,
+});
+
 createServer((req, res) => {
   if (req.url?.startsWith(CSP_PREFIX)) {
     res.setHeader('Content-Security-Policy', STRICT_CSP);
     req.url = req.url.slice(CSP_PREFIX.length - 1);
   }
   fl.handle(req, res)
+    .then((handled) => handled || flRound3.handle(req, res))
     .then((handled) => (handled ? true : serveStatic(req, res, mounts)))
     .then((served) => {
       if (!served) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');

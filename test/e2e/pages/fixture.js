@@ -29,7 +29,7 @@
   if (q.get('worker')) config.workerUrl = q.get('worker');
   if (q.get('maxEvents')) config.retention = { maxEvents: Number(q.get('maxEvents')) };
   if (q.get('fl')) {
-    config.updateEndpoint = '/fl';
+    config.updateEndpoint = q.get('flPath') || '/fl';
     config.trainAfterEvents = Number(q.get('fl'));
   }
   if (q.get('vitals'))
