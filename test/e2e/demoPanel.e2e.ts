@@ -72,3 +72,55 @@ test('after Erase the panel shows no picks and no session; the footer says what 
   await expect(footer).not.toContainText('sent anywhere');
   await expect(footer).toContainText('uploads clipped, noised model updates (never your events)');
 });
+
+test('at 1280 px every category link shows whole (the bar used to stop at "Ga")', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${SHOP}/`);
+  const clipped = await page.locator('nav.categories').evaluate((nav) => {
+    const box = nav.getBoundingClientRect();
+    return Array.from(nav.querySelectorAll('a'))
+      .filter((a) => {
+        const r = a.getBoundingClientRect();
+        return r.left < box.left || r.right > box.right + 0.5 || r.right > window.innerWidth;
+      })
+      .map((a) => a.textContent);
+  });
+  expect(clipped).toEqual([]);
+  expect(await page.locator('nav.categories a').count()).toBeGreaterThan(10);
+});
+
+test('while the Worker starts the panel says so, not "no session, 0 stored"', async ({ page }) => {
+  // Hold the model's manifest for two seconds: the Worker is not ready meanwhile.
+  await page.route('**/model.json', async (route) => {
+    await new Promise((r) => setTimeout(r, 2000));
+    await route.continue();
+  });
+  await page.goto(`${SHOP}/`);
+  await expect(page.locator('[data-panel="events"]')).toHaveText("Reading this browser's history…", { timeout: 1500 });
+  await expect(page.locator('[data-panel="summary"]')).toContainText('Loading the model');
+  await expect(page.locator('[data-panel="events"]')).toContainText('stored in this browser', { timeout: 20_000 });
+});
+
+test('the privacy page says "none yet" for ε before any round has closed (not 0.00)', async ({ page }) => {
+  // The status of a server that has closed no round (as a fresh one answers: ε 0, no rounds).
+  await page.route('**/fl/v1/status', async (route) => {
+    const real = await (await route.fetch()).json();
+    real.privacy = {
+      ...real.privacy,
+      rounds: [],
+      lastRound: null,
+      cumulative: { epsilon: 0, order: 2 },
+      cumulativeWithoutSampling: { epsilon: 0, order: 2 },
+    };
+    await route.fulfill({ json: real });
+  });
+  await page.goto(`${SHOP}/privacy`);
+  const budget = page.locator('[data-privacy="budget"]');
+  await expect(budget).toContainText('none yet (no round has closed)');
+  const epsilonRows = await budget.evaluate((dl) =>
+    Array.from(dl.querySelectorAll('dt'))
+      .filter((dt) => dt.textContent!.startsWith('ε'))
+      .map((dt) => dt.nextElementSibling!.textContent),
+  );
+  expect(epsilonRows).toEqual(Array(3).fill('none yet (no round has closed)'));
+});
