@@ -31,13 +31,29 @@ export function quantizeUpdate(delta: Float32Array, config: ModelConfig, uniform
     scales.push(scale);
     if (scale > 0) {
       for (let i = offset; i < offset + n; i++) {
-        const x = delta[i]! / scale;
-        const k = Math.floor(x);
-        // Clamp guards the float edge case x = 127 + ε from rounding in the division.
-        values[i] = Math.max(-127, Math.min(127, k + (uniform() < x - k ? 1 : 0)));
+        // The clamp only guards the float edge case x = 127 + ε from rounding in the division.
+        values[i] = stochasticCode(delta[i]! / scale, uniform);
       }
     }
     offset += n;
   }
   return { values, scales };
+}
+
+/** `x` (in steps) to an int8 code by stochastic rounding (unbiased inside the range), clamped to [-127, 127]. */
+export function stochasticCode(x: number, uniform: UniformSource): number {
+  const k = Math.floor(x);
+  return Math.max(-127, Math.min(127, k + (uniform() < x - k ? 1 : 0)));
+}
+
+/**
+ * Quantizes with one step for every value, fixed in advance (secure aggregation sums codes of many
+ * devices, so they must share their steps). Values beyond ±127 steps are clamped: a biased edge,
+ * which the announced step makes rare (see secureAggregation/secureReport.ts).
+ */
+export function quantizeAtScale(delta: Float32Array, scale: number, uniform: UniformSource): Int8Array {
+  if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`quantizeAtScale: the step must be a positive number, not ${scale}`);
+  const codes = new Int8Array(delta.length);
+  for (let i = 0; i < delta.length; i++) codes[i] = stochasticCode(delta[i]! / scale, uniform);
+  return codes;
 }
