@@ -1,22 +1,10 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  existsSync,
-  fchmodSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { util as ppUtil } from '@cloudflare/privacypass-ts';
 import { toBase64Url } from '../federated/participationChallenge';
 import { DataDirError } from './updateStore';
-import { fsyncPath, writeAllSync } from './writeFileDurable';
+import { keepPrivate, writeSecretFile } from './secretFile';
 
 /** The key file's name inside the data directory. */
 export const TOKEN_KEY_FILE = 'token-issuer.json';
@@ -68,13 +56,7 @@ export function openTokenIssuerKey(dataDir: string): TokenIssuerKey {
   const path = join(dataDir, TOKEN_KEY_FILE);
   if (!existsSync(path)) createKeyFile(path);
   // Only the server's user may read the private key, even if someone loosened the mode.
-  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
-    try {
-      chmodSync(path, 0o600);
-    } catch (err) {
-      throw new DataDirError(`${path}: readable by others and cannot be made private (${(err as Error).message})`);
-    }
-  }
+  keepPrivate(path);
   const file = readKeyFile(path);
   let privateKey: KeyObject;
   try {
@@ -134,17 +116,5 @@ function createKeyFile(path: string): void {
     createdAt: new Date().toISOString(),
     privateKey: privateKey.export({ type: 'pkcs8', format: 'der' }).toString('base64url'),
   };
-  const tmp = `${path}.tmp`;
-  // A temp file left by a crash may have any mode; start from nothing so it is created 0600.
-  rmSync(tmp, { force: true });
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    if (process.platform !== 'win32') fchmodSync(fd, 0o600);
-    writeAllSync(fd, Buffer.from(JSON.stringify(file, null, 2) + '\n', 'utf8'));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  fsyncPath(dirname(path));
+  writeSecretFile(path, JSON.stringify(file, null, 2) + '\n');
 }
