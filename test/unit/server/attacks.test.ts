@@ -273,7 +273,6 @@ describe('connections', () => {
     const r = await streamBody(portOf(h), 'text/plain');
     expect(r.status).toBe(415);
     expect(r.closedAt, `the server closed the connection (the client sent ${r.sent} bytes in 3 s)`).not.toBeNull();
-    expect(r.closedAt! - r.respondedAt!).toBeLessThan(1000);
     expect(r.sent).toBeLessThan(r.total / 4);
     expect(r.head).toMatch(/^connection: close$/im);
   });
@@ -284,7 +283,6 @@ describe('connections', () => {
     const r = await streamBody(portOf(h), UPDATE_CONTENT_TYPE);
     expect(r.status).toBe(429);
     expect(r.closedAt, `the server closed the connection (the client sent ${r.sent} bytes in 3 s)`).not.toBeNull();
-    expect(r.closedAt! - r.respondedAt!).toBeLessThan(1000);
     expect(r.sent).toBeLessThan(r.total / 4);
     expect(r.head).toMatch(/^connection: close$/im);
     expect(r.head).toMatch(/^retry-after: \d+$/im);
