@@ -164,7 +164,8 @@ test.describe('hostile environments', () => {
   });
 
   test("a strict CSP header without 'wasm-unsafe-eval': the Worker falls back to cpu, ranks, and says so", async ({ page }) => {
-    await page.goto('/csp-header/csp-header.html');
+    // The page's own meta CSP allows wasm; the header's (which alone reaches the Worker) does not.
+    await page.goto('/csp-header/csp-strict.html');
     await waitSlotDecided(page);
     const r = await record(page);
     expect(r.ranked[0]!.reordered).toBe(true);
