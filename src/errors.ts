@@ -6,6 +6,7 @@
  */
 export type SdkErrorName =
   | 'InvalidEventError'
+  | 'QueueOverflowError'
   | 'ConfigError'
   | 'WorkerUnavailableError'
   | 'StorageUnavailableError'

@@ -7,7 +7,10 @@ import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedCon
 import { readPrivacySignals } from '../privacy/privacySignals';
 import { deleteDeviceDatabase, readDeviceData } from '../store/deviceData';
 import { startAutoTrack } from '../track/autoTrack';
-import { PendingEvents } from '../track/pendingEvents';
+import { callIdSource } from '../track/callIds';
+import { EventBatcher } from '../track/eventBatcher';
+import { MAX_PENDING_EVENTS, PENDING_KEY, PendingEvents } from '../track/pendingEvents';
+import { QUEUED_KEY, takeQueuedCalls } from '../track/queuedCalls';
 import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
 import type { WorkerStatus } from '../worker/protocol';
@@ -66,19 +69,53 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let pending: PendingEvents | null = null;
   const meter = new SdkCostMeter();
 
-  /** Hands one event to the Worker; it leaves the tab's pending list once the Worker answers. */
-  const record = (event: TrackedEvent): void => {
-    call((w) => w.api.record(event)).then(
+  /** Hands a batch of events to the Worker (one message); they leave the tab's pending list once the Worker answers. */
+  const record = (events: TrackedEvent[]): void => {
+    call((w) => w.api.record(events)).then(
       (result) =>
         meter.measure(() => {
-          // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
-          if (result.stored || result.error) pending?.confirm(event);
+          // Stored, or kept in the Worker's memory because storage failed: either way handed over.
+          if (result.handedOver) pending?.confirm(events);
           if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
           return ranker?.rerankOffscreen().catch(report);
         }),
       report,
     );
   };
+  const batcher = new EventBatcher(record);
+  const nextCallId = callIdSource();
+  /** Whether the queue is dropping events (one report per overflow, not one per dropped event). */
+  let overflowing = false;
+
+  /** `track()` at time `at`: validate, queue for the Worker's next batch. No per-call serialisation. */
+  const trackAt = (type: unknown, props: unknown, at: number): void => {
+    if (!config) return;
+    const event = validateEvent(type, props, at, { maxItemIdLength: 128, maxPropsBytes: 2048, customTypes: config.customEventTypes });
+    if (event instanceof Error) return report(event);
+    if (consent.state !== 'granted' || !worker || !pending) return;
+    event.callId = nextCallId();
+    if (!pending.add(event)) {
+      if (!overflowing)
+        report(
+          sdkError(
+            'QueueOverflowError',
+            `more than ${MAX_PENDING_EVENTS} tracked events are waiting for the Worker: further events are dropped until it catches up`,
+          ),
+        );
+      overflowing = true;
+      return;
+    }
+    overflowing = false;
+    batcher.add(event);
+  };
+  /** The tab's waiting events go to sessionStorage when the page is hidden or left (nothing is written per call). */
+  const persistPending = (): void => pending?.persist();
+  try {
+    addEventListener('pagehide', persistPending);
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && persistPending());
+  } catch {
+    /* no window (tests) */
+  }
 
   const report = (err: unknown): void => {
     const error = asError(err, 'InternalError');
@@ -149,7 +186,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     // Events an earlier page of this tab could not hand over (it was left too soon) go first,
     // right after start() (the Worker runs calls in order).
     pending ??= new PendingEvents(storageOf('sessionStorage'));
-    for (const event of pending.takeOver()) record(event);
+    for (const event of pending.takeOver()) batcher.add(event);
     if (c.autoTrack) {
       try {
         stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
@@ -173,6 +210,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
 
   const stopPersonalization = (): void => {
     pending?.clear();
+    batcher.clear();
     stopAutoTrack?.();
     stopAutoTrack = null;
     worker?.terminate();
@@ -240,8 +278,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
         ranker.start();
+        // Calls an earlier page of this tab queued in the snippet before it was left (the SDK had
+        // not arrived): recorded with their own time if consent is granted now, else dropped.
+        const queued = takeQueuedCalls(storageOf('sessionStorage'));
         if (consent.state === 'granted') startPersonalization();
         else ranker.fail('no_consent');
+        for (const c of queued) trackAt(c.type, c.props, c.at ?? Date.now());
         for (const [method, args] of early.splice(0)) (api as unknown as Record<string, (...a: unknown[]) => void>)[method]!(...args);
       } catch (err) {
         report(err);
@@ -255,15 +297,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           early.push(['track', [type, props]]);
           return;
         }
-        const event = validateEvent(type, props, Date.now(), {
-          maxItemIdLength: 128,
-          maxPropsBytes: 2048,
-          customTypes: config.customEventTypes,
-        });
-        if (event instanceof Error) return report(event);
-        if (consent.state !== 'granted' || !worker) return;
-        pending?.add(event);
-        record(event);
+        trackAt(type, props, Date.now());
       } catch (err) {
         report(err);
       }
@@ -306,14 +340,17 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     },
 
     async exportData() {
+      pending?.persist(); // what waits in memory is on the device too
       return readDeviceData(
         [storageOf('localStorage'), storageOf('sessionStorage')],
-        ['edge-personalize.consent', 'edge-personalize.pending'],
+        ['edge-personalize.consent', PENDING_KEY, QUEUED_KEY],
       );
     },
 
     async eraseData() {
       pending?.clear();
+      batcher.clear();
+      takeQueuedCalls(storageOf('sessionStorage'));
       writeConsentRecord(storageOf('localStorage'), null);
       // The Worker holds the database open: it closes and deletes it and forgets its state.
       if (worker) await call((w) => w.api.forget());

@@ -7,7 +7,7 @@ import { DEFAULT_TRACK_LIMITS, STANDARD_EVENT_TYPES, type TrackedEvent, type Tra
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
   constructor(
-    /** Machine-readable reason: `unknown_type`, `missing_item_id`, `item_id_not_string`, `item_id_too_long`, `props_not_object`, `props_too_large`. */
+    /** Machine-readable reason: `unknown_type`, `missing_item_id`, `item_id_not_string`, `item_id_too_long`, `props_not_object`, `props_not_serialisable`, `props_too_large`. */
     readonly reason: string,
     message: string,
   ) {
@@ -48,13 +48,17 @@ export function validateEvent(
   }
   const event: TrackedEvent = { type, itemId, at: now };
   if (Object.keys(rest).length > 0) {
-    let json: string | undefined;
+    let json: string;
     try {
       json = JSON.stringify(rest);
     } catch {
-      // Cyclic or BigInt props cannot be stored.
+      // Cyclic props, a BigInt, a throwing toJSON: JSON.stringify throws, and nothing can be stored.
+      return new InvalidEventError(
+        'props_not_serialisable',
+        'track(): props must be plain JSON data (no cycles, BigInt values or throwing toJSON methods)',
+      );
     }
-    if (json === undefined || json.length > limits.maxPropsBytes) {
+    if (json.length > limits.maxPropsBytes) {
       return new InvalidEventError('props_too_large', `track(): props must be JSON of at most ${limits.maxPropsBytes} characters`);
     }
     event.props = JSON.parse(json) as Record<string, unknown>;

@@ -35,8 +35,22 @@ describe('validateEvent', () => {
     const cyclic: Record<string, unknown> = { itemId: 'a' };
     cyclic.self = { cyclic };
     (cyclic.self as Record<string, unknown>).loop = cyclic.self;
-    expect(reason(validateEvent('view', cyclic, 0))).toBe('props_too_large');
-    expect(reason(validateEvent('view', { itemId: 'a', n: 10n }, 0))).toBe('props_too_large');
+    // Not too large: not JSON at all. The reason says so.
+    expect(reason(validateEvent('view', cyclic, 0))).toBe('props_not_serialisable');
+    expect(reason(validateEvent('view', { itemId: 'a', n: 10n }, 0))).toBe('props_not_serialisable');
+    const throwing = {
+      itemId: 'a',
+      x: {
+        toJSON() {
+          throw new Error('no');
+        },
+      },
+    };
+    expect(reason(validateEvent('view', throwing, 0))).toBe('props_not_serialisable');
+    // The limit is on the props' JSON (without itemId): 2,048 characters pass, 2,049 do not.
+    const fill = (n: number) => ({ itemId: 'a', p: 'y'.repeat(n - '{"p":""}'.length) });
+    expect(validateEvent('view', fill(2048), 0)).not.toBeInstanceOf(InvalidEventError);
+    expect(reason(validateEvent('view', fill(2049), 0))).toBe('props_too_large');
     const err = validateEvent('nope', { itemId: 'a' }, 0) as InvalidEventError;
     expect(err.name).toBe('InvalidEventError');
     expect(err.message).toMatch(/unknown event type "nope"/);
