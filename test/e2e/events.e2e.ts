@@ -118,6 +118,25 @@ test.describe('the event path under load', () => {
     expect((await eventsInDb(page)).map((e) => e.itemId)).toEqual([...Array(20).fill('22961'), '22086']);
   });
 
+  test('calls queued in the snippet survive leaving the page before the SDK arrived', async ({ page }) => {
+    // The first page's SDK never arrives (blocked, slow network): only the snippet ran.
+    await page.route('**/dist/edge-personalize.js', (route) => route.abort());
+    await page.goto('/burst.html?autoTrack=false');
+    await page.evaluate(() => {
+      const q = (window as unknown as { edgePersonalize: unknown[] }).edgePersonalize;
+      for (let i = 0; i < 300; i++) q.push(['track', 'view', { itemId: '22961', n: i }]);
+    });
+    const leftAt = Date.now();
+    await page.unroute('**/dist/edge-personalize.js');
+    await page.goto('/burst.html?autoTrack=false');
+    await waitReady(page);
+    await expect.poll(() => storedEvents(page), { timeout: 20_000 }).toBe(300);
+    const events = await eventsInDb(page);
+    expect(events.map((e) => e.props?.n)).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    for (const e of events) expect(e.at).toBeLessThanOrEqual(leftAt); // stamped when queued, not when replayed
+    expect((await record(page)).errors).toEqual([]);
+  });
+
   test("an idle tab's status shows what the store holds, not only what it recorded itself", async ({ context }) => {
     const idle = await context.newPage();
     await idle.goto('/burst.html?autoTrack=false');
