@@ -39,6 +39,14 @@ export class EventWriter {
     });
   }
 
+  /**
+   * Forgets every batch not yet written (the data is being erased): they resolve as handed over,
+   * none stored. A chunk being written finishes first (it is in the serial chain before the erase).
+   */
+  drop(): void {
+    for (const job of this._jobs.splice(0)) job.resolve(job.result);
+  }
+
   private _schedule(): void {
     if (this._scheduled || this._jobs.length === 0) return;
     this._scheduled = true;
@@ -59,12 +67,12 @@ export class EventWriter {
       sum.pruned += r.pruned;
       if (r.error) sum.error = r.error;
       job.done += chunk.length;
-      if (job.done >= job.events.length) {
+      if (job.done >= job.events.length && this._jobs[0] === job) {
         this._jobs.shift();
         job.resolve(sum);
       }
     } catch (err) {
-      this._jobs.shift();
+      if (this._jobs[0] === job) this._jobs.shift();
       job.reject(err);
     } finally {
       this._schedule();

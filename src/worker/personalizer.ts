@@ -301,6 +301,8 @@ export class Personalizer implements WorkerApi {
   }
 
   forget(): Promise<void> {
+    // Batches that arrived before the erase are erased with the rest, not written after it.
+    this._writer.drop();
     return this._serial(async () => {
       this._store?.close();
       this._store = null;

@@ -68,6 +68,16 @@ test.describe('the event path under load', () => {
     expect((await record(page)).uncaught).toEqual([]);
   });
 
+  test('eraseData() during a backlog erases the backlog too', async ({ page }) => {
+    await page.goto('/burst.html?autoTrack=false');
+    await waitReady(page);
+    await trackLoop(page, 5_000, 'erased');
+    await page.evaluate(() => (window as unknown as { edgePersonalize: { eraseData(): Promise<void> } }).edgePersonalize.eraseData());
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 1_000))); // chunks left behind the erase would land now
+    expect(await eventsInDb(page)).toEqual([]);
+    expect(await storedEvents(page)).toBe(0);
+  });
+
   test('ten tabs tracking in tight loops: every event of every tab is stored', async ({ context }) => {
     test.setTimeout(180_000);
     const tabs = await Promise.all(Array.from({ length: 10 }, () => context.newPage()));
