@@ -7,9 +7,8 @@ import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedCon
 import { readPrivacySignals } from '../privacy/privacySignals';
 import { deleteDeviceDatabase, readDeviceData } from '../store/deviceData';
 import { startAutoTrack } from '../track/autoTrack';
-import { callIdSource } from '../track/callIds';
-import { EventBatcher } from '../track/eventBatcher';
-import { MAX_PENDING_EVENTS, PENDING_KEY, PendingEvents } from '../track/pendingEvents';
+import { EventQueue } from '../track/eventQueue';
+import { PENDING_KEY } from '../track/pendingEvents';
 import { QUEUED_KEY, takeQueuedCalls } from '../track/queuedCalls';
 import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
@@ -66,53 +65,34 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let firstRankedAt: number | null = null;
   const counts = { ranked: 0, kept: 0 };
   const early: Array<[string, unknown[]]> = [];
-  let pending: PendingEvents | null = null;
+  let queue: EventQueue | null = null;
   const meter = new SdkCostMeter();
 
-  /** Hands a batch of events to the Worker (one message); they leave the tab's pending list once the Worker answers. */
+  /** Hands a batch of events to the Worker (one message); they stop waiting once the Worker answers. */
   const record = (events: TrackedEvent[]): void => {
     call((w) => w.api.record(events)).then(
       (result) =>
         meter.measure(() => {
           // Stored, or kept in the Worker's memory because storage failed: either way handed over.
-          if (result.handedOver) pending?.confirm(events);
+          if (result.handedOver) queue?.confirm(events);
           if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
           return ranker?.rerankOffscreen().catch(report);
         }),
       report,
     );
   };
-  const batcher = new EventBatcher(record);
-  const nextCallId = callIdSource();
-  /** Whether the queue is dropping events (one report per overflow, not one per dropped event). */
-  let overflowing = false;
 
-  /** `track()` at time `at`: validate, queue for the Worker's next batch. No per-call serialisation. */
+  /** `track()` at time `at`: validate, then queue for the Worker's next batch. */
   const trackAt = (type: unknown, props: unknown, at: number): void => {
     if (!config) return;
     const event = validateEvent(type, props, at, { maxItemIdLength: 128, maxPropsBytes: 2048, customTypes: config.customEventTypes });
     if (event instanceof Error) return report(event);
-    if (consent.state !== 'granted' || !worker || !pending) return;
-    event.callId = nextCallId();
-    if (!pending.add(event)) {
-      if (!overflowing)
-        report(
-          sdkError(
-            'QueueOverflowError',
-            `more than ${MAX_PENDING_EVENTS} tracked events are waiting for the Worker: further events are dropped until it catches up`,
-          ),
-        );
-      overflowing = true;
-      return;
-    }
-    overflowing = false;
-    batcher.add(event);
+    if (consent.state === 'granted' && worker) queue?.add(event);
   };
-  /** The tab's waiting events go to sessionStorage when the page is hidden or left (nothing is written per call). */
-  const persistPending = (): void => pending?.persist();
+  // What waits for the Worker goes to sessionStorage when the page is hidden or left, not per call.
   try {
-    addEventListener('pagehide', persistPending);
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && persistPending());
+    addEventListener('pagehide', () => queue?.persist());
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && queue?.persist());
   } catch {
     /* no window (tests) */
   }
@@ -185,8 +165,8 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     );
     // Events an earlier page of this tab could not hand over (it was left too soon) go first,
     // right after start() (the Worker runs calls in order).
-    pending ??= new PendingEvents(storageOf('sessionStorage'));
-    for (const event of pending.takeOver()) batcher.add(event);
+    queue ??= new EventQueue(storageOf('sessionStorage'), record, report);
+    queue.resume();
     if (c.autoTrack) {
       try {
         stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
@@ -209,8 +189,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   };
 
   const stopPersonalization = (): void => {
-    pending?.clear();
-    batcher.clear();
+    queue?.clear();
     stopAutoTrack?.();
     stopAutoTrack = null;
     worker?.terminate();
@@ -340,7 +319,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     },
 
     async exportData() {
-      pending?.persist(); // what waits in memory is on the device too
+      queue?.persist(); // what waits in memory is on the device too
       return readDeviceData(
         [storageOf('localStorage'), storageOf('sessionStorage')],
         ['edge-personalize.consent', PENDING_KEY, QUEUED_KEY],
@@ -348,8 +327,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     },
 
     async eraseData() {
-      pending?.clear();
-      batcher.clear();
+      queue?.clear();
       takeQueuedCalls(storageOf('sessionStorage'));
       writeConsentRecord(storageOf('localStorage'), null);
       // The Worker holds the database open: it closes and deletes it and forgets its state.
