@@ -9,6 +9,8 @@
 export const SDK_ERROR_NAMES = [
   /** A `track()` call was ignored (`reason` says why). */
   'InvalidEventError',
+  /** More events waited for the Worker than the queue holds (10,000): the newest were dropped. */
+  'QueueOverflowError',
   /** A configuration value or an API argument was refused (the default applies). */
   'ConfigError',
   /** The Worker could not start or died. */

@@ -7,7 +7,9 @@ import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedCon
 import { readPrivacySignals } from '../privacy/privacySignals';
 import { deleteDeviceDatabase, readDeviceData } from '../store/deviceData';
 import { startAutoTrack } from '../track/autoTrack';
-import { PendingEvents } from '../track/pendingEvents';
+import { EventQueue } from '../track/eventQueue';
+import { PENDING_KEY } from '../track/pendingEvents';
+import { QUEUED_KEY, takeQueuedCalls } from '../track/queuedCalls';
 import type { TrackedEvent } from '../track/trackedEvent';
 import { validateEvent } from '../track/validateEvent';
 import type { WorkerStatus } from '../worker/protocol';
@@ -66,22 +68,37 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   let firstRankedAt: number | null = null;
   const counts = { ranked: 0, kept: 0 };
   const early: Array<[string, unknown[]]> = [];
-  let pending: PendingEvents | null = null;
+  let queue: EventQueue | null = null;
   const meter = new SdkCostMeter();
 
-  /** Hands one event to the Worker; it leaves the tab's pending list once the Worker answers. */
-  const record = (event: TrackedEvent): void => {
-    call((w) => w.api.record(event)).then(
+  /** Hands a batch of events to the Worker (one message); they stop waiting once the Worker answers. */
+  const record = (events: TrackedEvent[]): void => {
+    call((w) => w.api.record(events)).then(
       (result) =>
         meter.measure(() => {
-          // Stored, or kept in the Worker's memory because storage failed: either way it was handed over.
-          if (result.stored || result.error) pending?.confirm(event);
-          if (result.error) report(Object.assign(new Error(result.error.message), { name: result.error.name }));
+          // Stored, or kept in the Worker's memory because storage failed: either way handed over.
+          if (result.handedOver) queue?.confirm(events);
+          if (result.error) report(result.error);
           return ranker?.rerankOffscreen().catch(report);
         }),
       report,
     );
   };
+
+  /** `track()` at time `at`: validate, then queue for the Worker's next batch. */
+  const trackAt = (type: unknown, props: unknown, at: number): void => {
+    if (!config) return;
+    const event = validateEvent(type, props, at, { maxItemIdLength: 128, maxPropsBytes: 2048, customTypes: config.customEventTypes });
+    if (event instanceof Error) return report(event);
+    if (consent.state === 'granted' && worker) queue?.add(event);
+  };
+  // What waits for the Worker goes to sessionStorage when the page is hidden or left, not per call.
+  try {
+    addEventListener('pagehide', () => queue?.persist());
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && queue?.persist());
+  } catch {
+    /* no window (tests) */
+  }
 
   const report = (err: unknown): void => {
     const error = asError(err, 'InternalError');
@@ -151,8 +168,8 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     );
     // Events an earlier page of this tab could not hand over (it was left too soon) go first,
     // right after start() (the Worker runs calls in order).
-    pending ??= new PendingEvents(storageOf('sessionStorage'));
-    for (const event of pending.takeOver()) record(event);
+    queue ??= new EventQueue(storageOf('sessionStorage'), record, report);
+    queue.resume();
     if (c.autoTrack) {
       try {
         stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
@@ -175,7 +192,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   };
 
   const stopPersonalization = (): void => {
-    pending?.clear();
+    queue?.clear();
     stopAutoTrack?.();
     stopAutoTrack = null;
     worker?.terminate();
@@ -238,8 +255,12 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
         ranker.start();
+        // Calls an earlier page of this tab queued in the snippet before it was left (the SDK had
+        // not arrived): recorded with their own time if consent is granted now, else dropped.
+        const queued = takeQueuedCalls(storageOf('sessionStorage'));
         if (consent.state === 'granted') startPersonalization();
         else ranker.fail('no_consent');
+        for (const c of queued) trackAt(c.type, c.props, c.at ?? Date.now());
         for (const [method, args] of early.splice(0)) (api as unknown as Record<string, (...a: unknown[]) => void>)[method]!(...args);
       } catch (err) {
         report(err);
@@ -253,15 +274,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           early.push(['track', [type, props]]);
           return;
         }
-        const event = validateEvent(type, props, Date.now(), {
-          maxItemIdLength: 128,
-          maxPropsBytes: 2048,
-          customTypes: config.customEventTypes,
-        });
-        if (event instanceof Error) return report(event);
-        if (consent.state !== 'granted' || !worker) return;
-        pending?.add(event);
-        record(event);
+        trackAt(type, props, Date.now());
       } catch (err) {
         report(err);
       }
@@ -304,16 +317,18 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     },
 
     async exportData() {
+      queue?.persist(); // what waits in memory is on the device too
       return readDeviceData(
         [storageOf('localStorage'), storageOf('sessionStorage')],
-        ['edge-personalize.consent', 'edge-personalize.pending'],
+        ['edge-personalize.consent', PENDING_KEY, QUEUED_KEY],
       ).catch((err: unknown) => {
         throw asError(err, 'StorageUnavailableError');
       });
     },
 
     async eraseData() {
-      pending?.clear();
+      queue?.clear();
+      takeQueuedCalls(storageOf('sessionStorage'));
       writeConsentRecord(storageOf('localStorage'), null);
       // The Worker holds the database open: it closes and deletes it and forgets its state.
       try {

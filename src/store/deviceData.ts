@@ -1,3 +1,4 @@
+import { sdkError } from '../errors';
 import { HISTORY_DB_NAME } from './databaseName';
 
 /** Everything the SDK keeps about the shopper on this device, as `exportData()` returns it. */
@@ -89,10 +90,7 @@ export function deleteDeviceDatabase(): Promise<void> {
     if (typeof indexedDB === 'undefined') return resolve();
     const req = indexedDB.deleteDatabase(HISTORY_DB_NAME);
     const timer = setTimeout(
-      () =>
-        reject(
-          Object.assign(new Error('another tab keeps the database open; close it and try again'), { name: 'StorageUnavailableError' }),
-        ),
+      () => reject(sdkError('StorageUnavailableError', 'another tab keeps the database open; close it and try again')),
       5000,
     );
     req.onsuccess = () => {

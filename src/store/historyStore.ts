@@ -1,3 +1,4 @@
+import { sdkError } from '../errors';
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import type { RetentionLimits } from '../config/config';
 import { sessionAt, type SessionMark } from '../track/sessionClock';
@@ -34,23 +35,32 @@ export interface StoredSession {
 }
 
 interface HistorySchema extends DBSchema {
-  events: { key: number; value: StoredEvent; indexes: { bySession: [string, number]; byTime: number } };
+  events: { key: number; value: StoredEvent; indexes: { bySession: [string, number]; byTime: number; byCallId: string } };
   sessions: { key: string; value: StoredSession; indexes: { byLastAt: number } };
   /** Small records by name: `currentSession` (a SessionMark), `federated` (the round client's state). */
   meta: { key: string; value: unknown };
 }
 
-const HISTORY_DB_VERSION = 1;
+/** 2 added the `byCallId` index (replays recognised by their call, not by type + item + time). */
+const HISTORY_DB_VERSION = 2;
 
 type WriteTx = IDBPTransaction<HistorySchema, ['events', 'sessions', 'meta'], 'readwrite'>;
 
+/** Where a stored event went. */
+export interface PlacedEvent {
+  event: TrackedEvent;
+  sessionId: string;
+  /** The event opened this session. */
+  newSession: boolean;
+}
+
 /** What an append did. */
 export interface AppendResult {
-  sessionId: string;
-  newSession: boolean;
+  /** The events written, in order, with their sessions. */
+  placed: PlacedEvent[];
+  /** Replays of calls already stored (same `callId`): not written again. */
+  duplicates: number;
   pruned: number;
-  /** The event was already stored (a replay); nothing was written. */
-  duplicate?: boolean;
 }
 
 /**
@@ -64,16 +74,19 @@ export class HistoryStore {
 
   /** Opens (creating or upgrading) the database. Rejects where IndexedDB is unavailable. */
   static async open(name = HISTORY_DB_NAME): Promise<HistoryStore> {
-    if (typeof indexedDB === 'undefined')
-      throw Object.assign(new Error('IndexedDB is not available in this browser context'), { name: 'StorageUnavailableError' });
+    if (typeof indexedDB === 'undefined') throw sdkError('StorageUnavailableError', 'IndexedDB is not available in this browser context');
     const db = await openDB<HistorySchema>(name, HISTORY_DB_VERSION, {
-      upgrade(db) {
-        const events = db.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
-        events.createIndex('bySession', ['sessionId', 'at']);
-        events.createIndex('byTime', 'at');
-        const sessions = db.createObjectStore('sessions', { keyPath: 'id' });
-        sessions.createIndex('byLastAt', 'lastAt');
-        db.createObjectStore('meta');
+      upgrade(db, oldVersion, _newVersion, tx) {
+        if (oldVersion < 1) {
+          const events = db.createObjectStore('events', { keyPath: 'id', autoIncrement: true });
+          events.createIndex('bySession', ['sessionId', 'at']);
+          events.createIndex('byTime', 'at');
+          const sessions = db.createObjectStore('sessions', { keyPath: 'id' });
+          sessions.createIndex('byLastAt', 'lastAt');
+          db.createObjectStore('meta');
+        }
+        // Events stored before call ids have none and are simply not in this index.
+        if (oldVersion < 2) tx.objectStore('events').createIndex('byCallId', 'callId');
       },
       // Another tab opened a newer schema: let it upgrade rather than block it.
       blocking() {
@@ -84,49 +97,71 @@ export class HistoryStore {
   }
 
   /**
-   * Appends one event to the session it belongs to (a new one after `idleMs` without activity)
-   * and applies the retention caps. When the browser's quota is exceeded, the oldest tenth of
-   * the history is deleted and the write retried once; the error is rethrown if it fails again.
+   * Appends events, in order, each to the session it belongs to (a new one after `idleMs` without
+   * activity), in one transaction, and applies the retention caps once. An event whose `callId` is
+   * already stored is a replay and is skipped; events without one are always new. When the
+   * browser's quota is exceeded, the oldest tenth of the history is deleted and the write retried
+   * once; the error is rethrown if it fails again.
    */
-  async append(event: TrackedEvent, idleMs: number, limits: RetentionLimits): Promise<AppendResult> {
+  async append(events: readonly TrackedEvent[], idleMs: number, limits: RetentionLimits): Promise<AppendResult> {
     try {
-      return await this._append(event, idleMs, limits);
+      return await this._append(events, idleMs, limits);
     } catch (err) {
       if ((err as Error)?.name !== 'QuotaExceededError') throw err;
       const pruned = await this.pruneOldest(quotaPruneCount(await this._db.count('events')));
-      const result = await this._append(event, idleMs, limits);
+      const result = await this._append(events, idleMs, limits);
       return { ...result, pruned: result.pruned + pruned };
     }
   }
 
-  private async _append(event: TrackedEvent, idleMs: number, limits: RetentionLimits): Promise<AppendResult> {
+  private async _append(events: readonly TrackedEvent[], idleMs: number, limits: RetentionLimits): Promise<AppendResult> {
     const tx: WriteTx = this._db.transaction(['events', 'sessions', 'meta'], 'readwrite');
     const meta = tx.objectStore('meta');
     const sessions = tx.objectStore('sessions');
-    const current = ((await meta.get('currentSession')) as SessionMark | undefined) ?? null;
-    const mark = sessionAt(current, event.at, newSessionId, idleMs);
-    await meta.put({ id: mark.id, lastAt: mark.lastAt }, 'currentSession');
-    const session: StoredSession = (!mark.isNew && (await sessions.get(mark.id))) || {
-      id: mark.id,
-      startedAt: event.at,
-      lastAt: event.at,
-      eventCount: 0,
-    };
-    // A page replaying events its predecessor left unconfirmed may send one that was stored:
-    // the same type, item and time in the same session is that event, not a new one.
-    const events = tx.objectStore('events');
-    const sameTime = mark.isNew ? [] : await events.index('bySession').getAll([mark.id, event.at]);
-    if (sameTime.some((e) => e.type === event.type && e.itemId === event.itemId)) {
-      await tx.done;
-      return { sessionId: mark.id, newSession: false, pruned: 0, duplicate: true };
+    const store = tx.objectStore('events');
+    const byCallId = store.index('byCallId');
+    // All the lookups are issued at once (one round of requests, not one per event).
+    const [current, known] = await Promise.all([
+      meta.get('currentSession') as Promise<SessionMark | undefined>,
+      Promise.all(events.map((e) => (e.callId === undefined ? undefined : byCallId.getKey(e.callId)))),
+    ]);
+    let mark: SessionMark | null = current ?? null;
+    const touched = new Map<string, StoredSession>();
+    const seen = new Set<string>();
+    const placed: PlacedEvent[] = [];
+    const writes: Array<Promise<unknown>> = [];
+    let duplicates = 0;
+    let latest = -Infinity;
+    for (const [i, event] of events.entries()) {
+      if (event.callId !== undefined) {
+        if (known[i] !== undefined || seen.has(event.callId)) {
+          duplicates++;
+          continue;
+        }
+        seen.add(event.callId);
+      }
+      const next = sessionAt(mark, event.at, newSessionId, idleMs);
+      mark = { id: next.id, lastAt: next.lastAt };
+      let session = touched.get(next.id);
+      if (!session) {
+        session = (!next.isNew && (await sessions.get(next.id))) || { id: next.id, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+        touched.set(next.id, session);
+      }
+      session.lastAt = next.lastAt;
+      session.eventCount += 1;
+      writes.push(store.add({ ...event, sessionId: next.id }));
+      placed.push({ event, sessionId: next.id, newSession: next.isNew });
+      latest = Math.max(latest, event.at);
     }
-    session.lastAt = mark.lastAt;
-    session.eventCount += 1;
-    await sessions.put(session);
-    await events.add({ ...event, sessionId: mark.id });
-    const pruned = await enforceRetention(tx, event.at, limits);
+    let pruned = 0;
+    if (placed.length > 0) {
+      writes.push(meta.put(mark, 'currentSession'));
+      for (const session of touched.values()) writes.push(sessions.put(session));
+      await Promise.all(writes);
+      pruned = await enforceRetention(tx, latest, limits);
+    }
     await tx.done;
-    return { sessionId: mark.id, newSession: mark.isNew, pruned };
+    return { placed, duplicates, pruned };
   }
 
   /** Deletes the `count` oldest events (by insertion). Returns how many were deleted. */

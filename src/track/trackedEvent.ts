@@ -14,6 +14,12 @@ export interface TrackedEvent {
   at: number;
   /** Small site-provided extras (JSON-serialisable), size-limited. */
   props?: Record<string, unknown>;
+  /**
+   * The `track()` call that made it: the page's random id and the call's number on the page. A
+   * replay of the same call (the next page handing over what this one left) carries the same id,
+   * so the store recognises it; two real calls never share one, whatever they contain.
+   */
+  callId?: string;
 }
 
 /** Limits applied to every `track()` call. */

@@ -1,6 +1,6 @@
-import { asError, sdkError } from '../errors';
+import { asError, sdkError, type SdkError } from '../errors';
 import { deleteDeviceDatabase } from '../store/deviceData';
-import { HistoryStore } from '../store/historyStore';
+import { HistoryStore, type StoredSession } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import type { FederatedState } from '../federated/federatedState';
@@ -8,6 +8,7 @@ import type { ContributionResult } from '../federated/roundClient';
 import type { ModelFiles } from '../model/plain/modelFiles';
 import { ReadoutScorer } from '../model/plain/readoutScorer';
 import { contributeOnce, type ContributionHost } from './contributeOnce';
+import { EventWriter } from './eventWriter';
 import { revalidateModel } from './modelCache';
 import { readModelFiles } from './readModelFiles';
 import { explainItem, topPicksFor } from './sessionQueries';
@@ -50,8 +51,11 @@ export class Personalizer implements WorkerApi {
   private _modelUrl: string | null = null;
   private _backend: WorkerStatus['backend'] = null;
   private readonly _tracker = new SessionTracker();
-  private _storedEvents = 0;
   private _chain: Promise<unknown> = Promise.resolve();
+  private readonly _writer = new EventWriter(
+    (op) => this._serial(op),
+    (events) => this._writeEvents(events),
+  );
   private readonly _errors: WorkerStatus['errors'] = [];
   private _federated: FederatedState | null = null;
   private _serverVersion: string | null = null;
@@ -111,7 +115,7 @@ export class Personalizer implements WorkerApi {
       this._timings.rankableAt = performance.timeOrigin + performance.now();
       this._modelReady = this._loadTf(options);
       this._modelReady.catch(() => undefined); // reported through modelReady()
-      return this._status();
+      return await this._status();
     });
   }
 
@@ -119,7 +123,7 @@ export class Personalizer implements WorkerApi {
   async modelReady(): Promise<WorkerStatus> {
     if (!this._modelReady) throw sdkError('ModelNotReadyError', 'start() has not run');
     await this._modelReady;
-    return this._status();
+    return await this._status();
   }
 
   /** tfjs, a backend, the model's tensors; then the session state is brought up to date with the GRU. */
@@ -162,38 +166,32 @@ export class Personalizer implements WorkerApi {
   /** The current session and, if it is current for this model version, its saved state (no tfjs needed). */
   private async _readSavedSession(modelVersion: string): Promise<void> {
     if (!this._store || !this._options) return;
-    this._storedEvents = await this._store.countEvents();
     await this._tracker.load(this._store, this._options.sessionIdleMs, modelVersion);
   }
 
-  record(event: TrackedEvent): Promise<RecordResult> {
-    return this._serial(async () => {
-      const options = this._options;
-      if (!options) return { stored: false, sessionId: null, newSession: false, pruned: 0 };
-      let sessionId: string;
-      let newSession: boolean;
-      let pruned = 0;
-      let stored = false;
-      let error: Error | null = null;
-      if (this._store) {
-        try {
-          const r = await this._store.append(event, options.sessionIdleMs, options.retention);
-          if (r.duplicate) return { stored: true, sessionId: r.sessionId, newSession: false, pruned: 0 };
-          ({ sessionId, newSession, pruned } = r);
-          stored = true;
-          this._storedEvents = await this._store.countEvents();
-        } catch (err) {
-          error = storageError(err);
-          this._note(error);
-          ({ sessionId, newSession } = this._tracker.memorySession(event, options.sessionIdleMs));
-        }
-      } else {
-        ({ sessionId, newSession } = this._tracker.memorySession(event, options.sessionIdleMs));
-      }
-      this._tracker.record(event, sessionId, newSession, this._model);
-      if (stored) await this._saveState();
-      return { stored, sessionId, newSession, pruned, ...(error ? { error: { name: error.name, message: error.message } } : {}) };
-    });
+  record(events: TrackedEvent[]): Promise<RecordResult> {
+    return this._writer.add(events);
+  }
+
+  /** One chunk of a batch (see {@link EventWriter}): one transaction, then one model update and one state save. */
+  private async _writeEvents(events: TrackedEvent[]): Promise<RecordResult> {
+    const options = this._options;
+    if (!options) return { handedOver: false, stored: 0, duplicates: 0, pruned: 0 };
+    if (!this._store) {
+      this._tracker.record(this._tracker.placeInMemory(events, options.sessionIdleMs), this._model);
+      return { handedOver: true, stored: 0, duplicates: 0, pruned: 0 };
+    }
+    try {
+      const r = await this._store.append(events, options.sessionIdleMs, options.retention);
+      this._tracker.record(r.placed, this._model);
+      if (r.placed.length > 0) await this._saveState();
+      return { handedOver: true, stored: r.placed.length, duplicates: r.duplicates, pruned: r.pruned };
+    } catch (err) {
+      const error = storageError(err);
+      this._note(error);
+      this._tracker.record(this._tracker.placeInMemory(events, options.sessionIdleMs), this._model);
+      return { handedOver: true, stored: 0, duplicates: 0, pruned: 0, error: { name: error.name, message: error.message } };
+    }
   }
 
   rank(request: RankRequest): Promise<RankResult> {
@@ -301,11 +299,12 @@ export class Personalizer implements WorkerApi {
   }
 
   forget(): Promise<void> {
+    // Batches that arrived before the erase are erased with the rest, not written after it.
+    this._writer.drop();
     return this._serial(async () => {
       this._store?.close();
       this._store = null;
       this._tracker.clear();
-      this._storedEvents = 0;
       this._federated = this._options?.federated ? emptyFederatedState() : null;
       this._lastContribution = null;
       await deleteDeviceDatabase();
@@ -318,7 +317,7 @@ export class Personalizer implements WorkerApi {
   }
 
   status(): Promise<WorkerStatus> {
-    return Promise.resolve(this._status());
+    return this._status();
   }
 
   /** Runs `op` after every earlier operation; a failed operation does not block later ones. */
@@ -336,7 +335,6 @@ export class Personalizer implements WorkerApi {
   /** Reads the current session from the store; reuses its saved model state when it is current, else replays its events. */
   private async _restoreSession(): Promise<void> {
     if (!this._store || !this._options) return;
-    this._storedEvents = await this._store.countEvents();
     const outcome = await this._tracker.load(this._store, this._options.sessionIdleMs, this._model!.manifest.modelVersion);
     if (outcome !== 'stale') return;
     await this._tracker.replay(this._store, this._model!).catch((err: unknown) => this._note(storageError(err)));
@@ -358,16 +356,37 @@ export class Personalizer implements WorkerApi {
     if (this._errors.length > MAX_ERRORS) this._errors.shift();
   }
 
-  private _status(): WorkerStatus {
+  /**
+   * What IndexedDB holds now: every tab of the origin writes there, so an idle tab's own counts
+   * would say nothing (read outside the serial chain, so a backlog does not delay it). Null
+   * without a store.
+   */
+  private async _stored(): Promise<{ events: number; session: StoredSession | null } | null> {
+    if (!this._store || !this._options) return null;
+    try {
+      const [events, session] = await Promise.all([
+        this._store.countEvents(),
+        this._store.currentSession(Date.now(), this._options.sessionIdleMs),
+      ]);
+      return { events, session };
+    } catch {
+      return null;
+    }
+  }
+
+  private async _status(): Promise<WorkerStatus> {
     const model = this._model;
-    const { session: s, state } = this._tracker;
+    const { session: mine, state } = this._tracker;
+    const stored = await this._stored();
+    const s = stored ? stored.session : mine;
     const session: SessionSummary | null = s
       ? {
           id: s.id,
           startedAt: s.startedAt,
           lastAt: s.lastAt,
           eventCount: s.eventCount,
-          items: model ? state.items.map((i) => model.vocab[i]!) : [],
+          // What this page's model has read: the stored session's items once this page has read it.
+          items: model && mine?.id === s.id ? state.items.map((i) => model.vocab[i]!) : [],
         }
       : null;
     return {
@@ -378,7 +397,7 @@ export class Personalizer implements WorkerApi {
       modelItems: model?.vocab.length ?? this._files?.files.vocab.length ?? null,
       timings: { ...this._timings, lastAdvanceMs: this._tracker.lastAdvanceMs },
       session,
-      storedEvents: this._storedEvents,
+      storedEvents: stored?.events ?? 0,
       errors: [...this._errors],
       federated: this._options?.federated
         ? {
@@ -394,7 +413,7 @@ export class Personalizer implements WorkerApi {
 }
 
 /** Any storage failure (IndexedDB missing, refused, broken, over quota twice) as one named error. */
-function storageError(err: unknown): Error {
+function storageError(err: unknown): SdkError {
   const e = asError(err, 'StorageUnavailableError');
   return sdkError(
     'StorageUnavailableError',

@@ -1,3 +1,4 @@
+import type { SdkErrorName } from '../errors';
 /**
  * The messages between the page and the SDK's Worker, alone in this file (as in comlink's
  * `protocol.ts`). The page holds a comlink proxy of {@link WorkerApi}; every argument and result
@@ -62,12 +63,12 @@ export interface WorkerTimings {
   lastRankPath: 'js' | 'webgl' | 'wasm' | 'cpu' | null;
 }
 
-/** The current session as the Worker knows it. */
+/** The current session as stored (whichever tab recorded it). */
 export interface SessionSummary {
   id: string;
   startedAt: number;
   lastAt: number;
-  /** Item ids the model has read, oldest first (at most the model's window). */
+  /** Item ids this page's model has read, oldest first (at most the model's window; empty until it has read the session). */
   items: string[];
   /** Events stored for the session. */
   eventCount: number;
@@ -84,10 +85,10 @@ export interface WorkerStatus {
   modelItems: number | null;
   timings: WorkerTimings;
   session: SessionSummary | null;
-  /** Events stored on this device. */
+  /** Events stored on this device (by every tab: read from IndexedDB when asked). */
   storedEvents: number;
   /** Problems met so far (named), newest last. */
-  errors: Array<{ name: string; message: string }>;
+  errors: Array<{ name: SdkErrorName; message: string }>;
   /** Federated learning on this device; null when off. */
   federated: FederatedStatus | null;
 }
@@ -120,15 +121,18 @@ export interface RankResult {
   ms: number;
 }
 
-/** What `record()` did. */
+/** What `record()` did with one batch. */
 export interface RecordResult {
-  stored: boolean;
-  sessionId: string | null;
-  newSession: boolean;
-  /** Events deleted by the retention caps (or quota pruning) during this write. */
+  /** The Worker has the batch: stored, recognised as already stored, or kept in memory because storage failed. */
+  handedOver: boolean;
+  /** Events written to IndexedDB. */
+  stored: number;
+  /** Replays of calls already stored (same `callId`): not written again. */
+  duplicates: number;
+  /** Events deleted by the retention caps (or quota pruning) during these writes. */
   pruned: number;
-  /** A problem met while recording (the event is then kept in memory only). */
-  error?: { name: string; message: string };
+  /** A problem met while recording (the events are then kept in memory only). */
+  error?: { name: SdkErrorName; message: string };
 }
 
 /**
@@ -140,8 +144,12 @@ export interface WorkerApi {
   start(options: WorkerStartOptions): Promise<WorkerStatus>;
   /** Resolves when tfjs and the model's tensors are up; its `errors` name a backend fallback. */
   modelReady(): Promise<WorkerStatus>;
-  /** Stores one validated event and advances the session state. */
-  record(event: TrackedEvent): Promise<RecordResult>;
+  /**
+   * Stores a batch of validated events (in order) and advances the session state. Batches are
+   * written a few hundred events per IndexedDB transaction, and a `rank()` that arrives meanwhile
+   * runs between two of them rather than after the whole backlog.
+   */
+  record(events: TrackedEvent[]): Promise<RecordResult>;
   /** Scores the items of the page's slots for the current session. */
   rank(request: RankRequest): Promise<RankResult>;
   /**

@@ -1,13 +1,13 @@
 import type { SessionState } from '../model/plain/sessionState';
-import type { HistoryStore, StoredSession } from '../store/historyStore';
+import type { HistoryStore, PlacedEvent, StoredSession } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 
 /**
- * What the tracker needs of a loaded model: its version, its vocabulary index and one GRU step.
- * (A `FetchedModel` fits; named structurally so this module stays free of tfjs.)
+ * What the tracker needs of a loaded model: its version and window, its vocabulary index and one
+ * GRU step. (A `FetchedModel` fits; named structurally so this module stays free of tfjs.)
  */
 export interface SteppingModel {
-  manifest: { modelVersion: string };
+  manifest: { modelVersion: string; config: { maxLen: number } };
   index: Map<string, number>;
   model: { advance(state: SessionState, item: number): SessionState };
 }
@@ -82,52 +82,84 @@ export class SessionTracker {
   async replay(store: SessionStore, model: SteppingModel): Promise<void> {
     if (!this.session) return;
     this.state = emptyState();
-    for (const event of await store.sessionEvents(this.session.id)) this.step(model, event.itemId);
+    this.stepMany(
+      model,
+      (await store.sessionEvents(this.session.id)).map((e) => e.itemId),
+    );
     this._current = true;
     await this.save(store, model);
   }
 
   /** Steps the pending items through `model` (when the model comes up without a store to replay from). */
   stepPending(model: SteppingModel): void {
-    for (const itemId of this._pending.splice(0)) this.step(model, itemId);
+    this.stepMany(model, this._pending.splice(0));
   }
 
   /**
-   * Counts `event` into the session `sessionId` (a new session starts from the empty state) and
-   * steps the model, or keeps the item pending while `model` is null.
+   * Counts stored events (in order, with their sessions) into the session: a new session starts
+   * from the empty state. Then steps the model over the new items of the last session, or keeps
+   * them pending while `model` is null.
    */
-  record(event: TrackedEvent, sessionId: string, newSession: boolean, model: SteppingModel | null): void {
-    if (newSession || !this.session || this.session.id !== sessionId) {
-      this.session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
-      this.state = emptyState();
-      this._pending = [];
+  record(placed: readonly PlacedEvent[], model: SteppingModel | null): void {
+    let items: string[] = [];
+    for (const { event, sessionId, newSession } of placed) {
+      if (newSession || !this.session || this.session.id !== sessionId) {
+        this.session = { id: sessionId, startedAt: event.at, lastAt: event.at, eventCount: 0 };
+        this.state = emptyState();
+        this._pending = [];
+        items = [];
+      }
+      this.session.lastAt = Math.max(this.session.lastAt, event.at);
+      this.session.eventCount += 1;
+      items.push(event.itemId);
     }
-    this.session.lastAt = event.at;
-    this.session.eventCount += 1;
-    this.step(model, event.itemId);
+    this.stepMany(model, items);
   }
 
   /**
-   * One model step for an interaction with `itemId`; unknown items and immediate repeats (a tile
-   * click, then its page view) are skipped. Without a model the item waits in the pending list.
+   * The model's steps for interactions with `itemIds`, in order; unknown items and immediate
+   * repeats (a tile click, then its page view) are skipped. Without a model the items wait in the
+   * pending list. The state depends only on the session's last `maxLen` items once the window is
+   * full, so a burst costs at most one window of GRU steps, however many events it has.
    */
-  step(model: SteppingModel | null, itemId: string): void {
+  stepMany(model: SteppingModel | null, itemIds: readonly string[]): void {
     if (!model) {
-      this._pending.push(itemId);
+      for (const id of itemIds) this._pending.push(id);
       return;
     }
-    const index = model.index.get(itemId);
-    if (index === undefined || this.state.items[this.state.items.length - 1] === index) return;
+    const add: number[] = [];
+    let last = this.state.items[this.state.items.length - 1];
+    for (const id of itemIds) {
+      const index = model.index.get(id);
+      if (index === undefined || index === last) continue;
+      add.push(index);
+      last = index;
+    }
+    if (add.length === 0) return;
     const t = performance.now();
-    this.state = model.model.advance(this.state, index);
+    const { maxLen } = model.manifest.config;
+    if (this.state.items.length + add.length <= maxLen) {
+      for (const index of add) this.state = model.model.advance(this.state, index);
+    } else {
+      // The window slides: `advance` on a full window recomputes the window's states from a zero
+      // state (SessionModel.advance), so one call over a window ending in the burst's last
+      // `maxLen` items gives what stepping every event would. The first item only fills the slot
+      // that slides out.
+      const window = [...this.state.items, ...add].slice(-maxLen);
+      this.state = model.model.advance({ items: [window[0]!, ...window.slice(0, -1)], hidden: [] }, window[window.length - 1]!);
+    }
     this.lastAdvanceMs = performance.now() - t;
   }
 
-  /** The session clock without IndexedDB: this page only. */
-  memorySession(event: TrackedEvent, idleMs: number): { sessionId: string; newSession: boolean } {
-    const s = this.session;
-    if (s && event.at - s.lastAt < idleMs) return { sessionId: s.id, newSession: false };
-    return { sessionId: `memory-${event.at.toString(36)}`, newSession: true };
+  /** Sessions for events without IndexedDB (this page only), as the store would place them. */
+  placeInMemory(events: readonly TrackedEvent[], idleMs: number): PlacedEvent[] {
+    let s = this.session ? { id: this.session.id, lastAt: this.session.lastAt } : null;
+    return events.map((event) => {
+      const newSession = !s || event.at - s.lastAt >= idleMs;
+      if (newSession || !s) s = { id: `memory-${event.at.toString(36)}`, lastAt: event.at };
+      s.lastAt = Math.max(s.lastAt, event.at);
+      return { event, sessionId: s.id, newSession };
+    });
   }
 
   /** Saves the state beside the session's record, stamped with the model version and event count. */

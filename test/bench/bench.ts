@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { chromium, type Page } from '@playwright/test';
 import { serveStatic } from '../../demo/staticFiles';
 import { chromiumLaunch } from '../../playwright.config';
+import { benchBurst } from './burstBench';
 import { benchDemoVitals } from './demoVitals';
 
 const arg = (name: string, fallback: number): number => {
@@ -212,6 +213,7 @@ async function main(): Promise<void> {
     }
   }
   await benchDemoVitals(browser, arg('vitals-loads', 10));
+  await benchBurst(browser, base);
   console.log(
     `\nload average at end ${loadavg()
       .map((x) => x.toFixed(2))

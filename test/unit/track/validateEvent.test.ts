@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidEventError, validateEvent } from '../../../src/track/validateEvent';
+import type { SdkError } from '../../../src/errors';
+import { validateEvent } from '../../../src/track/validateEvent';
 import { DEFAULT_TRACK_LIMITS } from '../../../src/track/trackedEvent';
 
-const reason = (r: unknown): string | undefined => (r instanceof InvalidEventError ? r.reason : undefined);
+const reason = (r: unknown): string | undefined => (r instanceof Error ? (r as SdkError).reason : undefined);
 
 describe('validateEvent', () => {
   it('accepts the standard types with an item id and keeps small props', () => {
@@ -35,9 +36,23 @@ describe('validateEvent', () => {
     const cyclic: Record<string, unknown> = { itemId: 'a' };
     cyclic.self = { cyclic };
     (cyclic.self as Record<string, unknown>).loop = cyclic.self;
-    expect(reason(validateEvent('view', cyclic, 0))).toBe('props_too_large');
-    expect(reason(validateEvent('view', { itemId: 'a', n: 10n }, 0))).toBe('props_too_large');
-    const err = validateEvent('nope', { itemId: 'a' }, 0) as InvalidEventError;
+    // Not too large: not JSON at all. The reason says so.
+    expect(reason(validateEvent('view', cyclic, 0))).toBe('props_not_serialisable');
+    expect(reason(validateEvent('view', { itemId: 'a', n: 10n }, 0))).toBe('props_not_serialisable');
+    const throwing = {
+      itemId: 'a',
+      x: {
+        toJSON() {
+          throw new Error('no');
+        },
+      },
+    };
+    expect(reason(validateEvent('view', throwing, 0))).toBe('props_not_serialisable');
+    // The limit is on the props' JSON (without itemId): 2,048 characters pass, 2,049 do not.
+    const fill = (n: number) => ({ itemId: 'a', p: 'y'.repeat(n - '{"p":""}'.length) });
+    expect(validateEvent('view', fill(2048), 0)).not.toBeInstanceOf(Error);
+    expect(reason(validateEvent('view', fill(2049), 0))).toBe('props_too_large');
+    const err = validateEvent('nope', { itemId: 'a' }, 0) as SdkError;
     expect(err.name).toBe('InvalidEventError');
     expect(err.message).toMatch(/unknown event type "nope"/);
   });

@@ -4,22 +4,33 @@ import type { StoredSession, StoredSessionState } from '../../../src/store/histo
 import { SessionTracker, type SessionStore, type SteppingModel } from '../../../src/worker/sessionTracker';
 import type { TrackedEvent } from '../../../src/track/trackedEvent';
 
-// The Worker's session bookkeeping without IndexedDB or tfjs: a fake store and a fake model whose
-// "hidden state" records the items it was stepped with, so every step is visible.
-function fakeModel(version: string, ids: string[]): SteppingModel & { steps: number } {
+// The Worker's session bookkeeping without IndexedDB or tfjs: a fake store and a fake model with
+// SessionModel.advance's contract (one step while the window has room; a full window slides and is
+// recomputed from a zero state, one step per item) whose "hidden state" is [item, running sum of
+// item + 1 since the computation started], so every step and every recomputation is visible.
+function fakeModel(version: string, ids: string[], maxLen = 20): SteppingModel & { steps: number } {
   const m = {
     steps: 0,
-    manifest: { modelVersion: version },
+    manifest: { modelVersion: version, config: { maxLen } },
     index: new Map(ids.map((id, i) => [id, i])),
     model: {
       advance(state: SessionState, item: number): SessionState {
-        m.steps++;
-        return { items: [...state.items, item], hidden: [...state.hidden, [item]] };
+        if (state.items.length < maxLen) {
+          m.steps++;
+          const prev = state.hidden[state.hidden.length - 1]?.[1] ?? 0;
+          return { items: [...state.items, item], hidden: [...state.hidden, [item, prev + item + 1]] };
+        }
+        const items = [...state.items, item].slice(-maxLen);
+        m.steps += items.length;
+        let h = 0;
+        return { items, hidden: items.map((it) => [it, (h += it + 1)]) };
       },
     },
   };
   return m;
 }
+
+const at = (event: TrackedEvent, sessionId: string, newSession: boolean) => ({ event, sessionId, newSession });
 
 function fakeStore(session: StoredSession | null, events: string[]): SessionStore & { saved: StoredSessionState[] } {
   const saved: StoredSessionState[] = [];
@@ -61,13 +72,23 @@ describe('SessionTracker', () => {
     expect(t.state.items).toEqual([0, 1]);
     expect(model.steps).toBe(2);
     expect(t.rankable).toBe(true);
-    expect(store.saved).toEqual([{ modelVersion: 'v1', eventCount: 4, items: [0, 1], hidden: [[0], [1]] }]);
+    expect(store.saved).toEqual([
+      {
+        modelVersion: 'v1',
+        eventCount: 4,
+        items: [0, 1],
+        hidden: [
+          [0, 1],
+          [1, 3],
+        ],
+      },
+    ]);
   });
 
   it('keeps items met before the model is up pending, and steps them once it is', () => {
     const t = new SessionTracker();
-    t.record(view('A', 1), 's', true, null);
-    t.record(view('B', 2), 's', false, null);
+    t.record([at(view('A', 1), 's', true)], null);
+    t.record([at(view('B', 2), 's', false)], null);
     expect(t.state.items).toEqual([]);
     expect(t.rankable).toBe(false);
     expect(t.session).toMatchObject({ id: 's', startedAt: 1, lastAt: 2, eventCount: 2 });
@@ -80,27 +101,49 @@ describe('SessionTracker', () => {
   it('a new session starts from the empty state and drops what was pending', () => {
     const model = fakeModel('v1', ['A', 'B']);
     const t = new SessionTracker();
-    t.record(view('A', 1), 's1', true, model);
-    t.record(view('B', 2), 's2', true, model);
+    t.record([at(view('A', 1), 's1', true), at(view('B', 2), 's2', true)], model);
     expect(t.state.items).toEqual([1]);
     expect(t.session).toMatchObject({ id: 's2', eventCount: 1 });
   });
 
   it('after clear() nothing of the erased session is stepped in later', () => {
     const t = new SessionTracker();
-    t.record(view('A', 1), 's', true, null);
+    t.record([at(view('A', 1), 's', true)], null);
     t.clear();
     t.stepPending(fakeModel('v1', ['A']));
     expect(t.state.items).toEqual([]);
     expect(t.session).toBeNull();
   });
 
-  it('keeps an in-memory session while events are within the idle gap', () => {
+  it('places events in memory sessions (no IndexedDB) within the idle gap', () => {
     const t = new SessionTracker();
-    const first = t.memorySession(view('A', 1000), 500);
-    expect(first.newSession).toBe(true);
-    t.record(view('A', 1000), first.sessionId, true, null);
-    expect(t.memorySession(view('B', 1400), 500)).toEqual({ sessionId: first.sessionId, newSession: false });
-    expect(t.memorySession(view('B', 1600), 500).newSession).toBe(true);
+    const placed = t.placeInMemory([view('A', 1000), view('B', 1400), view('C', 1950), view('D', 2500)], 500);
+    expect(placed.map((p) => p.newSession)).toEqual([true, false, true, true]);
+    expect(placed[1]!.sessionId).toBe(placed[0]!.sessionId);
+    t.record(placed, null);
+    expect(t.session).toMatchObject({ id: placed[3]!.sessionId, eventCount: 1 });
+    expect(t.placeInMemory([view('E', 2600)], 500)[0]).toMatchObject({ sessionId: placed[3]!.sessionId, newSession: false });
+  });
+
+  it('a burst costs at most one window of steps and ends in the state event-by-event stepping reaches', () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `I${i}`);
+    const burst = Array.from({ length: 1000 }, (_, i) => at(view(ids[(i * 7) % 30]!, i), 's', i === 0));
+    const one = fakeModel('v1', ids, 5);
+    const byEvent = new SessionTracker();
+    for (const p of burst) byEvent.record([p], one);
+    const batch = fakeModel('v1', ids, 5);
+    const batched = new SessionTracker();
+    batched.record(burst, batch);
+    expect(batched.state).toEqual(byEvent.state);
+    expect(batched.session).toEqual(byEvent.session);
+    expect(one.steps).toBeGreaterThan(4000); // every event recomputes the full window
+    expect(batch.steps).toBe(5);
+    // Below the window: incremental steps from the current state, as before.
+    const short = new SessionTracker();
+    const m = fakeModel('v1', ids, 5);
+    short.record(burst.slice(0, 2), m);
+    short.record(burst.slice(2, 4), m);
+    expect(m.steps).toBe(4);
+    expect(short.state.hidden.map((h) => h[1])).toEqual([1, 9, 24, 46]);
   });
 });
