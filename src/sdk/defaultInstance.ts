@@ -6,4 +6,4 @@ export const defaultInstance = createEdgePersonalize({
   vitalsUrl: new URL('./edge-personalize.vitals.js', import.meta.url).toString(),
 });
 
-export const { init, track, consent, rank, status, topPicks, exportData, eraseData, explain, contribute } = defaultInstance;
+export const { init, track, consent, rank, rankItems, status, topPicks, exportData, eraseData, explain, contribute } = defaultInstance;
