@@ -11,7 +11,9 @@
  *                                the package's own ESM entry, both left to the app's bundler;
  * - `server/cli.js`              the aggregation server for Node (the package's `bin`), no TypeScript
  *                                at run time: Node built-ins and `dependencies` stay imports;
- * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`).
+ * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`, which runs first);
+ * - `index.d.ts`, `react/index.d.ts`  the published types: `types/` bundled into one file per entry,
+ *                                holding only what the public API references (no tfjs types).
  * Every bundle has a source map. Internal `_` properties are mangled in the loader bundles only
  * (tfjs has its own `_` properties).
  */
@@ -22,6 +24,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 import type { Plugin, RollupOptions } from 'rollup';
+import { dts } from 'rollup-plugin-dts';
 
 const ts = () => typescript({ tsconfig: './tsconfig.build.json', sourceMap: true, outDir: undefined, declaration: false });
 const resolve = () => nodeResolve({ browser: true });
@@ -44,7 +47,7 @@ const copyWasm = (): Plugin => ({
 const sdkAsPackage = (): Plugin => ({
   name: 'sdk-as-package',
   resolveId(source, importer) {
-    if (importer?.includes('/src/react/') && source === '../index') return { id: 'edge-personalize', external: true };
+    if (/\/(src|dist\/types)\/react\//.test(importer ?? '') && source === '../index') return { id: 'edge-personalize', external: true };
     return null;
   },
 });
@@ -120,6 +123,13 @@ const config: RollupOptions[] = [
     output: { file: 'dist/react/index.mjs', format: 'es', sourcemap: true },
     external: ['react'],
     plugins: [sdkAsPackage(), ts(), terser({ ecma: 2020, format: { comments: false } })],
+  },
+  { input: 'dist/types/index.d.ts', output: { file: 'dist/index.d.ts', format: 'es' }, plugins: [dts()] },
+  {
+    input: 'dist/types/react/index.d.ts',
+    output: { file: 'dist/react/index.d.ts', format: 'es' },
+    external: ['react'],
+    plugins: [sdkAsPackage(), dts()],
   },
   {
     input: 'src/server/cli.ts',
