@@ -7,16 +7,24 @@
  * - `edge-personalize.ml*.js`    tfjs-core + the model (`ml`), and one chunk per backend
  *                                (`ml-webgl`, `ml-wasm`, `ml-cpu`): only the Worker imports them, each when needed;
  * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
- * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`).
+ * - `react/index.mjs`            the React binding (`edge-personalize/react`): imports `react` and
+ *                                the package's own ESM entry, both left to the app's bundler;
+ * - `server/cli.js`              the aggregation server for Node (the package's `bin`), no TypeScript
+ *                                at run time: Node built-ins and `dependencies` stay imports;
+ * - `types/`                     `.d.ts` files (from `tsc -p tsconfig.build.json`, which runs first);
+ * - `index.d.ts`, `react/index.d.ts`  the published types: `types/` bundled into one file per entry,
+ *                                holding only what the public API references (no tfjs types).
  * Every bundle has a source map. Internal `_` properties are mangled in the loader bundles only
  * (tfjs has its own `_` properties).
  */
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import commonjs from '@rollup/plugin-commonjs';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
 import typescript from '@rollup/plugin-typescript';
 import type { Plugin, RollupOptions } from 'rollup';
+import { dts } from 'rollup-plugin-dts';
 
 const ts = () => typescript({ tsconfig: './tsconfig.build.json', sourceMap: true, outDir: undefined, declaration: false });
 const resolve = () => nodeResolve({ browser: true });
@@ -34,6 +42,22 @@ const copyWasm = (): Plugin => ({
     }
   },
 });
+
+/** The React binding imports the SDK as `edge-personalize`, so an app holds one SDK instance. */
+const sdkAsPackage = (): Plugin => ({
+  name: 'sdk-as-package',
+  resolveId(source, importer) {
+    if (/\/(src|dist\/types)\/react\//.test(importer ?? '') && source === '../index') return { id: 'edge-personalize', external: true };
+    return null;
+  },
+});
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+/** What the server bundle imports at run time instead of bundling: Node's modules and the package's dependencies. */
+const nodeExternal = (id: string): boolean =>
+  id.startsWith('node:') ||
+  builtinModules.includes(id) ||
+  Object.keys(pkg.dependencies).some((dep) => id === dep || id.startsWith(`${dep}/`));
 
 const config: RollupOptions[] = [
   {
@@ -93,6 +117,35 @@ const config: RollupOptions[] = [
       if (/Circular chunk/.test(warning.message)) throw new Error(`build: ${warning.message}`);
       warn(warning);
     },
+  },
+  {
+    input: 'src/react/index.ts',
+    output: { file: 'dist/react/index.mjs', format: 'es', sourcemap: true },
+    external: ['react'],
+    plugins: [sdkAsPackage(), ts(), terser({ ecma: 2020, format: { comments: false } })],
+  },
+  { input: 'dist/types/index.d.ts', output: { file: 'dist/index.d.ts', format: 'es' }, plugins: [dts()] },
+  {
+    input: 'dist/types/react/index.d.ts',
+    output: { file: 'dist/react/index.d.ts', format: 'es' },
+    external: ['react'],
+    plugins: [sdkAsPackage(), dts()],
+  },
+  {
+    input: 'src/server/cli.ts',
+    output: { file: 'dist/server/cli.js', format: 'es', sourcemap: true, banner: '#!/usr/bin/env node' },
+    external: nodeExternal,
+    plugins: [
+      nodeResolve({ preferBuiltins: true }),
+      typescript({
+        tsconfig: './tsconfig.json',
+        noEmit: false,
+        sourceMap: true,
+        outDir: undefined,
+        declaration: false,
+        include: ['src/**/*.ts'],
+      }),
+    ],
   },
 ];
 

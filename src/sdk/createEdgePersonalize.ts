@@ -1,4 +1,4 @@
-import type { EdgePersonalizeConfig, ResolvedConfig } from '../config/config';
+import { DEFAULT_HIDE_TIMEOUT_MS, type EdgePersonalizeConfig, type ResolvedConfig } from '../config/config';
 import { resolveConfig } from '../config/resolveConfig';
 import { installHideSheet, removeHideSheet, type HideSheet } from '../dom/hideSheet';
 import { SlotRanker } from '../dom/slotRanker';
@@ -16,6 +16,7 @@ import type { WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
 import { SdkCostMeter } from '../vitals/sdkCostMeter';
 import { CONSENT_EVENT, type EdgePersonalize, type SdkEnvironment } from './publicApi';
+import { RankedLists } from './rankedLists';
 
 export { CONSENT_EVENT, type EdgePersonalize, type SdkEnvironment, type SdkStatus } from './publicApi';
 
@@ -27,7 +28,19 @@ const storageOf = (name: 'localStorage' | 'sessionStorage'): Storage | null => {
   }
 };
 
-const METHODS = ['init', 'track', 'consent', 'rank', 'status', 'topPicks', 'exportData', 'eraseData', 'explain', 'contribute'] as const;
+const METHODS = [
+  'init',
+  'track',
+  'consent',
+  'rank',
+  'rankItems',
+  'status',
+  'topPicks',
+  'exportData',
+  'eraseData',
+  'explain',
+  'contribute',
+] as const;
 
 /**
  * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
@@ -70,6 +83,20 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   const early: Array<[string, unknown[]]> = [];
   let queue: EventQueue | null = null;
   const meter = new SdkCostMeter();
+  let initialized: () => void;
+  const whenInitialized = new Promise<void>((resolve) => (initialized = resolve));
+  // Lists a framework renders itself (rankItems): ranked by the Worker like slots, never in the DOM.
+  const lists = new RankedLists({
+    rank: async (slots) => {
+      await whenInitialized;
+      if (!workerReady || !(await workerReady)) return null;
+      return call((w) => w.api.rank({ slots })).catch((err) => {
+        report(err);
+        return null;
+      });
+    },
+    onDecided: (reordered) => void counts[reordered ? 'ranked' : 'kept']++,
+  });
 
   /** Hands a batch of events to the Worker (one message); they stop waiting once the Worker answers. */
   const record = (events: TrackedEvent[]): void => {
@@ -79,6 +106,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           // Stored, or kept in the Worker's memory because storage failed: either way handed over.
           if (result.handedOver) queue?.confirm(events);
           if (result.error) report(result.error);
+          void lists.refresh();
           return ranker?.rerankOffscreen().catch(report);
         }),
       report,
@@ -152,6 +180,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       (status) => {
         for (const e of status.errors) report(e);
         void ranker?.ready();
+        void lists.refresh();
         // tfjs and the backend come up after the first ranking; report what that start met.
         const seen = status.errors.length;
         call((w) => w.api.modelReady()).then((ready) => {
@@ -247,14 +276,19 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         });
         if (resolved.onVitals) {
           const onVitals = resolved.onVitals;
+          // Beside the Worker when the site says where that is (a bundled SDK: see `workerUrl`).
+          const vitalsUrl = resolved.workerUrl
+            ? new URL('edge-personalize.vitals.js', new URL(resolved.workerUrl, location.href)).href
+            : env.vitalsUrl;
           // A URL only known at run time: bundlers leave it alone and the browser loads it on demand.
-          import(/* webpackIgnore: true */ env.vitalsUrl).then(
+          import(/* webpackIgnore: true */ /* @vite-ignore */ vitalsUrl).then(
             (m: { startVitals(report: typeof onVitals, meter: SdkCostMeter): void }) => m.startVitals(onVitals, meter),
-            (err) => report(sdkError('InternalError', `cannot load ${env.vitalsUrl}: ${asError(err, 'InternalError').message}`)),
+            (err) => report(sdkError('InternalError', `cannot load ${vitalsUrl}: ${asError(err, 'InternalError').message}`)),
           );
         }
         consent = resolveConsent(resolved.consent, readConsentRecord(storageOf('localStorage')), readPrivacySignals());
         ranker.start();
+        initialized();
         // Calls an earlier page of this tab queued in the snippet before it was left (the SDK had
         // not arrived): recorded with their own time if consent is granted now, else dropped.
         const queued = takeQueuedCalls(storageOf('sessionStorage'));
@@ -299,7 +333,26 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
 
     async rank() {
       if (!workerReady || !(await workerReady)) return;
-      await ranker?.rerankOffscreen().catch(report);
+      await Promise.all([lists.refresh(), ranker?.rerankOffscreen().catch(report)]);
+    },
+
+    rankItems(label, itemIds, options = {}) {
+      try {
+        if (typeof label !== 'string' || !Array.isArray(itemIds)) {
+          report(
+            sdkError(
+              'ConfigError',
+              `rankItems(label, itemIds): expected a string and an array of item ids, got ${typeof label} and ${typeof itemIds}`,
+            ),
+          );
+          return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
+        }
+        const timeout = Number(options?.timeoutMs ?? config?.hideTimeoutMs ?? DEFAULT_HIDE_TIMEOUT_MS);
+        return lists.add(itemIds.map(String), options ?? {}, Math.min(10_000, Math.max(0, Number.isFinite(timeout) ? timeout : 0)));
+      } catch (err) {
+        report(err);
+        return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
+      }
     },
 
     async status() {

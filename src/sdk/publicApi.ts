@@ -3,6 +3,7 @@ import type { SnippetState } from '../loader/snippet';
 import type { ResolvedConsent } from '../privacy/consentState';
 import type { DeviceDataExport } from '../store/deviceData';
 import type { ContributionResult, Explanation, WorkerStatus } from '../worker/protocol';
+import type { RankItemsOptions } from './rankedLists';
 
 /** What `status()` returns: the page's view plus the Worker's. */
 export interface SdkStatus {
@@ -26,6 +27,16 @@ export interface EdgePersonalize {
   consent(state: ConsentState): void;
   /** Re-ranks the slots that are off screen now (the SDK also does this after each interaction). */
   rank(): Promise<void>;
+  /**
+   * Ranks a list of item ids for a slot label without touching the DOM, for pages whose framework
+   * renders the list itself (React, Vue, Svelte, SSR with hydration). Resolves to the ids in their
+   * ranked order by `timeoutMs` (default `hideTimeoutMs`), or in the given order when the model
+   * cannot rank (no consent, no history, unknown items, a failure: reported to `onError`). Items
+   * the model does not know keep their positions; equal scores keep the given order. With
+   * `onChange`, the list is ranked again after each interaction and `onChange` receives each new
+   * order (until `signal` aborts). Never throws or rejects.
+   */
+  rankItems(label: string, itemIds: readonly string[], options?: RankItemsOptions): Promise<string[]>;
   /** The SDK's state: consent, backend, session, timings. */
   status(): Promise<SdkStatus>;
   /** The model's best items for the current session, best first. */

@@ -1,13 +1,27 @@
 /**
- * `npm run server -- [options]`: the aggregation server on its own (the demo starts it beside
- * the shop). Progress lines go to stdout; a bad option or a missing model prints one line to
- * stderr and exits with code 2. Stop it with Ctrl-C (or `kill`): every acknowledged update is
- * already on disk, so even `kill -9` loses nothing.
+ * The package's command, `edge-personalize serve [options]` (`npx edge-personalize serve` once the
+ * package is installed; `npm run server -- [options]` in a clone, where `serve` may be left out):
+ * the aggregation server on its own (the demo starts it beside the shop). The build turns this
+ * file into `dist/server/cli.js`, plain Node with no TypeScript at run time. Progress lines go to
+ * stdout; a bad option, command or model prints one line to stderr and exits with code 2. Stop it
+ * with Ctrl-C (or `kill`): every acknowledged update is already on disk, so even `kill -9` loses
+ * nothing.
  */
 import { numberArg, parseArgs, runCli, UsageError } from '../node/cliArgs';
+import { copySdkAssets } from '../node/sdkAssets';
 import { createAggregationServer } from './aggregationServer';
 
-const HELP = `usage: tsx src/server/cli.ts [options]
+const USAGE = `usage: edge-personalize <command>
+
+  serve [options]          runs the aggregation server (serve --help lists its options;
+                           in a clone: npm run server -- [options])
+  assets DIR               copies the files the SDK loads beside its Worker (the Worker, its tfjs
+                           chunks, the wasm binaries, the web-vitals module) into DIR, for a site
+                           that bundles the SDK: serve DIR and set workerUrl to DIR's
+                           edge-personalize.worker.js
+`;
+
+const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run server -- [options])
 
   --model DIR              base model directory (default models/online-retail)
   --data DIR               data directory: rounds, state, published versions (default .data/server)
@@ -80,6 +94,24 @@ const OPTIONS = [
 const log = (line: string): void => console.log(`server: ${line}`);
 
 async function main(argv: string[]): Promise<void> {
+  // `serve` is the command; without one (npm run server) the options are the server's too.
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '-h') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (command === 'serve') return serve(rest);
+  if (command === 'assets') {
+    if (rest.length !== 1 || rest[0]!.startsWith('-')) throw new UsageError('usage: edge-personalize assets DIR');
+    const copied = copySdkAssets(rest[0]!);
+    console.log(`assets: ${copied.length} files copied to ${rest[0]}`);
+    return;
+  }
+  if (command.startsWith('--')) return serve(argv);
+  throw new UsageError(`unknown command "${command}" (expected serve or assets; see edge-personalize help)`);
+}
+
+async function serve(argv: string[]): Promise<void> {
   const args = parseArgs(argv, OPTIONS, ['help']);
   if (args.has('help')) {
     process.stdout.write(HELP);

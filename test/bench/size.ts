@@ -4,8 +4,10 @@
  * Budgets: the script-tag loader (and the ESM entry) ≤ 10 KB gzip; the Worker bundle ≤ 10 KB; the
  * federated chunk ≤ 10 KB and the participation-token chunk ≤ 60 KB (both loaded at a contribution only).
  * The ML chunks and the wasm binaries are printed, with the total a shopper's browser downloads
- * on this machine's backend choice (wasm).
+ * on this machine's backend choice (wasm). Then the npm package as `npm pack` would publish it:
+ * packed and unpacked size and file count, unpacked ≤ 3 MB (tfjs chunks and wasm binaries included).
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -99,6 +101,23 @@ for (const [dir, files, budget] of MODEL_BUDGETS) {
   console.log(
     `model ${dir}: ${fmt(raw)} raw, ${fmt(gz)} gzip (manifest + int8 weights + vocabulary); ${files.join(' + ')} = ${counted.toLocaleString('en-US')} B of ${budget.toLocaleString('en-US')} B${over ? '  OVER BUDGET' : ''}`,
   );
+}
+// The package as published (`npm pack --dry-run`: the files of package.json's `files`, as built).
+const PACKAGE_UNPACKED_BUDGET = 3_000_000;
+try {
+  const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--loglevel=error'], { encoding: 'utf8' })) as Array<{
+    size: number;
+    unpackedSize: number;
+    entryCount: number;
+  }>;
+  const over = packed!.unpackedSize > PACKAGE_UNPACKED_BUDGET;
+  if (over) failed = true;
+  console.log(
+    `\npackage (npm pack): ${fmt(packed!.size)} packed, ${fmt(packed!.unpackedSize)} unpacked in ${packed!.entryCount} files (budget ${fmt(PACKAGE_UNPACKED_BUDGET)} unpacked)${over ? '  OVER BUDGET' : ''}`,
+  );
+} catch (err) {
+  console.error(`size: npm pack --dry-run failed: ${(err as Error).message}`);
+  failed = true;
 }
 if (failed) {
   console.error('\nsize: over budget (see above)');

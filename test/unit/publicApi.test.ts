@@ -14,6 +14,7 @@ describe('public API', () => {
       'exportData',
       'init',
       'rank',
+      'rankItems',
       'status',
       'topPicks',
       'track',
