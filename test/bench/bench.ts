@@ -15,6 +15,7 @@ import { cpus, loadavg } from 'node:os';
 import { chromium, type Page } from '@playwright/test';
 import { serveStatic } from '../../demo/staticFiles';
 import { chromiumLaunch } from '../../playwright.config';
+import { benchBigPage } from './bigPageBench';
 import { benchDemoVitals } from './demoVitals';
 
 const arg = (name: string, fallback: number): number => {
@@ -86,6 +87,12 @@ async function main(): Promise<void> {
       .join(' ')} at start`,
   );
   console.log('SDK files served with Cache-Control: public, max-age=600 (a CDN release); pages and model files revalidate (no-cache)');
+  // `--only big-page`: the big-page figures alone.
+  if (process.argv[process.argv.indexOf('--only') + 1] === 'big-page') {
+    await benchBigPage(browser, base, arg('big-loads', 10));
+    await browser.close();
+    return void server.close();
+  }
 
   // 1. DOMContentLoaded → ranked, cached model, default deadline.
   {
@@ -212,6 +219,7 @@ async function main(): Promise<void> {
     }
   }
   await benchDemoVitals(browser, arg('vitals-loads', 10));
+  await benchBigPage(browser, base, arg('big-loads', 10));
   console.log(
     `\nload average at end ${loadavg()
       .map((x) => x.toFixed(2))
