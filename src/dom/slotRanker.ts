@@ -3,6 +3,7 @@ import type { RankResult } from '../worker/protocol';
 import { isHidden, removeHideSheet, SHOWN_ATTRIBUTE, type HideSheet } from './hideSheet';
 import { rankInBatches, type SlotRequest } from './rankInBatches';
 import { rankOrder } from './rankOrder';
+import { TimeSlice } from './timeSlice';
 import { applyOrder, findSlots, sameChildren } from './slotMarkup';
 
 /** What the slot ranker needs from the rest of the SDK. */
@@ -78,7 +79,7 @@ export class SlotRanker {
   /** Something failed for good: every slot is shown as the page wrote it, now and from now on. */
   fail(kept: SlotRankedInfo['kept'] = 'error'): void {
     this._failed = true;
-    for (const slot of this._pending.keys()) this._show(slot, false, kept);
+    this._reveal([...this._pending.keys()], kept);
     this._pending.clear();
     removeHideSheet(this._o.sheet);
     this.stop();
@@ -157,12 +158,10 @@ export class SlotRanker {
         this._o.measure(() => {
           this._timer = null;
           const now = performance.now();
-          for (const [slot, deadline] of [...this._pending]) {
-            if (deadline <= now + 1) {
-              this._pending.delete(slot);
-              this._show(slot, false, 'timeout');
-            }
-          }
+          const due: Element[] = [];
+          for (const [slot, deadline] of this._pending) if (deadline <= now + 1) due.push(slot);
+          for (const slot of due) this._pending.delete(slot);
+          this._reveal(due, 'timeout');
           this._schedule();
         }),
       Math.max(0, next - performance.now()),
@@ -200,12 +199,15 @@ export class SlotRanker {
       rank: this._o.rank,
       measure: this._o.measure,
       wanted,
-      // Styles read once per slice, before the slice's writes (each read after a write would
-      // force a style recalculation).
+      // Styles are read once per slice, before its writes (a read after a write forces a style
+      // recalculation), and only for slots that may still be reordered on screen: even the
+      // first read recalculates whatever the page changed (thousands of slots shown at once).
       prepare: (requests, from) => {
+        const now = performance.now();
         for (let i = from; i < requests.length; i++) {
           const slot = requests[i]!.slot;
-          if (this._onScreen.get(slot) !== false) hidden.set(slot, isHidden(slot));
+          if (this._onScreen.get(slot) !== false && (this._pending.get(slot) ?? 0) > now && slot.isConnected)
+            hidden.set(slot, isHidden(slot));
         }
       },
       apply: (request, scores, result) => this._applyFirst(request, scores, result, hidden.get(request.slot)),
@@ -261,6 +263,30 @@ export class SlotRanker {
       this._o.onError(err);
       return false;
     }
+  }
+
+  /**
+   * Shows `slots` in the page's order at once (a deadline, a failure: there may be thousands),
+   * and tells the site in time slices afterwards: its callback may be slow, the slots are shown.
+   */
+  private _reveal(slots: Element[], kept: SlotRankedInfo['kept']): void {
+    const at = performance.now();
+    for (const slot of slots) {
+      slot.setAttribute(SHOWN_ATTRIBUTE, kept ?? 'kept');
+      if (!slot.isConnected) this._viewport?.unobserve(slot);
+    }
+    if (slots.length === 0) return;
+    const slice = new TimeSlice();
+    const notify = async (): Promise<void> => {
+      for (let i = 0; i < slots.length;) {
+        if (slice.expired()) await slice.next();
+        this._o.measure(() => {
+          do this._o.onRanked({ slot: slots[i++]!, reordered: false, kept, at });
+          while (i < slots.length && !slice.expired());
+        });
+      }
+    };
+    notify().catch(this._o.onError);
   }
 
   private _show(slot: Element, reordered: boolean, kept?: SlotRankedInfo['kept']): void {

@@ -1,10 +1,11 @@
 /**
- * Main-thread budget for the SDK's DOM work: it runs in slices of about {@link SLICE_MS} and
- * yields to the page between them, so no frame holds more than one slice of SDK work
- * (a long animation frame is one of 50 ms or more: https://w3c.github.io/long-animation-frames/)
- * and input and rendering go first.
+ * Main-thread budget for the SDK's DOM work. It runs in slices of at most {@link SLICE_MS},
+ * each its own task (input is handled between them), and at most {@link FRAME_MS} of it between
+ * two frames: then it waits for the next frame, so rendering is never held up long (a long
+ * animation frame is one of 50 ms or more: https://w3c.github.io/long-animation-frames/).
  */
 export const SLICE_MS = 8;
+export const FRAME_MS = 16;
 
 type Scheduler = { yield?: () => Promise<void> };
 
@@ -38,10 +39,10 @@ export function yieldTask(): Promise<void> {
 }
 
 /**
- * Resolves at the page's next frame, so the work done before it is rendered first. Yielding a
- * task is not enough: Chromium runs `scheduler.yield()` continuations (and other queued tasks)
- * ahead of rendering, and slices yielded that way were measured to pile up into one frame
- * (~110 ms of SDK script in one long animation frame on a 500-slot page). A hidden page renders
+ * Resolves at the page's next frame, so the work done before it is rendered first. Yielding
+ * tasks alone is not enough: Chromium runs `scheduler.yield()` continuations (and other queued
+ * tasks) ahead of rendering, and slices yielded only that way were measured to pile up into one
+ * frame (9 slices, ~110 ms of SDK script in one long animation frame on a 500-slot page). A hidden page renders
  * nothing (and runs no animation frames): there a task is yielded. If no frame comes within
  * 50 ms (a throttled frame), the work goes on anyway. Every callback is the SDK's own function
  * (not a bare `resolve`), so the work that follows is attributed to the SDK's script in the Long
@@ -63,51 +64,62 @@ export function yieldToPage(): Promise<void> {
 }
 
 /**
- * The SDK's main-thread budget for the current frame: `expired()` once {@link SLICE_MS} of work
- * has run since the page last rendered (as far as the SDK can tell), `next()` waits for the next
- * frame and starts a fresh budget. Time spent waiting on something else (a Worker reply,
- * `pause()` … `resume()`) is not work; a frame rendered meanwhile renews the budget, else the
- * work resumed in the same frame continues on what is left of it.
+ * The clock of one piece of SDK work: `expired()` once the current slice has run
+ * {@link SLICE_MS}, or the SDK's work since the page last rendered has reached
+ * {@link FRAME_MS}; `next()` yields (a task, or the next frame once the frame's budget is used).
+ * Waiting on something else (a Worker reply, `pause()` … `resume()`) is not work. Frames are
+ * seen by `requestAnimationFrame`; a hidden page renders none, and there only slices count.
  */
 export class TimeSlice {
-  private _spent = 0;
-  private _since = performance.now();
-  private _framed = false;
+  private _start = performance.now();
+  /** SDK work done in the current frame before the running slice. */
+  private _frameSpent = 0;
+  private _watching = false;
 
-  constructor(private readonly _budgetMs = SLICE_MS) {}
+  constructor() {
+    this._watch();
+  }
 
-  /** Whether this frame's budget is used up. */
+  /** Whether the running slice (or the frame's budget) is used up. */
   expired(): boolean {
-    return this._spent + performance.now() - this._since >= this._budgetMs;
+    const ran = performance.now() - this._start;
+    return ran >= SLICE_MS || this._frameSpent + ran >= FRAME_MS;
   }
 
   /** Stops the clock while the work waits on something other than the page. */
   pause(): void {
-    this._spent += performance.now() - this._since;
-    this._framed = false;
-    try {
-      requestAnimationFrame(() => (this._framed = true));
-    } catch {
-      this._framed = true; // no frames to protect
-    }
+    this._frameSpent += performance.now() - this._start;
   }
 
-  /** Starts the clock again: with a fresh budget if the page rendered (or cannot) meanwhile. */
+  /** Starts a new slice (in the same frame, unless the page rendered meanwhile). */
   resume(): void {
-    let hidden = false;
-    try {
-      hidden = document.visibilityState === 'hidden';
-    } catch {
-      /* no document: no frames */
-    }
-    if (this._framed || hidden) this._spent = 0;
-    this._since = performance.now();
+    this._start = performance.now();
+    this._watch();
   }
 
-  /** Yields to the page until its next frame and starts a fresh budget. */
+  /** Yields to the page (until its next frame once this frame's budget is used), then resumes. */
   async next(): Promise<void> {
-    await yieldToPage();
-    this._spent = 0;
-    this._since = performance.now();
+    this.pause();
+    if (this._frameSpent + SLICE_MS > FRAME_MS) {
+      await yieldToPage();
+      this._frameSpent = 0;
+    } else await yieldTask();
+    this.resume();
+  }
+
+  /** Notes the next frame: the frame's budget starts again there. */
+  private _watch(): void {
+    if (this._watching) return;
+    try {
+      if (document.visibilityState === 'hidden') return;
+      this._watching = true;
+      requestAnimationFrame(() => {
+        this._watching = false;
+        this._frameSpent = 0;
+      });
+    } catch {
+      /* no frames to watch: only slices count */
+      this._watching = false;
+    }
   }
 }
