@@ -1,3 +1,4 @@
+import { longestIncreasing } from './longestIncreasing';
 import type { SlotChild } from './rankOrder';
 
 /**
@@ -33,13 +34,58 @@ export function findSlots(root: ParentNode | Element): Element[] {
 }
 
 /**
- * Puts a slot's element children in `order` (indices into {@link slotChildren}) by moving the
- * existing nodes, never by rewriting HTML. Children already in place are not touched; returns
- * whether anything moved.
+ * Whether `slot` still holds exactly `children` (the same nodes, in the same order, with the same
+ * item ids and pins) — false once the page has added, removed, moved or rewritten any of them,
+ * or taken the slot out of the document. Ranking results are applied only while this holds.
  */
-export function applyOrder(slot: Element, children: ReadonlyArray<{ element: Element }>, order: readonly number[]): boolean {
-  if (order.every((from, to) => from === to)) return false;
-  const anchor = children[children.length - 1]!.element.nextSibling;
-  for (const from of order) slot.insertBefore(children[from]!.element, anchor);
+export function sameChildren(slot: Element, children: ReadonlyArray<SlotChild & { element: Element }>): boolean {
+  if (!slot.isConnected) return false;
+  const now = slot.children;
+  if (now.length !== children.length) return false;
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i]!;
+    const e = now[i];
+    if (e !== c.element || (e.getAttribute(ITEM_ATTRIBUTE) || null) !== c.itemId || e.hasAttribute(PIN_ATTRIBUTE) !== c.pinned)
+      return false;
+  }
   return true;
+}
+
+/**
+ * Puts a slot's element children in `order` (indices into {@link slotChildren}) by moving the
+ * existing nodes, never by rewriting HTML, and as few of them as possible: children whose
+ * relative order is already right stay where they are. Returns whether anything moved. Does
+ * nothing unless the slot still holds exactly `children` ({@link sameChildren}): the SDK never
+ * puts back a node the page took out, nor changes which nodes a slot holds.
+ */
+export function applyOrder(slot: Element, children: ReadonlyArray<SlotChild & { element: Element }>, order: readonly number[]): boolean {
+  if (order.every((from, to) => from === to) || !sameChildren(slot, children)) return false;
+  const stay = longestIncreasing(order);
+  // From the last position back: each moved child goes right before the one that follows it.
+  let next: Node | null = children[children.length - 1]!.element.nextSibling;
+  for (let to = order.length - 1; to >= 0; to--) {
+    const element = children[order[to]!]!.element;
+    if (!stay.has(to)) moveNode(slot, element, next);
+    next = element;
+  }
+  return true;
+}
+
+type Movable = { moveBefore?: (node: Node, child: Node | null) => void };
+
+/**
+ * `moveBefore` where the browser has it (https://dom.spec.whatwg.org/#dom-parentnode-movebefore):
+ * the node keeps its state (focus, iframes, CSS transitions) and the move costs less than a
+ * removal and an insertion; else `insertBefore`.
+ */
+function moveNode(parent: Element, node: Element, before: Node | null): void {
+  const move = (parent as Movable).moveBefore;
+  if (typeof move === 'function') {
+    try {
+      return move.call(parent, node, before);
+    } catch {
+      /* a move the browser refuses as atomic: insert instead */
+    }
+  }
+  parent.insertBefore(node, before);
 }

@@ -16,6 +16,7 @@ import { chromium, type Page } from '@playwright/test';
 import { serveStatic } from '../../demo/staticFiles';
 import { chromiumLaunch } from '../../playwright.config';
 import { benchBurst } from './burstBench';
+import { benchBigPage } from './bigPageBench';
 import { benchDemoVitals } from './demoVitals';
 
 const arg = (name: string, fallback: number): number => {
@@ -87,6 +88,14 @@ async function main(): Promise<void> {
       .join(' ')} at start`,
   );
   console.log('SDK files served with Cache-Control: public, max-age=600 (a CDN release); pages and model files revalidate (no-cache)');
+  // `--only big-page` / `--only burst`: those figures alone.
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+  if (only === 'big-page' || only === 'burst') {
+    if (only === 'big-page') await benchBigPage(browser, base, arg('big-loads', 10));
+    else await benchBurst(browser, base);
+    await browser.close();
+    return void server.close();
+  }
 
   // 1. DOMContentLoaded → ranked, cached model, default deadline.
   {
@@ -214,6 +223,7 @@ async function main(): Promise<void> {
   }
   await benchDemoVitals(browser, arg('vitals-loads', 10));
   await benchBurst(browser, base);
+  await benchBigPage(browser, base, arg('big-loads', 10));
   console.log(
     `\nload average at end ${loadavg()
       .map((x) => x.toFixed(2))
