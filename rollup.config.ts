@@ -4,6 +4,7 @@
  * - `edge-personalize.mjs`       the ESM entry (same code, for bundlers);
  * - `edge-personalize.worker.js` the module Worker (store, session state, comlink);
  * - `edge-personalize.vitals.js` web-vitals + the SDK's cost report, loaded only for `onVitals`;
+ * - `edge-personalize.on-demand.js` framework lists (`rankItems`) and device data without a Worker, on first use;
  * - `edge-personalize.ml*.js`    tfjs-core + the model (`ml`), and one chunk per backend
  *                                (`ml-webgl`, `ml-wasm`, `ml-cpu`): only the Worker imports them, each when needed;
  * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
@@ -71,6 +72,19 @@ const config: RollupOptions[] = [
     plugins: [resolve(), ts(), loaderTerser()],
   },
   {
+    // The install snippet as a module (`edge-personalize/snippet`), for sites that render it server-side;
+    // kept out of the ESM entry so the entry stays within the loader's budget.
+    input: 'src/loader/snippet.ts',
+    output: { file: 'dist/snippet.mjs', format: 'es' },
+    plugins: [ts()],
+  },
+  {
+    // What no first rank needs (framework lists, device data without a Worker), loaded on first use.
+    input: 'src/sdk/onDemand.ts',
+    output: { file: 'dist/edge-personalize.on-demand.js', format: 'es', sourcemap: true },
+    plugins: [resolve(), ts(), loaderTerser()],
+  },
+  {
     // web-vitals and the SDK's cost report, loaded by the SDK only when a site passes onVitals.
     input: 'src/vitals/vitalsEntry.ts',
     output: { file: 'dist/edge-personalize.vitals.js', format: 'es', sourcemap: true },
@@ -125,6 +139,7 @@ const config: RollupOptions[] = [
     plugins: [sdkAsPackage(), ts(), terser({ ecma: 2020, format: { comments: false } })],
   },
   { input: 'dist/types/index.d.ts', output: { file: 'dist/index.d.ts', format: 'es' }, plugins: [dts()] },
+  { input: 'dist/types/loader/snippet.d.ts', output: { file: 'dist/snippet.d.ts', format: 'es' }, plugins: [dts()] },
   {
     input: 'dist/types/react/index.d.ts',
     output: { file: 'dist/react/index.d.ts', format: 'es' },

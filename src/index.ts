@@ -1,7 +1,6 @@
 /** The ESM entry: the public API only (a unit test pins this list). */
 export { init, track, consent, rank, rankItems, status, topPicks, exportData, eraseData, explain, contribute } from './sdk/defaultInstance';
 export { createEdgePersonalize, CONSENT_EVENT } from './sdk/createEdgePersonalize';
-export { SNIPPET } from './loader/snippet';
 export type { EdgePersonalize, SdkStatus, SdkEnvironment } from './sdk/createEdgePersonalize';
 export type { RankItemsOptions } from './sdk/rankedLists';
 export type { BackendPreference, ConsentState, EdgePersonalizeConfig, RetentionLimits, SlotRankedInfo } from './config/config';

@@ -5,8 +5,7 @@ import { SlotRanker } from '../dom/slotRanker';
 import { asError, sdkError } from '../errors';
 import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedConsent } from '../privacy/consentState';
 import { readPrivacySignals } from '../privacy/privacySignals';
-import { deleteDeviceDatabase, readDeviceData } from '../store/deviceData';
-import { startAutoTrack } from '../track/autoTrack';
+import { startClickTracking } from '../track/autoTrack';
 import { EventQueue } from '../track/eventQueue';
 import { PENDING_KEY } from '../track/pendingEvents';
 import { QUEUED_KEY, takeQueuedCalls } from '../track/queuedCalls';
@@ -16,7 +15,7 @@ import type { WorkerStatus } from '../worker/protocol';
 import { startWorker, type WorkerHandle } from '../worker/startWorker';
 import { SdkCostMeter } from '../vitals/sdkCostMeter';
 import { CONSENT_EVENT, type EdgePersonalize, type SdkEnvironment } from './publicApi';
-import { RankedLists } from './rankedLists';
+import type { RankedLists } from './rankedLists';
 
 export { CONSENT_EVENT, type EdgePersonalize, type SdkEnvironment, type SdkStatus } from './publicApi';
 
@@ -85,9 +84,23 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   const meter = new SdkCostMeter();
   let initialized: () => void;
   const whenInitialized = new Promise<void>((resolve) => (initialized = resolve));
+  /**
+   * A file of the SDK: beside `workerUrl` when the site sets it (a bundled SDK), else beside the
+   * loader. The on-demand module (framework lists, device data without a Worker) and web-vitals
+   * load from there on first use, at a URL only known at run time (bundlers leave it alone).
+   */
+  const sdkFile = (name: string): string =>
+    config?.workerUrl ? new URL(name, new URL(config.workerUrl, location.href)).href : new URL(name, env.vitalsUrl).href;
+  let onDemand: Promise<typeof import('./onDemand')> | null = null;
+  const loadOnDemand = (): Promise<typeof import('./onDemand')> =>
+    (onDemand ??= import(/* webpackIgnore: true */ /* @vite-ignore */ sdkFile('edge-personalize.on-demand.js')).catch((err: unknown) => {
+      onDemand = null; // a later call tries again
+      throw sdkError('InternalError', `cannot load ${sdkFile('edge-personalize.on-demand.js')}: ${asError(err, 'InternalError').message}`);
+    }));
   // Lists a framework renders itself (rankItems): ranked by the Worker like slots, never in the DOM.
-  const lists = new RankedLists({
-    rank: async (slots) => {
+  let lists: RankedLists | null = null;
+  const listRanking = {
+    rank: async (slots: string[][]) => {
       await whenInitialized;
       if (!workerReady || !(await workerReady)) return null;
       return call((w) => w.api.rank({ slots })).catch((err) => {
@@ -95,8 +108,8 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         return null;
       });
     },
-    onDecided: (reordered) => void counts[reordered ? 'ranked' : 'kept']++,
-  });
+    onDecided: (reordered: boolean) => void counts[reordered ? 'ranked' : 'kept']++,
+  };
 
   /** Hands a batch of events to the Worker (one message); they stop waiting once the Worker answers. */
   const record = (events: TrackedEvent[]): void => {
@@ -106,7 +119,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           // Stored, or kept in the Worker's memory because storage failed: either way handed over.
           if (result.handedOver) queue?.confirm(events);
           if (result.error) report(result.error);
-          void lists.refresh();
+          void lists?.refresh();
           return ranker?.rerankOffscreen().catch(report);
         }),
       report,
@@ -137,6 +150,15 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     }
     if (!config || config.debug) console.warn(`[edge-personalize] ${error.name}: ${error.message}`);
   };
+
+  /** A Worker call once it has started; `fallback` when it has not or the call fails (reported). */
+  const ask = async <T, F>(fn: (w: WorkerHandle) => Promise<T>, fallback: F): Promise<T | F> =>
+    workerReady && (await workerReady)
+      ? call(fn).catch((err: unknown) => {
+          report(err);
+          return fallback;
+        })
+      : fallback;
 
   /** Races a Worker call with the Worker's death, so nothing waits forever on a dead Worker. */
   const call = <T>(fn: (w: WorkerHandle) => Promise<T>): Promise<T> => {
@@ -180,7 +202,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       (status) => {
         for (const e of status.errors) report(e);
         void ranker?.ready();
-        void lists.refresh();
+        void lists?.refresh();
         // tfjs and the backend come up after the first ranking; report what that start met.
         const seen = status.errors.length;
         call((w) => w.api.modelReady()).then((ready) => {
@@ -201,7 +223,19 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     queue.resume();
     if (c.autoTrack) {
       try {
-        stopAutoTrack = startAutoTrack(document, (type, props) => api.track(type, props));
+        const trackFn = (type: string, props: { itemId: string }): void => api.track(type, props);
+        const stopClicks = startClickTracking(document, trackFn);
+        // Views come from the on-demand module (a view on the page is found whenever it starts).
+        let stopViews: (() => void) | null = null;
+        let stopped = false;
+        loadOnDemand().then((m) => {
+          if (!stopped) stopViews = m.startViewTracking(document, trackFn);
+        }, report);
+        stopAutoTrack = () => {
+          stopped = true;
+          stopClicks();
+          stopViews?.();
+        };
       } catch (err) {
         report(err);
       }
@@ -276,10 +310,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         });
         if (resolved.onVitals) {
           const onVitals = resolved.onVitals;
-          // Beside the Worker when the site says where that is (a bundled SDK: see `workerUrl`).
-          const vitalsUrl = resolved.workerUrl
-            ? new URL('edge-personalize.vitals.js', new URL(resolved.workerUrl, location.href)).href
-            : env.vitalsUrl;
+          const vitalsUrl = sdkFile('edge-personalize.vitals.js');
           // A URL only known at run time: bundlers leave it alone and the browser loads it on demand.
           import(/* webpackIgnore: true */ /* @vite-ignore */ vitalsUrl).then(
             (m: { startVitals(report: typeof onVitals, meter: SdkCostMeter): void }) => m.startVitals(onVitals, meter),
@@ -333,26 +364,26 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
 
     async rank() {
       if (!workerReady || !(await workerReady)) return;
-      await Promise.all([lists.refresh(), ranker?.rerankOffscreen().catch(report)]);
+      await Promise.all([lists?.refresh(), ranker?.rerankOffscreen().catch(report)]);
     },
 
     rankItems(label, itemIds, options = {}) {
-      try {
-        if (typeof label !== 'string' || !Array.isArray(itemIds)) {
-          report(
-            sdkError(
-              'ConfigError',
-              `rankItems(label, itemIds): expected a string and an array of item ids, got ${typeof label} and ${typeof itemIds}`,
-            ),
-          );
-          return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
-        }
-        const timeout = Number(options?.timeoutMs ?? config?.hideTimeoutMs ?? DEFAULT_HIDE_TIMEOUT_MS);
-        return lists.add(itemIds.map(String), options ?? {}, Math.min(10_000, Math.max(0, Number.isFinite(timeout) ? timeout : 0)));
-      } catch (err) {
-        report(err);
-        return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
-      }
+      // The deadline runs from this call, also while the on-demand module loads; checks and ranking are there.
+      const t0 = performance.now();
+      return loadOnDemand().then(
+        (m) =>
+          m.rankItems(
+            (lists ??= new m.RankedLists(listRanking)),
+            report,
+            [label, itemIds, options],
+            config?.hideTimeoutMs ?? DEFAULT_HIDE_TIMEOUT_MS,
+            t0,
+          ),
+        (err: unknown) => {
+          report(err);
+          return Array.isArray(itemIds) ? itemIds.map(String) : [];
+        },
+      );
     },
 
     async status() {
@@ -361,22 +392,17 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       return { initialized: config !== null, consent, worker: w, slots: { ...counts }, firstRankedAt };
     },
 
-    async topPicks(count = 10) {
-      if (!workerReady || !(await workerReady)) return [];
-      return call((w) => w.api.topPicks(count)).catch((err) => {
-        report(err);
-        return [];
-      });
+    topPicks(count = 10) {
+      return ask((w) => w.api.topPicks(count), []);
     },
 
     async exportData() {
       queue?.persist(); // what waits in memory is on the device too
-      return readDeviceData(
-        [storageOf('localStorage'), storageOf('sessionStorage')],
-        ['edge-personalize.consent', PENDING_KEY, QUEUED_KEY],
-      ).catch((err: unknown) => {
-        throw asError(err, 'StorageUnavailableError');
-      });
+      return (await loadOnDemand())
+        .readDeviceData([storageOf('localStorage'), storageOf('sessionStorage')], ['edge-personalize.consent', PENDING_KEY, QUEUED_KEY])
+        .catch((err: unknown) => {
+          throw asError(err, 'StorageUnavailableError');
+        });
     },
 
     async eraseData() {
@@ -386,27 +412,19 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       // The Worker holds the database open: it closes and deletes it and forgets its state.
       try {
         if (worker) await call((w) => w.api.forget());
-        else await deleteDeviceDatabase();
+        else await (await loadOnDemand()).deleteDeviceDatabase();
       } catch (err) {
         throw asError(err, 'StorageUnavailableError');
       }
       if (config) applyConsent(resolveConsent(config.consent, null, readPrivacySignals()));
     },
 
-    async contribute() {
-      if (!workerReady || !(await workerReady)) return null;
-      return call((w) => w.api.contribute()).catch((err) => {
-        report(err);
-        return null;
-      });
+    contribute() {
+      return ask((w) => w.api.contribute(), null);
     },
 
-    async explain(itemId) {
-      if (!workerReady || !(await workerReady)) return null;
-      return call((w) => w.api.explain(String(itemId))).catch((err) => {
-        report(err);
-        return null;
-      });
+    explain(itemId) {
+      return ask((w) => w.api.explain(String(itemId)), null);
     },
 
     push(entry) {

@@ -1,4 +1,5 @@
 import { rankOrder } from '../dom/rankOrder';
+import { sdkError } from '../errors';
 import type { RankResult } from '../worker/protocol';
 
 /** Options of `rankItems()`. */
@@ -122,5 +123,36 @@ export class RankedLists {
     } catch {
       /* the site's callback must not break the SDK */
     }
+  }
+}
+
+/**
+ * `rankItems(label, itemIds, options)` of the SDK: a misuse is reported (`ConfigError`) and the
+ * given order comes back; otherwise the list is ranked by its deadline (`timeoutMs`, 0-10,000,
+ * default the config's `hideTimeoutMs`) counted from `t0`, the moment of the call. Never rejects.
+ */
+export function rankItems(
+  lists: RankedLists,
+  report: (err: unknown) => void,
+  [label, itemIds, options]: [unknown, unknown, RankItemsOptions | undefined],
+  defaultTimeoutMs: number,
+  t0: number,
+): Promise<string[]> {
+  try {
+    if (typeof label !== 'string' || !Array.isArray(itemIds)) {
+      report(
+        sdkError(
+          'ConfigError',
+          `rankItems(label, itemIds): expected a string and an array of item ids, got ${typeof label} and ${typeof itemIds}`,
+        ),
+      );
+      return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
+    }
+    const timeout = Number(options?.timeoutMs ?? defaultTimeoutMs);
+    const wait = Math.min(10_000, Math.max(0, Number.isFinite(timeout) ? timeout : 0));
+    return lists.add(itemIds.map(String), options ?? {}, Math.max(0, wait - (performance.now() - t0)));
+  } catch (err) {
+    report(err);
+    return Promise.resolve(Array.isArray(itemIds) ? itemIds.map(String) : []);
   }
 }

@@ -4,13 +4,11 @@ import { EVENT_ATTRIBUTE, ITEM_ATTRIBUTE, VIEW_ATTRIBUTE } from '../dom/slotMark
 export type TrackFn = (type: string, props: { itemId: string }) => void;
 
 /**
- * Starts automatic tracking: clicks inside `[data-personalize-item]` elements (type from the
- * nearest `data-personalize-event`, else `click`) and views of `[data-personalize-view]` elements,
- * now and when they are added later. Listeners are passive and do nothing heavier than reading
- * attributes. Returns a function that stops it.
+ * Tracks clicks inside `[data-personalize-item]` elements (type from the nearest
+ * `data-personalize-event`, else `click`). In the loader, so that no early click is missed; the
+ * listener is passive and only reads attributes. Returns a function that stops it.
  */
-export function startAutoTrack(doc: Document, track: TrackFn): () => void {
-  const seen = new WeakSet<Element>();
+export function startClickTracking(doc: Document, track: TrackFn): () => void {
   const onClick = (e: Event): void => {
     const target = e.target instanceof Element ? e.target : null;
     const item = target?.closest(`[${ITEM_ATTRIBUTE}]`);
@@ -19,6 +17,17 @@ export function startAutoTrack(doc: Document, track: TrackFn): () => void {
     const type = target!.closest(`[${EVENT_ATTRIBUTE}]`)?.getAttribute(EVENT_ATTRIBUTE) || 'click';
     track(type, { itemId });
   };
+  doc.addEventListener('click', onClick, { capture: true, passive: true });
+  return () => doc.removeEventListener('click', onClick, { capture: true });
+}
+
+/**
+ * Tracks views of `[data-personalize-view]` elements, those on the page now and those added or
+ * marked later. Loaded on demand (a view already on the page is found whenever this starts).
+ * Returns a function that stops it.
+ */
+export function startViewTracking(doc: Document, track: TrackFn): () => void {
+  const seen = new WeakSet<Element>();
   const views = (root: ParentNode): void => {
     const list = root instanceof Element && root.hasAttribute(VIEW_ATTRIBUTE) ? [root] : [];
     list.push(...Array.from(root.querySelectorAll(`[${VIEW_ATTRIBUTE}]`)));
@@ -29,7 +38,6 @@ export function startAutoTrack(doc: Document, track: TrackFn): () => void {
       if (itemId) track('view', { itemId });
     }
   };
-  doc.addEventListener('click', onClick, { capture: true, passive: true });
   views(doc);
   const observer = new MutationObserver((records) => {
     for (const r of records) {
@@ -39,8 +47,5 @@ export function startAutoTrack(doc: Document, track: TrackFn): () => void {
   });
   // Attributes too: a page may mark its main element after creating it.
   observer.observe(doc.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: [VIEW_ATTRIBUTE] });
-  return () => {
-    doc.removeEventListener('click', onClick, { capture: true });
-    observer.disconnect();
-  };
+  return () => observer.disconnect();
 }

@@ -5,7 +5,6 @@ describe('public API', () => {
   it('exports exactly these names (a change here is a change to the public API)', () => {
     expect(Object.keys(api).sort()).toEqual([
       'CONSENT_EVENT',
-      'SNIPPET',
       'consent',
       'contribute',
       'createEdgePersonalize',
@@ -19,5 +18,10 @@ describe('public API', () => {
       'topPicks',
       'track',
     ]);
+  });
+
+  it('the install snippet is its own entry (edge-personalize/snippet), out of the budgeted ESM entry', async () => {
+    const snippet = await import('../../src/loader/snippet');
+    expect(Object.keys(snippet)).toEqual(['SNIPPET']);
   });
 });
