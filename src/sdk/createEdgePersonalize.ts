@@ -5,7 +5,7 @@ import { SlotRanker } from '../dom/slotRanker';
 import { asError, sdkError } from '../errors';
 import { readConsentRecord, resolveConsent, writeConsentRecord, type ResolvedConsent } from '../privacy/consentState';
 import { readPrivacySignals } from '../privacy/privacySignals';
-import { startClickTracking } from '../track/autoTrack';
+import { startClickTracking, trackViews } from '../track/autoTrack';
 import { EventQueue } from '../track/eventQueue';
 import { PENDING_KEY } from '../track/pendingEvents';
 import { QUEUED_KEY, takeQueuedCalls } from '../track/queuedCalls';
@@ -141,10 +141,11 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     /* no window (tests) */
   }
 
-  const report = (err: unknown): void => {
+  /** Tells the site (`onError`: the config's, or the one an unusable config gave) and, without a config or in debug, the console. */
+  const report = (err: unknown, onError: unknown = config?.onError): void => {
     const error = asError(err, 'InternalError');
     try {
-      config?.onError?.(error);
+      if (typeof onError === 'function') onError(error);
     } catch {
       /* a throwing onError must not break the SDK or the page */
     }
@@ -225,11 +226,14 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
       try {
         const trackFn = (type: string, props: { itemId: string }): void => api.track(type, props);
         const stopClicks = startClickTracking(document, trackFn);
-        // Views come from the on-demand module (a view on the page is found whenever it starts).
+        // The page's views now (kept even if the shopper leaves at once); those added later are
+        // watched by the on-demand module.
+        const seen = new WeakSet<Element>();
+        trackViews(document, seen, trackFn);
         let stopViews: (() => void) | null = null;
         let stopped = false;
         loadOnDemand().then((m) => {
-          if (!stopped) stopViews = m.startViewTracking(document, trackFn);
+          if (!stopped) stopViews = m.observeViews(document, seen, trackFn);
         }, report);
         stopAutoTrack = () => {
           stopped = true;
@@ -271,21 +275,13 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         const { config: resolved, problems } = resolveConfig((input ?? {}) as Partial<EdgePersonalizeConfig>);
         if (!resolved) {
           // Unusable config: tell the site (its onError if it gave one) and show the page as it is.
-          const onError = (input as { onError?: unknown } | undefined)?.onError;
-          for (const p of problems) {
-            console.warn(`[edge-personalize] ${p.name}: ${p.message}`);
-            try {
-              if (typeof onError === 'function') onError(p);
-            } catch {
-              /* the site's callback must not break the page */
-            }
-          }
+          for (const p of problems) report(p, (input as { onError?: unknown } | undefined)?.onError);
           if (env.snippet) clearTimeout(env.snippet.timer);
           removeHideSheet(env.snippet?.sheet ?? null);
           return;
         }
         config = resolved;
-        problems.forEach(report);
+        for (const p of problems) report(p);
         // Take over from the snippet: its timer no longer reveals the slots, the ranker does.
         if (env.snippet) clearTimeout(env.snippet.timer);
         sheet = env.snippet?.sheet ?? installHideSheet();
@@ -433,7 +429,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
           return report(
             sdkError(
               'ConfigError',
-              `edgePersonalize.push(): expected ['init' | 'track' | 'consent' | …, …args], got ${JSON.stringify(entry)}`,
+              `edgePersonalize.push(): expected [method, ...args] with a method of the API, got ${JSON.stringify(entry)}`,
             ),
           );
         }

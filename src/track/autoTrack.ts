@@ -22,27 +22,33 @@ export function startClickTracking(doc: Document, track: TrackFn): () => void {
 }
 
 /**
- * Tracks views of `[data-personalize-view]` elements, those on the page now and those added or
- * marked later. Loaded on demand (a view already on the page is found whenever this starts).
- * Returns a function that stops it.
+ * Records a view of every `[data-personalize-view]` element in or at `root` not in `seen` yet.
+ * The loader runs it on the page at start (so a view is kept even if the shopper leaves at once);
+ * {@link observeViews} runs it on what is added later.
  */
-export function startViewTracking(doc: Document, track: TrackFn): () => void {
-  const seen = new WeakSet<Element>();
-  const views = (root: ParentNode): void => {
-    const list = root instanceof Element && root.hasAttribute(VIEW_ATTRIBUTE) ? [root] : [];
-    list.push(...Array.from(root.querySelectorAll(`[${VIEW_ATTRIBUTE}]`)));
-    for (const el of list) {
-      if (seen.has(el)) continue;
-      seen.add(el);
-      const itemId = el.getAttribute(VIEW_ATTRIBUTE);
-      if (itemId) track('view', { itemId });
-    }
-  };
-  views(doc);
+export function trackViews(root: ParentNode, seen: WeakSet<Element>, track: TrackFn): void {
+  const list = root instanceof Element && root.hasAttribute(VIEW_ATTRIBUTE) ? [root] : [];
+  list.push(...Array.from(root.querySelectorAll(`[${VIEW_ATTRIBUTE}]`)));
+  for (const el of list) {
+    if (seen.has(el)) continue;
+    seen.add(el);
+    const itemId = el.getAttribute(VIEW_ATTRIBUTE);
+    if (itemId) track('view', { itemId });
+  }
+}
+
+/**
+ * Tracks views of `[data-personalize-view]` elements added or marked after the start (loaded on
+ * demand; the page's own at start are the loader's, see {@link trackViews}). Returns a function
+ * that stops it.
+ */
+export function observeViews(doc: Document, seen: WeakSet<Element>, track: TrackFn): () => void {
+  // What changed between the loader's scan and now.
+  trackViews(doc, seen, track);
   const observer = new MutationObserver((records) => {
     for (const r of records) {
-      if (r.type === 'attributes' && r.target instanceof Element) views(r.target);
-      for (const node of Array.from(r.addedNodes)) if (node instanceof Element) views(node);
+      if (r.type === 'attributes' && r.target instanceof Element) trackViews(r.target, seen, track);
+      for (const node of Array.from(r.addedNodes)) if (node instanceof Element) trackViews(node, seen, track);
     }
   });
   // Attributes too: a page may mark its main element after creating it.
