@@ -13,20 +13,25 @@ import { createAggregationServer } from '../../src/server/aggregationServer';
 
 const port = Number(process.env.PORT ?? 4873);
 const mounts = { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' };
-const fl = createAggregationServer({
-  modelDir: 'models/online-retail',
-  dataDir: mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl-')),
-  basePath: '/fl',
-  targetUpdates: 1,
-  minUpdates: 1,
-  rateLimit: null,
-  // Rounds of one update carry no privacy (ε = ∞) and all of one device's noise: this server
-  // tests the loop's mechanics, so the budget and the noise check are off.
-  maxEpsilon: Infinity,
-  maxNoiseRatio: Infinity,
-  // Every device takes part in every round (q = 1).
-  populationEstimate: 1,
-});
+/**
+ * An aggregation server for the loop's mechanics: rounds of `target` updates carry little or no
+ * privacy (one update: ε = ∞, all of one device's noise), so the budget and the noise check are
+ * off; every device takes part in every round (q = target / population = 1); a fresh data
+ * directory per start.
+ */
+const testAggregator = (basePath: string, target: number) =>
+  createAggregationServer({
+    modelDir: 'models/online-retail',
+    dataDir: mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl-')),
+    basePath,
+    targetUpdates: target,
+    minUpdates: target,
+    rateLimit: null,
+    maxEpsilon: Infinity,
+    maxNoiseRatio: Infinity,
+    populationEstimate: target,
+  });
+const fl = testAggregator('/fl', 1);
 
 /**
  * Under `/csp-header/`, every file (page, SDK, Worker, wasm) is served with a strict CSP header
@@ -42,18 +47,7 @@ const STRICT_CSP =
  * participation token per address and round, every device sampled. A test sees whether one
  * browser can fill a round by itself.
  */
-const flRound3 = createAggregationServer({
-  modelDir: 'models/online-retail',
-  dataDir: mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl3-')),
-  basePath: '/fl-round3',
-  targetUpdates: 3,
-  minUpdates: 3,
-  rateLimit: null,
-  maxEpsilon: Infinity,
-  maxNoiseRatio: Infinity,
-  // q = target / population = 1: every device is drawn for every round.
-  populationEstimate: 3,
-});
+const flRound3 = testAggregator('/fl-round3', 3);
 
 createServer((req, res) => {
   if (req.url?.startsWith(CSP_PREFIX)) {
