@@ -60,15 +60,24 @@ test.describe('federated learning', () => {
     await context.addCookies([{ name: 'shop_session', value: 'secret-cookie-value', url: baseURL! }]);
     const headers: Array<Promise<{ path: string; cookie: string | undefined }>> = [];
     page.on('request', (r: Request) => {
-      headers.push(r.allHeaders().then((h) => ({ path: new URL(r.url()).pathname, cookie: h['cookie'] })));
+      // A request cut short by the navigation may no longer give its full headers: its provisional ones then.
+      headers.push(
+        r
+          .allHeaders()
+          .catch(() => r.headers())
+          .then((h) => ({ path: new URL(r.url()).pathname, cookie: h['cookie'] })),
+      );
     });
     await page.goto('/recs.html?fl=3');
     await viewProducts(page, ['22578', '22577', '22086', '22961', '22960']);
     await page.goto('/recs.html?fl=3&autoTrack=false');
     await waitReady(page);
-    await expect.poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
-    // A published version is loaded too (from /fl/v1/versions/…).
-    await expect.poll(async () => (await status(page)).worker.modelVersion, { timeout: 15_000 }).not.toBe('0');
+    await expect
+      .poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 45_000, intervals: [500] })
+      .toBeGreaterThan(0);
+    // The version the round published is loaded too (from /fl/v1/models/…).
+    const server = async () => (await (await page.request.get('/fl/v1/model')).json()).modelVersion as string;
+    await expect.poll(async () => (await status(page)).worker.modelVersion, { timeout: 20_000 }).toBe(await server());
     await page.reload();
     await waitReady(page);
     const seen = await Promise.all(headers);
@@ -76,6 +85,7 @@ test.describe('federated learning', () => {
     expect(seen.find((h) => h.path === '/fixture.js')?.cookie).toContain('secret-cookie-value');
     const sdk = seen.filter((h) => /^\/models\/|^\/fl\//.test(h.path));
     expect(sdk.some((h) => h.path.endsWith('/weights.bin'))).toBe(true);
+    expect(sdk.some((h) => h.path.startsWith('/fl/v1/models/'))).toBe(true);
     expect(sdk.some((h) => h.path === '/fl/v1/updates')).toBe(true);
     expect(sdk.filter((h) => h.cookie !== undefined).map((h) => h.path)).toEqual([]);
   });
