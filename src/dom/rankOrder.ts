@@ -28,3 +28,19 @@ export function rankOrder(children: readonly SlotChild[], score: (itemId: string
   });
   return order;
 }
+
+/**
+ * {@link rankOrder} from scores aligned with the children that have an item id, in order (what
+ * the Worker answers for a slot or a list); a null score, or none, leaves that item in place, and
+ * an id listed twice takes its first score.
+ */
+export function orderByScores(children: readonly SlotChild[], scores: ReadonlyArray<number | null | undefined>): number[] {
+  const byId = new Map<string, number>();
+  let k = 0;
+  for (const c of children)
+    if (c.itemId !== null) {
+      const s = scores[k++];
+      if (s !== null && s !== undefined && !byId.has(c.itemId)) byId.set(c.itemId, s);
+    }
+  return rankOrder(children, (id) => byId.get(id));
+}

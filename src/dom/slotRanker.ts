@@ -2,7 +2,7 @@ import type { SlotRankedInfo } from '../config/config';
 import type { RankResult } from '../worker/protocol';
 import { isHidden, removeHideSheet, SHOWN_ATTRIBUTE, type HideSheet } from './hideSheet';
 import { rankInBatches, type SlotRequest } from './rankInBatches';
-import { rankOrder } from './rankOrder';
+import { orderByScores } from './rankOrder';
 import { TimeSlice } from './timeSlice';
 import { applyOrder, findSlots, sameChildren } from './slotMarkup';
 
@@ -241,22 +241,11 @@ export class SlotRanker {
   /** Applies scores (aligned with the slot's item children) and returns whether anything moved. */
   private _reorder({ slot, children }: SlotRequest, scores: Scores): boolean {
     if (!scores) return false;
-    const byId = new Map<string, number>();
-    let k = 0;
-    for (const c of children)
-      if (c.itemId) {
-        const s = scores[k++];
-        if (s !== null && s !== undefined && !byId.has(c.itemId)) byId.set(c.itemId, s);
-      }
     try {
       // The records of the SDK's own moves are dropped (they add no slot; reading them costs as
       // much as the moves); the page's records before them are handled first.
       if (this._mutations) this._onMutations(this._mutations.takeRecords());
-      const moved = applyOrder(
-        slot,
-        children,
-        rankOrder(children, (id) => byId.get(id)),
-      );
+      const moved = applyOrder(slot, children, orderByScores(children, scores));
       this._mutations?.takeRecords();
       return moved;
     } catch (err) {

@@ -426,12 +426,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
     push(entry) {
       try {
         if (!Array.isArray(entry) || !METHODS.includes(entry[0])) {
-          return report(
-            sdkError(
-              'ConfigError',
-              `edgePersonalize.push(): expected [method, ...args] with a method of the API, got ${JSON.stringify(entry)}`,
-            ),
-          );
+          return report(sdkError('ConfigError', `edgePersonalize.push(): expected [an API method, ...args], got ${JSON.stringify(entry)}`));
         }
         const [method, ...args] = entry as [string, ...unknown[]];
         const result = (api as unknown as Record<string, (...a: unknown[]) => unknown>)[method]!(...args);

@@ -1,4 +1,4 @@
-import { rankOrder } from '../dom/rankOrder';
+import { orderByScores } from '../dom/rankOrder';
 import { sdkError } from '../errors';
 import type { RankResult } from '../worker/protocol';
 
@@ -36,14 +36,9 @@ interface Entry {
 /** A list's order from its scores (aligned with `ids`), or null when the scores say nothing. */
 export function orderFromScores(ids: readonly string[], scores: ReadonlyArray<number | null> | null | undefined): string[] | null {
   if (!scores) return null;
-  const byId = new Map<string, number>();
-  ids.forEach((id, i) => {
-    const s = scores[i];
-    if (s !== null && s !== undefined && !byId.has(id)) byId.set(id, s);
-  });
-  return rankOrder(
+  return orderByScores(
     ids.map((itemId) => ({ itemId, pinned: false })),
-    (id) => byId.get(id),
+    scores,
   ).map((i) => ids[i]!);
 }
 
