@@ -31,6 +31,13 @@ type Scores = ReadonlyArray<number | null> | null;
  * (MutationObserver) get their own deadline. After an interaction, {@link rerankOffscreen}
  * reorders only shown slots that are entirely outside the viewport.
  *
+ * The deadline bounds how long a slot is hidden; what the shopper must not see is a slot that
+ * changes. A slot entirely off screen at its deadline is shown (nothing visible changes) and
+ * keeps waiting for its first rank while it stays off screen (`deferred`, deadline Infinity);
+ * one that comes within 200 px of the viewport first keeps the page's order (`kept: 'timeout'`,
+ * told when its scores come). A big page whose Worker is ready just before the deadline thus gets
+ * its first viewport ranked first and the rest before the shopper scrolls there.
+ *
  * The page may change a slot while its rank is in flight (an SPA, infinite scroll, a filter):
  * a result is applied only to a slot that still holds exactly the children it was computed for
  * (`sameChildren`). Otherwise a waiting slot is ranked again before its deadline, a shown slot is
@@ -58,9 +65,13 @@ export class SlotRanker {
     const slots = findSlots(this._o.doc);
     for (const slot of slots) this._add(slot, this._o.firstDeadline);
     try {
-      this._viewport = new IntersectionObserver((entries) => {
-        for (const e of entries) this._onScreen.set(e.target, e.isIntersecting);
-      });
+      // "On screen" includes a margin: a slot about to scroll into view counts as seen.
+      this._viewport = new IntersectionObserver(
+        (entries) => {
+          for (const e of entries) this._onScreen.set(e.target, e.isIntersecting);
+        },
+        { rootMargin: '200px' },
+      );
       for (const slot of slots) this._viewport.observe(slot);
     } catch {
       /* no IntersectionObserver: shown slots are never re-ranked */
@@ -110,7 +121,7 @@ export class SlotRanker {
   }
 
   private async _rerankOffscreen(): Promise<void> {
-    const offscreen = (s: Element): boolean => s.hasAttribute(SHOWN_ATTRIBUTE) && this._onScreen.get(s) === false;
+    const offscreen = (s: Element): boolean => s.hasAttribute(SHOWN_ATTRIBUTE) && !this._pending.has(s) && this._onScreen.get(s) === false;
     const slots = findSlots(this._o.doc).filter(offscreen);
     return rankInBatches([slots], {
       rank: this._o.rank,
@@ -160,12 +171,24 @@ export class SlotRanker {
           const now = performance.now();
           const due: Element[] = [];
           for (const [slot, deadline] of this._pending) if (deadline <= now + 1) due.push(slot);
-          for (const slot of due) this._pending.delete(slot);
-          this._reveal(due, 'timeout');
+          this._due(due);
           this._schedule();
         }),
-      Math.max(0, next - performance.now()),
+      next - performance.now(), // a negative delay runs at once
     );
+  }
+
+  /** Slots whose deadline passed: shown; those off screen are deferred (see the class comment). */
+  private _due(slots: Element[]): void {
+    const seen = slots.filter((slot) => {
+      if (this._pending.get(slot) !== Infinity && this._onScreen.get(slot) === false && slot.isConnected) {
+        this._pending.set(slot, Infinity);
+        slot.setAttribute(SHOWN_ATTRIBUTE, 'deferred');
+        return false;
+      }
+      return this._pending.delete(slot);
+    });
+    this._reveal(seen, 'timeout');
   }
 
   private _rankPending(): Promise<void> {
@@ -192,6 +215,8 @@ export class SlotRanker {
 
   /** Ranks the waiting slots that are in the document, those that may be on screen first. */
   private _round(): Promise<void> {
+    // A deferred slot the page took out is shown; if it comes back, it is not ranked.
+    this._due([...this._pending.keys()].filter((s) => !s.isConnected && this._pending.get(s) === Infinity));
     const slots = [...this._pending.keys()].filter((s) => s.isConnected);
     const hidden = new Map<Element, boolean>();
     const wanted = (s: Element): boolean => this._pending.has(s) && s.isConnected;
@@ -223,7 +248,8 @@ export class SlotRanker {
     const { slot } = request;
     const deadline = this._pending.get(slot);
     if (deadline === undefined) return; // shown at its deadline meanwhile: it stays as it is
-    if (performance.now() >= deadline) {
+    // Past its deadline (or deferred) and possibly seen: it stays in the page's order.
+    if ((deadline === Infinity || performance.now() >= deadline) && this._onScreen.get(slot) !== false) {
       this._pending.delete(slot);
       return this._show(slot, false, 'timeout');
     }
@@ -281,6 +307,6 @@ export class SlotRanker {
   private _show(slot: Element, reordered: boolean, kept?: SlotRankedInfo['kept']): void {
     slot.setAttribute(SHOWN_ATTRIBUTE, reordered ? 'ranked' : (kept ?? 'kept'));
     if (!slot.isConnected) this._viewport?.unobserve(slot);
-    this._o.onRanked(kept && !reordered ? { slot, reordered, kept, at: performance.now() } : { slot, reordered, at: performance.now() });
+    this._o.onRanked({ slot, reordered, kept, at: performance.now() }); // kept comes only with reordered false
   }
 }

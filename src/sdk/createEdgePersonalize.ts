@@ -27,20 +27,6 @@ const storageOf = (name: 'localStorage' | 'sessionStorage'): Storage | null => {
   }
 };
 
-const METHODS = [
-  'init',
-  'track',
-  'consent',
-  'rank',
-  'rankItems',
-  'status',
-  'topPicks',
-  'exportData',
-  'eraseData',
-  'explain',
-  'contribute',
-] as const;
-
 /**
  * Builds the SDK object. Everything that can fail at run time (storage, Worker, network, model)
  * is caught and reported through `onError` with a name of the vocabulary (`src/errors.ts`); the
@@ -425,7 +411,8 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
 
     push(entry) {
       try {
-        if (!Array.isArray(entry) || !METHODS.includes(entry[0])) {
+        // Any method of the API but push itself (the snippet queues calls as arrays).
+        if (!Array.isArray(entry) || entry[0] === 'push' || !{}.hasOwnProperty.call(api, entry[0])) {
           return report(sdkError('ConfigError', `edgePersonalize.push(): expected [an API method, ...args], got ${JSON.stringify(entry)}`));
         }
         const [method, ...args] = entry as [string, ...unknown[]];
@@ -438,7 +425,7 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
   };
   // Every public call is SDK work on the page's main thread: count it (see onVitals).
   const methods = api as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of [...METHODS, 'push']) {
+  for (const name of Object.keys(api)) {
     const fn = methods[name]!;
     methods[name] = (...args: unknown[]) => meter.measure(() => fn(...args));
   }

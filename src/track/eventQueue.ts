@@ -39,10 +39,7 @@ export class EventQueue {
     if (!this._pending.add(event)) {
       if (!this._overflowing)
         this._report(
-          sdkError(
-            'QueueOverflowError',
-            `more than ${this._max} tracked events are waiting for the Worker: further events are dropped until it catches up`,
-          ),
+          sdkError('QueueOverflowError', `more than ${this._max} events wait for the Worker: new ones are dropped until it catches up`),
         );
       this._overflowing = true;
       return;

@@ -42,7 +42,7 @@ export function validateEvent(
       json = JSON.stringify(rest);
     } catch {
       // Cyclic props, a BigInt, a throwing toJSON: JSON.stringify throws, and nothing can be stored.
-      return invalid('props_not_serialisable', 'props must be plain JSON (no cycles, BigInt or throwing toJSON)');
+      return invalid('props_not_serialisable', 'props must be plain JSON');
     }
     if (json.length > limits.maxPropsBytes) {
       return invalid('props_too_large', `props must be JSON of at most ${limits.maxPropsBytes} characters`);

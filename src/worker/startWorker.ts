@@ -20,11 +20,11 @@ export function startWorker(url: string): WorkerHandle {
   let shim: string | null = null;
   try {
     const abs = new URL(url, location.href);
-    if (abs.origin === location.origin) worker = new Worker(abs, { type: 'module', name: 'edge-personalize' });
-    else {
-      shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(abs.href)};`], { type: 'text/javascript' }));
-      worker = new Worker(shim, { type: 'module', name: 'edge-personalize' });
-    }
+    const src =
+      abs.origin === location.origin
+        ? abs
+        : (shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(abs.href)};`], { type: 'text/javascript' })));
+    worker = new Worker(src, { type: 'module', name: 'edge-personalize' });
   } catch (err) {
     throw sdkError('WorkerUnavailableError', `cannot start the Worker (${url}): ${(err as Error)?.message ?? err}`);
   }

@@ -8,8 +8,11 @@
  *   the longest SDK script time in one frame;
  * - long frames (≥ 50 ms, the API's threshold) in which SDK script ran at all, and the longest:
  *   a frame's duration includes the page's own work and rendering (a busy machine inflates it);
- * - slots that missed their deadline (shown in the page's order, `kept: 'timeout'`) per load,
- *   and of them the slots in the first viewport;
+ * - slots that missed their deadline (shown in the page's order where the shopper could see them,
+ *   `kept: 'timeout'`) per load, and of them the slots in the first viewport;
+ * - slots ranked after their deadline: off screen at the deadline, shown, and ranked while still
+ *   off screen ("deferred", see SlotRanker); of them, any in the first viewport would be a broken
+ *   promise (a slot reordered in view) and is printed as such;
  * - when the page reached DOMContentLoaded and when the Worker could rank (medians): a deadline
  *   that passes before the Worker can rank is missed whatever the DOM code does.
  */
@@ -27,6 +30,9 @@ interface LoadResult {
   missed: number;
   viewport: number;
   viewportMissed: number;
+  /** Reordered after the deadline (off screen), and of them in the first viewport (must be 0). */
+  late: number;
+  lateInView: number;
   dcl: number;
   rankable: number;
 }
@@ -71,27 +77,35 @@ async function load(page: Page, slots: number, deadline: number | null): Promise
   });
   await page.waitForTimeout(400); // the last frames' entries
   const rankableAt = (await status(page)).worker?.timings?.rankableAt ?? NaN;
-  return page.evaluate((rankableAt) => {
-    const w = window as unknown as {
-      __loafs: Array<{ duration: number; sdk: number }>;
-      __ranked: Array<{ slot: string; kept: string | null }>;
-    };
-    const inViewport = new Set(
-      Array.from(document.querySelectorAll('[data-personalize-slot]'))
-        .filter((s) => s.getBoundingClientRect().top < innerHeight)
-        .map((s) => s.id),
-    );
-    const missed = w.__ranked.filter((r) => r.kept === 'timeout');
-    return {
-      sdkFrames: w.__loafs.map((l) => l.duration),
-      sdkScript: w.__loafs.map((l) => l.sdk),
-      missed: missed.length,
-      viewport: inViewport.size,
-      viewportMissed: missed.filter((r) => inViewport.has(r.slot)).length,
-      dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventStart,
-      rankable: rankableAt - performance.timeOrigin,
-    };
-  }, rankableAt);
+  return page.evaluate(
+    ({ rankableAt, deadlineMs }) => {
+      const w = window as unknown as {
+        __loafs: Array<{ duration: number; sdk: number }>;
+        __ranked: Array<{ slot: string; kept: string | null; reordered: boolean; at: number }>;
+        __snippetT0: number;
+      };
+      const due = w.__snippetT0 + deadlineMs;
+      const late = w.__ranked.filter((r) => r.reordered && r.at > due);
+      const inViewport = new Set(
+        Array.from(document.querySelectorAll('[data-personalize-slot]'))
+          .filter((s) => s.getBoundingClientRect().top < innerHeight)
+          .map((s) => s.id),
+      );
+      const missed = w.__ranked.filter((r) => r.kept === 'timeout');
+      return {
+        sdkFrames: w.__loafs.map((l) => l.duration),
+        sdkScript: w.__loafs.map((l) => l.sdk),
+        missed: missed.length,
+        viewport: inViewport.size,
+        viewportMissed: missed.filter((r) => inViewport.has(r.slot)).length,
+        late: late.length,
+        lateInView: late.filter((r) => inViewport.has(r.slot)).length,
+        dcl: (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventStart,
+        rankable: rankableAt - performance.timeOrigin,
+      };
+    },
+    { rankableAt, deadlineMs: deadline ?? 300 },
+  );
 }
 
 const max = (xs: number[]): number => xs.reduce((a, b) => Math.max(a, b), 0);
@@ -122,6 +136,10 @@ export async function benchBigPage(browser: Browser, baseURL: string, loads = 10
       console.log(
         `     slots that missed their deadline: ${missed.map((m) => `${m} of ${slots}`).join(', ')} (total ${sum(missed)}); ` +
           `in the first viewport: ${sum(runs.map((r) => r.viewportMissed))} of ${sum(runs.map((r) => r.viewport))}`,
+      );
+      console.log(
+        `     slots ranked after their deadline, off screen (deferred): total ${sum(runs.map((r) => r.late))}; ` +
+          `of them in the first viewport (reordered in view): ${sum(runs.map((r) => r.lateInView))}`,
       );
       console.log(
         `     the page's DOMContentLoaded p50 ${median(runs.map((r) => r.dcl)).toFixed(0)} ms, the Worker could rank p50 ` +

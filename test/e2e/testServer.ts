@@ -43,13 +43,23 @@ const STRICT_CSP =
   "default-src 'self'; script-src 'self' 'nonce-e2e'; style-src 'self'; worker-src 'self'; connect-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'";
 
 /**
+ * Under `/slow-model/`, a model's `model.json` is answered 1.5 s late (the rest at once): the
+ * Worker cannot rank until well after a slot's deadline, as on a slow network.
+ */
+const SLOW_MODEL_PREFIX = '/slow-model/';
+
+/**
  * A second aggregation server under `/fl-round3`: rounds of three devices (the demo's target), one
  * participation token per address and round, every device sampled. A test sees whether one
  * browser can fill a round by itself.
  */
 const flRound3 = testAggregator('/fl-round3', 3);
 
-createServer((req, res) => {
+createServer(async (req, res) => {
+  if (req.url?.startsWith(SLOW_MODEL_PREFIX)) {
+    req.url = `/models/${req.url.slice(SLOW_MODEL_PREFIX.length)}`;
+    if (req.url.split('?')[0]!.endsWith('/model.json')) await new Promise((r) => setTimeout(r, 1500));
+  }
   if (req.url?.startsWith(CSP_PREFIX)) {
     res.setHeader('Content-Security-Policy', STRICT_CSP);
     req.url = req.url.slice(CSP_PREFIX.length - 1);

@@ -3,6 +3,7 @@
 // that here by replacing the snippet's timer with one that does the same thing later.
 (function () {
   var q = window.edgePersonalize;
+  window.__snippetT0 = q && q.snippet ? q.snippet.t0 : null; // when the snippet ran (its deadline counts from there)
   var d = Number(new URLSearchParams(location.search).get('deadline'));
   if (!d || !q || !q.snippet) return;
   var s = q.snippet;
