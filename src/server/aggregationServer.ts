@@ -15,6 +15,8 @@ import { RoundManager } from './roundManager';
 import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
 import { StorageError } from './updateLog';
 import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate } from './validateUpdate';
+import { maxReportBytes, validateSecureReport } from './secureAggregation/leaderShares';
+import { SECURE_REPORT_CONTENT_TYPE } from '../federated/secureAggregation/secureReport';
 import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
 
 /**
@@ -77,7 +79,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   const opts: ResolvedOptions = resolveServerOptions(options);
   const rounds = new RoundManager(opts);
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit.burst, opts.rateLimit.perMinute, opts.now) : null;
-  const bodyLimit = maxUpdateBytes(rounds.modelConfig);
+  const secure = opts.secureAggregation;
+  const bodyLimit = secure ? maxReportBytes(rounds.secureContext().length, secure.bits) : maxUpdateBytes(rounds.modelConfig);
   let tokens: ParticipationTokens | null = null;
   try {
     tokens = opts.participationTokens ? openParticipationTokens(opts.dataDir, opts.participationTokens) : null;
@@ -130,6 +133,8 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
         training: { lr: opts.deviceLr, epochs: opts.deviceEpochs },
         // The issuer key is fixed for the data directory's life, so the ETag need not name it.
         ...(tokens ? { participation: tokens.info() } : {}),
+        // Secure aggregation: devices split their update into shares (see README.md).
+        ...(secure ? { secureAggregation: rounds.secureAnnouncement() } : {}),
       },
       headers,
     );
@@ -161,11 +166,23 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
         { 'Retry-After': String(limiter.retryAfterSeconds(client)), Connection: 'close' },
       );
     }
-    const badType = checkContentType(req.headers['content-type']);
+    const contentType = req.headers['content-type'];
+    const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+    const badType = secure
+      ? type === SECURE_REPORT_CONTENT_TYPE
+        ? null
+        : {
+            status: 415,
+            reason: 'content_type',
+            message: `this server runs secure aggregation: Content-Type must be ${SECURE_REPORT_CONTENT_TYPE} (see GET /v1/model)`,
+          }
+      : checkContentType(contentType);
     if (badType) return refuse(res, badType, { Connection: 'close' });
     const body = await admitAndRead(req, res, bodyLimit, tooLarge(bodyLimit));
     if (!body) return;
-    const checked = validateUpdate(body, req.headers['content-type'], rounds.context());
+    const checked = secure
+      ? validateSecureReport(body, contentType, rounds.secureContext())
+      : validateUpdate(body, contentType, rounds.context());
     if (!checked.ok) return refuse(res, checked);
     // The round may have filled (or failed to close) while this body was being read.
     const full = rounds.admission();
@@ -173,7 +190,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     // Redeeming and storing are one synchronous step: no other request can spend the token between.
     let tokenId: string | undefined;
     if (tokens) {
-      const roundId = checked.update.header.roundId;
+      const roundId = 'report' in checked ? checked.report.header.roundId : checked.update.header.roundId;
       const redeemed = tokens.redeem(req.headers.authorization, roundId, (id) => rounds.tokenSpent(id));
       if (!redeemed.ok)
         return refuse(res, redeemed, redeemed.status === 401 ? { 'WWW-Authenticate': tokens.challengeHeader(roundId) } : {});
@@ -181,7 +198,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     }
     let accepted: ReturnType<RoundManager['accept']>;
     try {
-      accepted = rounds.accept(checked, body, tokenId);
+      accepted = 'report' in checked ? rounds.acceptSecure(checked, body, tokenId) : rounds.accept(checked, body, tokenId);
     } catch (err) {
       if (!(err instanceof StorageError)) throw err;
       return storageFailed(res, err);

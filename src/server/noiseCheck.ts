@@ -20,13 +20,21 @@ export function checkNoise(o: ResolvedOptions, trainable: Float32Array): NoiseCh
   let sq = 0;
   for (let i = 0; i < d; i++) sq += trainable[i]! * trainable[i]!;
   const weightsNorm = Math.sqrt(sq);
-  const roundNoiseNorm = (o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.targetUpdates * o.expectedWeight);
+  // A full round's sum carries the noise of `target` devices (std noiseStd each, per value). In a
+  // plain round noiseStd = σ·C/√target, so this is serverLr·σ·C·√d/(target·expectedWeight); with
+  // secure aggregation each device's noise is sized for the minimum cohort, so a full round has more.
+  const roundNoiseNorm = (o.serverLr * o.noiseStd * Math.sqrt(o.targetUpdates * d)) / (o.targetUpdates * o.expectedWeight);
   const ratio = weightsNorm > 0 ? roundNoiseNorm / weightsNorm : Infinity;
   const check = { roundNoiseNorm, weightsNorm, ratio, limit: o.maxNoiseRatio };
   if (ratio > o.maxNoiseRatio) {
     const minTarget = Math.ceil(
       (o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight),
     );
+    if (o.secureAggregation)
+      throw new ServerConfigError(
+        `the noise of one round would swamp the model: serverLr·noiseStd·√(target·d)/(target·expectedWeight) = ${o.serverLr}·${o.noiseStd.toPrecision(3)}·√(${o.targetUpdates}·${d})/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
+          `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %; noiseStd = σ·C/√minCohort with secure aggregation): raise the minimum cohort (minUpdates) or the target, or lower the clip norm or noise multiplier`,
+      );
     throw new ServerConfigError(
       `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${o.serverLr}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
         `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %): raise the target to ≥ ${minTarget}, or lower the clip norm or noise multiplier`,

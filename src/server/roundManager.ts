@@ -12,6 +12,21 @@ import { readUpdateLog, type LogMeta, type UpdateLog } from './updateLog';
 import { DataDirError, RECENT_ROUNDS, TOKEN_PREFIX, UpdateStore, type ClosedRound, type ServerState } from './updateStore';
 import { maxUpdateBytes, type AcceptedUpdate, type UpdateRejection, type ValidationContext } from './validateUpdate';
 import { checkNoise, type NoiseCheck } from './noiseCheck';
+import { addShare } from '../federated/secureAggregation/additiveShares';
+import { decodeSecureReport, type SecureReport } from '../federated/secureAggregation/secureReport';
+import type { AggregateResponse } from './secureAggregation/helperAggregator';
+import { HelperRefusal } from './secureAggregation/helperClient';
+import {
+  acceptedIds,
+  announce,
+  combine,
+  helperRequest,
+  leaderSum,
+  type AcceptedReport,
+  type SecureAggregation,
+  type SecureContext,
+} from './secureAggregation/leaderShares';
+import { noiseCohort } from './serverOptions';
 import { VersionStore, type MasterModel } from './versionStore';
 
 /** One accepted update as the status endpoint shows it: no address, no content. */
@@ -69,8 +84,20 @@ export class RoundManager {
   private versionBytes = 0;
   /** The start-up noise check's figures (for the status page). */
   readonly noiseCheck: NoiseCheck;
+  /** Secure aggregation (null: plain rounds, the server reads each update). */
+  private readonly secure: SecureAggregation | null;
+  /** Secure rounds: the leader's running sum of its shares (mod 2^bits), and the helper request in flight. */
+  private shares: Uint32Array = new Uint32Array(0);
+  private summing: Promise<void> | null = null;
+  /** Why the last request to the helper failed (null: it did not), and when to ask again. */
+  private helperFailure: string | null = null;
+  private helperRetryAt = 0;
+  private vectorLength = 0;
+  /** Set by {@link shutdown}: a helper answer arriving later changes nothing. */
+  private stopped = false;
 
   constructor(private readonly opts: ResolvedOptions) {
+    this.secure = opts.secureAggregation;
     const manifestPath = join(opts.modelDir, 'model.json');
     if (!existsSync(manifestPath)) throw new ServerConfigError(`model directory not found: ${opts.modelDir} (expected model.json in it)`);
     const baseVersion = checkManifest(JSON.parse(readFileSync(manifestPath, 'utf8'))).modelVersion;
@@ -103,6 +130,7 @@ export class RoundManager {
         };
       }
       this.config = this.master.weights.config;
+      this.vectorLength = trainableVector(this.master.weights.dense, this.config).length;
       this.noiseCheck = checkNoise(opts, trainableVector(this.master.weights.dense, this.config));
       this.ledger = new PrivacyLedger(opts.delta, this.state.ledger ?? undefined);
       this.keepVersionWindow();
@@ -219,6 +247,14 @@ export class RoundManager {
         retryAfter: 60,
       };
     }
+    if (this.state.round.closing) {
+      return {
+        status: 503,
+        reason: 'round_full',
+        message: `round ${this.state.round.id} is being summed with the helper${this.helperFailure ? ` (${this.helperFailure})` : ''}; retry shortly`,
+        retryAfter: 5,
+      };
+    }
     if (this.weights.length >= this.opts.targetUpdates) {
       return {
         status: 503,
@@ -228,7 +264,8 @@ export class RoundManager {
       };
     }
     const free = freeBytes(this.opts.dataDir);
-    const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * maxUpdateBytes(this.config) + (1 << 20);
+    const perUpdate = this.secure ? 8 + 4096 + 113 + this.vectorLength * (this.secure.bits / 8) : maxUpdateBytes(this.config);
+    const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * perUpdate + (1 << 20);
     if (free !== null && free < needed) {
       return {
         status: 503,
@@ -263,6 +300,51 @@ export class RoundManager {
     return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
   }
 
+  /** What {@link validateSecureReport} needs, as of now (secure aggregation only). */
+  secureContext(): SecureContext {
+    const first = this.state.versionsPublished - this.state.versions.length;
+    const index = new Map(this.state.versions.map((v, i) => [v, first + i]));
+    return {
+      length: this.vectorLength,
+      clipNorm: this.opts.clipNorm,
+      noiseStd: this.opts.noiseStd,
+      secure: this.secure!,
+      versionIndex: (v) => index.get(v),
+      currentIndex: this.state.versionsPublished - 1,
+      maxStaleness: this.opts.maxStaleness,
+      openRound: this.state.round.id,
+      hasNonce: (n) => this.nonces.has(n),
+    };
+  }
+
+  /**
+   * Stores a validated secure report (the leader's share and the sealed seed, never an update in
+   * the clear) in the open round's log and adds its share to the leader's sum, as {@link accept}.
+   * Every report weighs 1: the aggregators cannot weight what they cannot read.
+   */
+  acceptSecure(accepted: AcceptedReport, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
+    const h = accepted.report.header;
+    const meta: LogMeta = {
+      nonce: h.reportId,
+      weight: 1,
+      staleness: accepted.staleness,
+      modelVersion: h.modelVersion,
+      receivedAt: Math.round(this.opts.now() / 1000) * 1000,
+      ...(tokenId ? { tokenId } : {}),
+    };
+    this.log.append(meta, bytes);
+    const durable = this.log.durable();
+    addShare(this.shares, accepted.report.leaderShare, this.secure!.bits);
+    this.note(meta, bytes.length);
+    this.counts.acceptedSinceStart++;
+    return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
+  }
+
+  /** The secure round's announcement for `GET /v1/model` (null: plain rounds). */
+  secureAnnouncement(): Record<string, unknown> | null {
+    return this.secure ? announce(this.secure, this.state.round.id) : null;
+  }
+
   /**
    * True when a participation token was already redeemed with an accepted update (kept, durably,
    * as long as an update for its round could still be accepted; a token is bound to its round).
@@ -293,6 +375,7 @@ export class RoundManager {
       return;
     }
     if (this.logFailure && !this.reopenLog()) return;
+    if (this.secure) return this.closeSecureIfDue();
     const now = this.opts.now();
     const received = this.weights.length;
     const full = received >= this.opts.targetUpdates;
@@ -327,6 +410,132 @@ export class RoundManager {
       this.closeFailure = (err as Error).message;
       this.opts.log(`round ${this.state.round.id}: cannot close (${this.closeFailure}); refusing updates, will retry`);
     }
+  }
+
+  /**
+   * Secure rounds. At the target, or at the deadline with at least the minimum cohort, the round
+   * stops taking reports and its cohort is fixed durably (`round.closing`); the leader then asks
+   * the helper for its share of the sum, once at a time, again after a failure (every 10 s) or a
+   * restart (the same request: the helper answers it the same). A round below the minimum at its
+   * deadline, or one the helper refuses, is abandoned: nothing is published, its reports are
+   * deleted. Never throws.
+   */
+  private closeSecureIfDue(): void {
+    const s = this.secure!;
+    const now = this.opts.now();
+    if (this.summing || now < this.helperRetryAt) return;
+    try {
+      if (!this.state.round.closing) {
+        const received = this.weights.length;
+        const due = now >= this.state.round.deadline;
+        if (received < this.opts.targetUpdates && !due) return;
+        if (received < s.minCohort)
+          return this.abandonRound(now, `deadline reached with ${received} reports, fewer than the minimum cohort of ${s.minCohort}`);
+        const epsilon = this.ledger.epsilonAfter(this.roundPrivacy(new Array<number>(received).fill(1)));
+        if (epsilon > this.opts.maxEpsilon) {
+          if (this.fullRoundExceeds())
+            return this.spendBudget(`publishing round ${this.state.round.id} would take the cumulative ε to ${fmtEpsilon(epsilon)}`);
+          if (due) this.extendDeadline(now, `closing with ${received} reports would take ε to ${fmtEpsilon(epsilon)}; waiting for more`);
+          return;
+        }
+        this.log.flushSync(); // the cohort is what is on disk
+        this.state = { ...this.state, round: { ...this.state.round, closing: { reports: received, since: now } } };
+        this.store.saveState(this.state);
+        this.opts.log(`round ${this.state.round.id}: ${received} reports; asking the helper for its share of the sum`);
+      }
+      const id = this.state.round.id;
+      const n = this.state.round.closing!.reports;
+      const records = readUpdateLog(this.log.path).records;
+      if (records.length < n)
+        return this.abandonRound(now, `its log holds ${records.length} reports, ${n} were summed: the cohort is lost`);
+      const reports = records.slice(0, n).map((r) => decodeSecureReport(r.bytes, this.vectorLength));
+      const started = performance.now();
+      this.summing = s.helper
+        .aggregate(helperRequest(id, this.vectorLength, s.bits, reports))
+        .then(
+          (answer) => this.finishSecure(id, reports, answer, started),
+          (err: Error) => {
+            if (err instanceof HelperRefusal)
+              return this.abandonRound(this.opts.now(), `the helper refused (${err.reason}: ${err.message})`);
+            if (!this.helperFailure) this.opts.log(`round ${id}: the helper cannot be asked (${err.message}); asking again every 10 s`);
+            this.helperFailure = err.message;
+            this.helperRetryAt = this.opts.now() + 10_000;
+          },
+        )
+        .catch((err: Error) => {
+          this.closeFailure = err.message;
+          this.opts.log(`round ${id}: cannot close (${err.message}); will retry`);
+        })
+        .finally(() => (this.summing = null));
+      this.closeFailure = null;
+    } catch (err) {
+      this.closeFailure = (err as Error).message;
+      this.opts.log(`round ${this.state.round.id}: cannot close (${this.closeFailure}); refusing reports, will retry`);
+    }
+  }
+
+  /** Publishes a secure round from the helper's answer, or abandons it if the answer does not add up. */
+  private finishSecure(id: number, reports: SecureReport[], answer: AggregateResponse, started: number): void {
+    const s = this.secure!;
+    if (this.stopped || this.state.round.id !== id) return;
+    this.helperFailure = null;
+    const now = this.opts.now();
+    let sum: Float64Array;
+    let summed: number;
+    try {
+      const ids = new Set(
+        acceptedIds(new Set(reports.map((r) => r.header.reportId)), answer, { roundId: id, bits: s.bits, minCohort: s.minCohort }),
+      );
+      summed = ids.size;
+      const leader =
+        summed === reports.length
+          ? this.shares
+          : leaderSum(
+              reports.filter((r) => ids.has(r.header.reportId)),
+              this.vectorLength,
+              s.bits,
+            );
+      sum = combine(leader, answer, { length: this.vectorLength, bits: s.bits, step: s.step, summed });
+    } catch (err) {
+      return this.abandonRound(now, (err as Error).message);
+    }
+    const privacy = this.roundPrivacy(new Array<number>(summed).fill(1));
+    if (this.ledger.epsilonAfter(privacy) > this.opts.maxEpsilon)
+      return this.abandonRound(now, `the ${summed} reports the helper could open would take ε past the budget`);
+    if (answer.rejected.length > 0)
+      this.opts.log(`round ${id}: the helper could not open ${answer.rejected.length} reports; they are left out`);
+    this.closeRound(now, privacy, false, { sum, summed });
+    this.opts.log(`round ${id}: summed with the helper in ${Math.round(performance.now() - started)} ms`);
+  }
+
+  /** A secure round that publishes nothing: the next round opens, this one's reports are deleted (their ids kept). */
+  private abandonRound(now: number, why: string): void {
+    if (this.stopped) return;
+    const id = this.state.round.id;
+    const reports = this.state.round.closing?.reports ?? this.weights.length;
+    const state: ServerState = {
+      ...this.state,
+      round: { id: id + 1, openedAt: now, deadline: now + this.opts.roundDeadlineMs },
+      abandoned: [...(this.state.abandoned ?? []), { id, reports, reason: why, at: now }].slice(-RECENT_ROUNDS),
+    };
+    this.store.saveState(state); // the commit point: before it, a restart resumes the round
+    this.state = state;
+    this.helperFailure = null;
+    this.helperRetryAt = 0;
+    try {
+      this.log.close();
+    } catch {
+      /* committed: nothing more to do with its descriptor */
+    }
+    if (!this.reopenLog()) this.opts.log(`round ${id + 1}: cannot open its log (${this.logFailure}); refusing reports, will retry`);
+    for (const [n, r] of this.nonces) if (r < this.oldestNonceRound()) this.nonces.delete(n);
+    try {
+      this.store.sealRound(id); // the shares go; the ids stay (a replay is refused)
+      this.store.pruneNonces(this.oldestNonceRound());
+    } catch (err) {
+      this.opts.log(`round ${id}: housekeeping failed (${(err as Error).message}); it is redone at the next start`);
+    }
+    this.opts.log(`round ${id} abandoned, nothing published: ${why}`);
   }
 
   /** True when even a full round of equal weights would take the cumulative ε past the budget. */
@@ -385,10 +594,32 @@ export class RoundManager {
         lastRound: privacy.lastRound,
         cumulative: privacy.cumulative,
         cumulativeWithoutSampling: privacy.cumulativeWithoutSampling,
-        rounds: this.state.closed
-          .slice(-RECENT_ROUNDS)
-          .map((r) => ({ round: r.id, version: r.version, updates: r.updates, noiseMultiplier: r.noiseMultiplier, epsilon: r.epsilon })),
+        rounds: this.state.closed.slice(-RECENT_ROUNDS).map((r) => ({
+          round: r.id,
+          version: r.version,
+          protocol: r.protocol ?? 'plain',
+          updates: r.updates,
+          noiseMultiplier: r.noiseMultiplier,
+          epsilon: r.epsilon,
+        })),
+        abandonedRounds: this.state.abandoned ?? [],
       },
+      aggregation: this.secure
+        ? {
+            protocol: 'secure',
+            description:
+              'two non-colluding aggregators with additive secret shares: this server holds one share of each report, the helper the other; only the sum of at least minCohort reports is ever reconstructed',
+            minCohort: this.secure.minCohort,
+            bits: this.secure.bits,
+            step: this.secure.step,
+            noiseCohort: noiseCohort(this.opts),
+            helperFailure: this.helperFailure,
+          }
+        : {
+            protocol: 'plain',
+            description: 'this server reads each update (clipped, noised, int8) and sums them',
+            noiseCohort: noiseCohort(this.opts),
+          },
       updates: {
         accepted: this.state.totals.updates + this.weights.length,
         acceptedSinceStart: this.counts.acceptedSinceStart,
@@ -405,6 +636,7 @@ export class RoundManager {
 
   /** Closes the open log file and releases the data directory. */
   shutdown(): void {
+    this.stopped = true;
     try {
       if (!this.logFailure) this.log.close();
     } finally {
@@ -420,7 +652,8 @@ export class RoundManager {
 
   private roundPrivacy(weights: readonly number[]): RoundPrivacy {
     const o = this.opts;
-    return { noiseMultiplier: roundNoiseMultiplier(weights, o.noiseMultiplier, o.targetUpdates), samplingRate: this.samplingRate };
+    // The devices' noise is sized for noiseCohort reports (the target, or the minimum cohort).
+    return { noiseMultiplier: roundNoiseMultiplier(weights, o.noiseMultiplier, noiseCohort(o)), samplingRate: this.samplingRate };
   }
 
   /** Drops versions beyond the retention window from the state (their files go in housekeeping). */
@@ -435,6 +668,11 @@ export class RoundManager {
 
   private add(meta: LogMeta, delta: Float32Array, bytes: number): void {
     accumulate(this.sum, delta, meta.weight);
+    this.note(meta, bytes);
+  }
+
+  /** Counts an accepted update or report in the open round (weight, nonce, token, recent list). */
+  private note(meta: LogMeta, bytes: number): void {
     this.weights.push(meta.weight);
     this.nonces.set(meta.nonce, this.state.round.id);
     if (meta.tokenId) this.nonces.set(TOKEN_PREFIX + meta.tokenId, this.state.round.id);
@@ -452,18 +690,23 @@ export class RoundManager {
   private openLog(): void {
     const { log, records } = this.store.openRoundLog(this.state.round.id);
     this.log = log;
-    this.sum = new Float64Array(trainableVector(this.master.weights.dense, this.config).length);
+    this.sum = new Float64Array(this.secure ? 0 : this.vectorLength);
+    this.shares = new Uint32Array(this.secure ? this.vectorLength : 0);
     this.weights = [];
     for (const r of records) {
       try {
-        this.add(r.meta, decodeUpdate(r.bytes, this.config).delta, r.bytes.length);
+        if (this.secure) {
+          addShare(this.shares, decodeSecureReport(r.bytes, this.vectorLength).leaderShare, this.secure.bits);
+          this.note(r.meta, r.bytes.length);
+        } else this.add(r.meta, decodeUpdate(r.bytes, this.config).delta, r.bytes.length);
       } catch (err) {
         throw new DataDirError(`${log.path}: a logged update no longer decodes (${(err as Error).message})`);
       }
     }
   }
 
-  private closeRound(now: number, privacy: RoundPrivacy, equalWeights: boolean): void {
+  /** Publishes the round's version; `secure`: the sum the two aggregators reconstructed. */
+  private closeRound(now: number, privacy: RoundPrivacy, equalWeights: boolean, secure?: { sum: Float64Array; summed: number }): void {
     const o = this.opts;
     const started = performance.now();
     // Every update summed into the new version must be on disk before the version exists.
@@ -472,8 +715,8 @@ export class RoundManager {
     const parentVersion = this.currentVersion;
     const version = `${this.state.baseVersion}-r${id}`;
     const trainable = trainableVector(this.master.weights.dense, this.config);
-    let sum = this.sum;
-    if (equalWeights) {
+    let sum = secure ? secure.sum : this.sum;
+    if (equalWeights && !secure) {
       sum = new Float64Array(sum.length);
       for (const r of readUpdateLog(this.log.path).records) accumulate(sum, decodeUpdate(r.bytes, this.config).delta, 1);
       o.log(`round ${id}: its weights would spend too much ε; averaged with equal weights`);
@@ -485,8 +728,9 @@ export class RoundManager {
       id,
       parentVersion,
       version,
-      updates: this.weights.length,
-      weightSum: equalWeights ? this.weights.length : this.weights.reduce((a, b) => a + b, 0),
+      updates: secure ? secure.summed : this.weights.length,
+      weightSum: secure ? secure.summed : equalWeights ? this.weights.length : this.weights.reduce((a, b) => a + b, 0),
+      ...(secure ? { protocol: 'secure' as const } : {}),
       ...privacy,
       epsilon: Number.isFinite(epsilon) ? epsilon : null,
       closedAt: now,
@@ -519,6 +763,7 @@ export class RoundManager {
     // The new round starts empty whatever happens next: its log is opened below, and if that
     // fails no update is accepted (see admission) until it opens at a later tick.
     this.sum = new Float64Array(this.sum.length);
+    this.shares = new Uint32Array(this.shares.length);
     this.weights = [];
     try {
       this.log.close();

@@ -1,3 +1,7 @@
+import { maxCohortFor, shareBits } from '../federated/secureAggregation/additiveShares';
+import { secureStep } from '../federated/secureAggregation/secureReport';
+import type { HelperClient } from './secureAggregation/helperClient';
+import type { SecureAggregation } from './secureAggregation/leaderShares';
 /**
  * Settings of the aggregation server, their defaults and checks. The privacy settings are the
  * ones devices must use: `GET /v1/model` hands them out and every update's header must repeat
@@ -65,6 +69,14 @@ export interface AggregationServerOptions {
    * `edge-personalize`) names the issuer in every token. null turns tokens off (tests, benches).
    */
   participationTokens?: { issuerName?: string; tokensPerAddressPerRound?: number } | null;
+  /**
+   * Secure aggregation with a helper (two non-colluding aggregators, see README.md): devices send
+   * additive shares, the helper's sealed to `helperPublicKey`; the server never holds one
+   * device's update. `minUpdates` is then the minimum cohort: a round that has fewer reports at
+   * its deadline, or fewer that the helper can open, is abandoned and publishes nothing. Each
+   * device's noise is sized so that the minimum cohort's sum carries σ·C. Off when absent.
+   */
+  secureAggregation?: { helper: HelperClient; helperPublicKey: string } | null;
   /** Per client address: `burst` updates at once, refilled at `perMinute`; null disables. Default 10 and 30/min. */
   rateLimit?: { burst: number; perMinute: number } | null;
   /** Origins (e.g. `http://127.0.0.1:8080`) allowed to call the API from a browser. Default none. */
@@ -76,7 +88,8 @@ export interface AggregationServerOptions {
 }
 
 /** Options with every default filled in and the derived device noise. */
-export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens'>> & {
+export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens' | 'secureAggregation'>> & {
+  secureAggregation: SecureAggregation | null;
   rateLimit: { burst: number; perMinute: number } | null;
   participationTokens: { issuerName: string; tokensPerAddressPerRound: number } | null;
   /** Std of the noise each device adds per coordinate: σ·C/√target. */
@@ -127,6 +140,7 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     log: o.log ?? (() => {}),
     now: o.now ?? Date.now,
     noiseStd: 0,
+    secureAggregation: null,
   };
   const check = (ok: boolean, what: string): void => {
     if (!ok) throw new ServerConfigError(what);
@@ -171,6 +185,31 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     r.rateLimit === null || (r.rateLimit.burst >= 1 && r.rateLimit.perMinute > 0),
     'rateLimit needs burst ≥ 1 and perMinute > 0 (or null to disable)',
   );
-  r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(r.targetUpdates);
+  const secure = o.secureAggregation;
+  if (secure) {
+    check(
+      r.minUpdates >= 2,
+      'with secure aggregation, minUpdates (the minimum cohort) must be ≥ 2: one report alone would be read in the clear',
+    );
+    check(
+      r.targetUpdates <= maxCohortFor(32),
+      `with secure aggregation, targetUpdates must be ≤ ${maxCohortFor(32)} (a larger sum of int8 values could wrap mod 2^32)`,
+    );
+    r.secureAggregation = {
+      helper: secure.helper,
+      helperPublicKey: secure.helperPublicKey,
+      minCohort: r.minUpdates,
+      bits: shareBits(r.targetUpdates),
+      step: secureStep(r.clipNorm),
+    };
+  }
+  // Each device's share of the noise: σ·C on the sum of the smallest cohort the round publishes
+  // (secure aggregation: the minimum cohort; otherwise the target, as the server sees each update).
+  r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(noiseCohort(r));
   return r;
+}
+
+/** The cohort size the devices' noise is sized for (see {@link resolveServerOptions}). */
+export function noiseCohort(r: Pick<ResolvedOptions, 'secureAggregation' | 'targetUpdates'>): number {
+  return r.secureAggregation ? r.secureAggregation.minCohort : r.targetUpdates;
 }

@@ -34,6 +34,16 @@ export interface ClosedRound {
   /** ε of this round alone at the server's δ (null: infinite). */
   epsilon: number | null;
   closedAt: number;
+  /** 'secure': summed by the two aggregators, no update read alone (absent: plain). */
+  protocol?: 'secure';
+}
+
+/** A secure round that published nothing (too few reports, or the helper refused). */
+export interface AbandonedRound {
+  id: number;
+  reports: number;
+  reason: string;
+  at: number;
 }
 
 /**
@@ -49,7 +59,19 @@ export interface ServerState {
   versions: string[];
   /** Versions ever published, the base included (the current one's index is this − 1). */
   versionsPublished: number;
-  round: { id: number; openedAt: number; deadline: number };
+  round: {
+    id: number;
+    openedAt: number;
+    deadline: number;
+    /**
+     * Secure rounds: set (durably) when the leader starts summing with the helper: the first
+     * `reports` records of the round's log are the cohort; nothing more is accepted, and after a
+     * restart the same request goes to the helper (which answers it again, the same).
+     */
+    closing?: { reports: number; since: number };
+  };
+  /** The most recent abandoned secure rounds (for the status page). */
+  abandoned?: AbandonedRound[];
   /** The most recent closed rounds (for the status page). */
   closed: ClosedRound[];
   totals: { rounds: number; updates: number };
