@@ -3,7 +3,15 @@
  * aggregation server beside it under `/fl` (embedded storage in `.data/demo-fl/`, or
  * `FL_DATA_DIR`; `FL_ROUND_TARGET` updates per round, default 3). The pages are rendered here; the
  * SDK (`dist/`), the model and the shop's CSS and scripts are static files.
+ *
+ * Rounds run under secure aggregation: the demo starts the helper as a second process
+ * (`dist/server/cli.js serve --role helper`, its data in `<FL_DATA_DIR>-helper`, a random
+ * secret shared by the two on start), so the shop's server never reads one device's update. A
+ * real shop has another party run the helper (see src/server/README.md). `FL_ROUND_TARGET=1`
+ * (the e2e tests' rounds of one) cannot be secure (one report alone would be its sum): plain.
  */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +19,7 @@ import { loadCatalogue } from './shop/catalogue';
 import { notFoundPage } from './shop/pages';
 import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
 import { createAggregationServer } from '../src/server/aggregationServer';
+import { fetchHelperInfo, httpHelperClient } from '../src/server/secureAggregation/helperClient';
 import { applyHttpLimits } from '../src/server/httpLimits';
 import { DEMO_FEDERATED_SETTINGS } from './federatedSettings';
 import { serveStatic } from './staticFiles';
@@ -30,12 +39,51 @@ const catalogue = loadCatalogue(`${root}models/online-retail`);
 // FL_ROUND_TARGET=1 is for the e2e tests only: a round of one update has no privacy (ε = ∞) and
 // carries one device's whole noise, so the budget and the noise check cannot apply.
 const roundsOfOne = DEMO_FEDERATED_SETTINGS.targetUpdates === 1 ? { minUpdates: 1, maxEpsilon: Infinity, maxNoiseRatio: Infinity } : {};
+const flDataDir = process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`;
+
+/** Starts the helper (the second aggregator) as its own process; resolves to its URL once it listens. */
+function startHelper(secret: string): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [`${root}dist/server/cli.js`, 'serve', '--role', 'helper', '--data', `${flDataDir}-helper`, '--port', '0', '--host', '127.0.0.1'],
+    // It exits when its stdin closes: when this process ends, however it ends.
+    {
+      env: { ...process.env, EDGE_PERSONALIZE_HELPER_TOKEN: secret, EDGE_PERSONALIZE_EXIT_WITH_STDIN: '1' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      child.kill();
+      process.exit(0);
+    });
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      process.stdout.write(chunk);
+      seen += chunk.toString();
+      const url = /listening on (http:\/\/[^/\s]+)\/v1\/helper/.exec(seen)?.[1];
+      if (url) resolve(url);
+    });
+    child.once('exit', (code) => reject(new Error(`the helper exited (code ${code}) before it listened`)));
+  });
+}
+
+let secureAggregation: Parameters<typeof createAggregationServer>[0]['secureAggregation'] = null;
+if (DEMO_FEDERATED_SETTINGS.targetUpdates >= 2) {
+  const secret = randomBytes(24).toString('base64url');
+  const helperUrl = await startHelper(secret);
+  const info = await fetchHelperInfo(helperUrl);
+  secureAggregation = { helper: httpHelperClient(helperUrl, secret), helperPublicKey: info.publicKey };
+}
+
 const fl = createAggregationServer({
   ...DEMO_FEDERATED_SETTINGS,
   ...roundsOfOne,
   modelDir: `${root}models/online-retail`,
-  dataDir: process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`,
+  dataDir: flDataDir,
   basePath: '/fl',
+  secureAggregation,
   log: (line) => console.log(`fl: ${line}`),
 });
 

@@ -7,9 +7,15 @@
  * with Ctrl-C (or `kill`): every acknowledged update is already on disk, so even `kill -9` loses
  * nothing.
  */
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { numberArg, parseArgs, runCli, UsageError } from '../node/cliArgs';
 import { copySdkAssets } from '../node/sdkAssets';
 import { createAggregationServer } from './aggregationServer';
+import { applyHttpLimits } from './httpLimits';
+import { fetchHelperInfo, httpHelperClient } from './secureAggregation/helperClient';
+import { createHelperServer } from './secureAggregation/helperServer';
 
 const USAGE = `usage: edge-personalize <command>
 
@@ -55,6 +61,18 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --rate-limit N           updates per minute per client address, 0 = off (default 30)
   --rate-burst N           updates at once per client address (default 10)
   --origin LIST            comma-separated browser origins allowed by CORS (default none)
+  --helper URL             secure aggregation with the helper at URL (see --role helper): devices
+                           send additive shares, this server never reads one device's update;
+                           --min-updates is then the minimum cohort (a round below it is
+                           abandoned); needs the shared secret (--helper-token-file)
+  --helper-token-file FILE the secret the leader presents to the helper (or the environment
+                           variable EDGE_PERSONALIZE_HELPER_TOKEN), ≥ 16 characters
+  --role leader|helper     leader (default): the aggregation server above; helper: the second
+                           aggregator of secure aggregation, in its own process and data directory,
+                           run by another party than the leader for the promise to hold. Its
+                           options: --data (default .data/helper), --port (default 8788), --host,
+                           --min-cohort N (default 2), --max-cohort N (default 1000),
+                           --helper-token-file
   --help                   this text
 `;
 
@@ -89,7 +107,67 @@ const OPTIONS = [
   'rate-limit',
   'rate-burst',
   'origin',
+  'helper',
+  'helper-token-file',
+  'role',
 ];
+
+const HELPER_OPTIONS = ['role', 'data', 'port', 'host', 'min-cohort', 'max-cohort', 'helper-token-file'];
+
+/** The leader–helper secret: from --helper-token-file, else EDGE_PERSONALIZE_HELPER_TOKEN (never on the command line: `ps` shows it). */
+function helperToken(args: Map<string, string>): string {
+  const file = args.get('helper-token-file');
+  const token = file ? readFileSync(file, 'utf8').trim() : process.env.EDGE_PERSONALIZE_HELPER_TOKEN;
+  if (!token) throw new UsageError('secure aggregation needs the helper secret: --helper-token-file FILE or EDGE_PERSONALIZE_HELPER_TOKEN');
+  if (token.length < 16) throw new UsageError('the helper secret must have at least 16 characters');
+  return token;
+}
+
+/** `--role helper`: the second aggregator, alone in its process and data directory. */
+async function serveHelper(argv: string[]): Promise<void> {
+  const args = parseArgs(argv, HELPER_OPTIONS);
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const v = numberArg(args, key, fallback, min, max);
+    if (!Number.isInteger(v)) throw new UsageError(`--${key} must be a whole number, got "${args.get(key)}"`);
+    return v;
+  };
+  const minCohort = int('min-cohort', 2, 2, 1e6);
+  const maxCohort = int('max-cohort', 1000, minCohort, 16_909_320);
+  const dataDir = args.get('data') ?? '.data/helper';
+  const helper = await createHelperServer({ dataDir, leaderToken: helperToken(args), minCohort, maxCohort });
+  const server = createServer((req, res) => {
+    helper.handle(req, res).then(
+      (done) => {
+        if (!done) res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":"not_found"}');
+      },
+      (err: Error) => {
+        console.log(`helper: error answering ${req.method}: ${err.message}`);
+        if (!res.headersSent) res.writeHead(500, { 'Content-Type': 'application/json' }).end('{"error":"internal_error"}');
+      },
+    );
+  });
+  applyHttpLimits(server, { idleTimeoutMs: 15_000, maxConnections: 256, maxConnectionsPerAddress: 256 });
+  const port = int('port', 8788, 0, 65535);
+  const host = args.get('host') ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err) => reject(new UsageError(`cannot listen on ${host}:${port}: ${err.message}`)));
+    server.listen(port, host, () => resolve());
+  });
+  console.log(
+    `helper: listening on http://${host}:${(server.address() as AddressInfo).port}/v1/helper: data ${dataDir}, cohorts of ${minCohort}-${maxCohort} reports`,
+  );
+  const stop = (): void => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  // Started by another process (the demo): end with it, also when it is killed outright.
+  if (process.env.EDGE_PERSONALIZE_EXIT_WITH_STDIN === '1') {
+    process.stdin.on('end', stop);
+    process.stdin.resume();
+  }
+}
 
 const log = (line: string): void => console.log(`server: ${line}`);
 
@@ -112,10 +190,28 @@ async function main(argv: string[]): Promise<void> {
 }
 
 async function serve(argv: string[]): Promise<void> {
+  const role = argv[argv.indexOf('--role') + 1];
+  if (argv.includes('--role') && role !== 'leader') {
+    if (role !== 'helper') throw new UsageError(`--role must be leader or helper, got "${role ?? ''}"`);
+    if (!argv.includes('--help')) return serveHelper(argv);
+  }
   const args = parseArgs(argv, OPTIONS, ['help']);
   if (args.has('help')) {
     process.stdout.write(HELP);
     return;
+  }
+  const helperUrl = args.get('helper');
+  let secureAggregation: Parameters<typeof createAggregationServer>[0]['secureAggregation'] = null;
+  if (helperUrl) {
+    const token = helperToken(args);
+    const info = await fetchHelperInfo(helperUrl);
+    log(`secure aggregation with the helper at ${helperUrl} (its cohorts: ${info.minCohort}-${info.maxCohort} reports)`);
+    const min = args.has('min-updates') ? Number(args.get('min-updates')) : undefined;
+    if (min !== undefined && min < info.minCohort)
+      throw new UsageError(
+        `--min-updates ${min} is below the helper's minimum cohort of ${info.minCohort}: those rounds would all be abandoned`,
+      );
+    secureAggregation = { helper: httpHelperClient(helperUrl, token), helperPublicKey: info.publicKey };
   }
   const num = (key: string, min: number, max: number): number | undefined =>
     args.has(key) ? numberArg(args, key, 0, min, max) : undefined;
@@ -160,6 +256,7 @@ async function serve(argv: string[]): Promise<void> {
       .split(',')
       .map((o) => o.trim())
       .filter(Boolean),
+    secureAggregation,
     log,
   });
   const port = int('port', 0, 65535) ?? 8787;
