@@ -7,7 +7,10 @@
  * - model load, cold (new browser profile) and warm (cached), for the demo and DIGINETICA models.
  * Runs against the built `dist/` (run `npm run build` first) served by the e2e fixture server.
  * - the demo shop's LCP, INP and CLS with and without the SDK (see demoVitals.ts).
+ * - the cost of secure aggregation per device and per round, in Node (see secureAggregationBench.ts).
  * `--loads N` (default 30), `--interactions N` (default 30), `--vitals-loads N` (default 10).
+ * `--only big-page` / `--only burst` / `--only secure`: that section alone (`secure` needs neither
+ * `dist/` nor Chromium; `--secure-cohorts 8,100` for other cohorts than 8, 100 and 1,000).
  */
 import { createServer, type Server } from 'node:http';
 import { existsSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { chromiumLaunch } from '../../playwright.config';
 import { benchBurst } from './burstBench';
 import { benchBigPage } from './bigPageBench';
 import { benchDemoVitals } from './demoVitals';
+import { benchSecureAggregation } from './secureAggregationBench';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -64,7 +68,18 @@ async function viewHistory(page: Page): Promise<void> {
   }
 }
 
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const secureCohorts = (): number[] | undefined => {
+  const i = process.argv.indexOf('--secure-cohorts');
+  return i > 0 ? process.argv[i + 1]!.split(',').map(Number) : undefined;
+};
+
 async function main(): Promise<void> {
+  if (only === 'secure') {
+    // Node alone: no dist/, no browser.
+    if (!(await benchSecureAggregation(secureCohorts()))) process.exitCode = 1;
+    return;
+  }
   if (!existsSync('dist/edge-personalize.js')) throw new Error('dist/ is missing: run `npm run build` first');
   // The SDK's files are served as a CDN serves a versioned release (cacheable for 10 minutes);
   // pages and models revalidate on every load (the model is cached by the SDK itself).
@@ -89,7 +104,6 @@ async function main(): Promise<void> {
   );
   console.log('SDK files served with Cache-Control: public, max-age=600 (a CDN release); pages and model files revalidate (no-cache)');
   // `--only big-page` / `--only burst`: those figures alone.
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
   if (only === 'big-page' || only === 'burst') {
     if (only === 'big-page') await benchBigPage(browser, base, arg('big-loads', 10));
     else await benchBurst(browser, base);
@@ -224,13 +238,15 @@ async function main(): Promise<void> {
   await benchDemoVitals(browser, arg('vitals-loads', 10));
   await benchBurst(browser, base);
   await benchBigPage(browser, base, arg('big-loads', 10));
+  await browser.close();
+  server.close();
+  const secureExact = await benchSecureAggregation(secureCohorts());
   console.log(
     `\nload average at end ${loadavg()
       .map((x) => x.toFixed(2))
       .join(' ')} (a busy machine slows every figure; compare within one run)`,
   );
-  await browser.close();
-  server.close();
+  if (!secureExact) process.exitCode = 1;
 }
 
 main().catch((err: Error) => {

@@ -66,6 +66,36 @@ describe('additive shares for two aggregators', () => {
     expect(() => shareBits(2 ** 31)).toThrow(/wrap/);
   });
 
+  it('cannot wrap at the largest cohort of 2^16, 2^24 and 2^32, with every device at +127 on one value and −127 on another; one device more wraps', () => {
+    // maxCohortFor(32) is 16.9 million devices: eight distinct devices (own seeds, own report
+    // contexts) stand in for all of them in turn, each one's two shares added once per device.
+    const codes = new Int8Array([127, -127, 127, -127]);
+    for (const bits of [16, 24, 32] as const) {
+      const n = maxCohortFor(bits);
+      expect(shareBits(n)).toBe(bits);
+      expect(127 * n).toBeLessThanOrEqual(2 ** (bits - 1) - 1);
+      expect(127 * (n + 1)).toBeGreaterThan(2 ** (bits - 1) - 1);
+      const devices = Array.from({ length: 8 }, (_, k) => {
+        const seed = new Uint8Array(randomBytes(SHARE_SEED_BYTES));
+        const context = reportContext('9', `device-${k}`);
+        return { leader: leaderShare(codes, seed, context, bits), helper: expandSeed(seed, context, codes.length, bits) };
+      });
+      const leader = new Uint32Array(codes.length);
+      const helper = new Uint32Array(codes.length);
+      for (let i = 0; i < n; i++) {
+        addShare(leader, devices[i % 8]!.leader, bits);
+        addShare(helper, devices[i % 8]!.helper, bits);
+      }
+      expect(Array.from(recombine(leader, helper, bits)), `2^${bits}`).toEqual([127 * n, -127 * n, 127 * n, -127 * n]);
+      // One device more under the same modulus: both extremes wrap to the other sign.
+      addShare(leader, devices[0]!.leader, bits);
+      addShare(helper, devices[0]!.helper, bits);
+      const over = recombine(leader, helper, bits);
+      expect(over[0]!, `2^${bits}`).toBeLessThan(0);
+      expect(over[1]!, `2^${bits}`).toBeGreaterThan(0);
+    }
+  });
+
   it("one share alone says nothing of the input: the leader's share of all-zero and all-127 inputs look alike", () => {
     const d = 20_000;
     const seedA = new Uint8Array(randomBytes(SHARE_SEED_BYTES));

@@ -126,3 +126,80 @@ describe('a secure report', () => {
     expect(bad(withField({ noiseStd: -1 }))).toMatch(/noiseStd/);
   });
 });
+
+describe('a truncated or altered report', () => {
+  it('is refused at every truncation and for every bit flipped in its layout, always as a SecureReportFormatError with a reason', async () => {
+    const keys = await generateHelperKeys();
+    const round = { roundId: '2', helperPublicKey: toBase64Url(keys.publicKey), bits: 16 as const, step: secureStep(1) };
+    const before = weights(0.1);
+    const { bytes, header } = await makeSecureReport({
+      before,
+      after: shifted(before, 0.01),
+      config,
+      modelVersion: 'v',
+      round,
+      clipNorm: 1,
+      noiseStd: 0.1,
+    });
+    const d = federatedSize(config);
+    /** The reason a decode refused `b`, or null if it was accepted; any other error fails the test. */
+    const reason = (b: Uint8Array): string | null => {
+      try {
+        decodeSecureReport(b, d);
+        return null;
+      } catch (err) {
+        if (!(err instanceof SecureReportFormatError)) throw err;
+        expect(err.message.length).toBeGreaterThan(5);
+        return err.message;
+      }
+    };
+    // Cut short anywhere, or one byte too long: refused.
+    for (let n = 0; n < bytes.length; n++) expect(reason(bytes.subarray(0, n)), `first ${n} bytes`).not.toBeNull();
+    expect(reason(bytes.subarray(0, 7))).toMatch(/magic/);
+    expect(reason(bytes.subarray(0, 20))).toMatch(/header length out of range/);
+    expect(reason(bytes.subarray(0, bytes.length - 1))).toMatch(/expected \d+ bytes, got/);
+    const longer = new Uint8Array(bytes.length + 1);
+    longer.set(bytes);
+    expect(reason(longer)).toMatch(/expected \d+ bytes, got/);
+
+    // Every bit of the magic, the header length and the header JSON flipped in turn.
+    const h = new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true);
+    const json = new TextDecoder().decode(bytes.subarray(8, 8 + h));
+    const valueAt = (key: string): [number, number] => {
+      const start = 8 + json.indexOf(`"${key}":`) + key.length + 3;
+      return [start, start + JSON.stringify(header[key as keyof typeof header]).length];
+    };
+    const [bitsStart, bitsEnd] = valueAt('bits');
+    const [lengthStart, lengthEnd] = valueAt('length');
+    const alwaysRefused = (i: number): boolean =>
+      i < 8 || i === 8 || i === 8 + h - 1 || (i >= bitsStart && i < bitsEnd) || (i >= lengthStart && i < lengthEnd);
+    let refused = 0;
+    let accepted = 0;
+    for (let i = 0; i < 8 + h; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const flipped = bytes.slice();
+        flipped[i]! ^= 1 << bit;
+        const why = reason(flipped);
+        if (alwaysRefused(i)) expect(why, `byte ${i} bit ${bit}`).not.toBeNull();
+        if (why === null) {
+          accepted++;
+          // What still parses is another header (e.g. another model version or report id), never the same one.
+          expect(decodeSecureReport(flipped, d).header, `byte ${i} bit ${bit}`).not.toEqual(header);
+        } else refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(accepted);
+    // Named reasons for the telling flips.
+    const flip = (i: number, mask: number): Uint8Array => {
+      const b = bytes.slice();
+      b[i]! ^= mask;
+      return b;
+    };
+    expect(reason(flip(0, 1))).toMatch(/magic/);
+    expect(reason(flip(7, 0x80))).toMatch(/header length out of range/);
+    expect(reason(flip(4, 1))).toMatch(/header is not JSON|header length|expected/);
+    expect(reason(flip(8, 1))).toMatch(/header is not JSON/); // "{" → "z"
+    expect(reason(flip(bitsEnd - 1, 1))).toMatch(/bits must be 16, 24 or 32/); // 16 → 17
+    expect(reason(flip(lengthEnd - 1, 1))).toMatch(/values, expected/);
+  });
+});
