@@ -134,7 +134,13 @@ async function serveHelper(argv: string[]): Promise<void> {
   const minCohort = int('min-cohort', 2, 2, 1e6);
   const maxCohort = int('max-cohort', 1000, minCohort, 16_909_320);
   const dataDir = args.get('data') ?? '.data/helper';
-  const helper = await createHelperServer({ dataDir, leaderToken: helperToken(args), minCohort, maxCohort });
+  const helper = await createHelperServer({
+    dataDir,
+    leaderToken: helperToken(args),
+    minCohort,
+    maxCohort,
+    log: (line) => console.log(`helper: ${line}`),
+  });
   const server = createServer((req, res) => {
     helper.handle(req, res).then(
       (done) => {

@@ -578,6 +578,10 @@ export class RoundManager {
         minUpdates: o.minUpdates,
         openedAt: new Date(this.state.round.openedAt).toISOString(),
         closeFailure: this.closeFailure,
+        // Secure rounds: the cohort fixed, the helper being asked for its share of the sum.
+        closing: this.state.round.closing
+          ? { reports: this.state.round.closing.reports, since: new Date(this.state.round.closing.since).toISOString() }
+          : null,
       },
       accepting: this.admission()?.reason ?? 'yes',
       privacy: {

@@ -13,6 +13,8 @@ export interface HelperServerOptions {
   /** Fewer reports than this in one aggregation are refused. */
   minCohort: number;
   maxCohort: number;
+  /** Progress lines (no report content, no address). */
+  log?: (line: string) => void;
 }
 
 /** A protocol name both sides check. */
@@ -71,7 +73,9 @@ export async function createHelperServer(o: HelperServerOptions): Promise<{
       const run = chain.then(() => aggregator.aggregate(request));
       chain = run.catch(() => undefined);
       try {
-        return send(res, 200, await run);
+        const answer = await run;
+        o.log?.(`round ${answer.roundId}: summed ${answer.accepted.length} reports (${answer.rejected.length} did not open)`);
+        return send(res, 200, answer);
       } catch (err) {
         if (err instanceof AggregateRefused)
           return send(res, err.reason === 'bad_request' ? 400 : 409, { error: err.reason, message: err.message });
