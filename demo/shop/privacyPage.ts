@@ -76,8 +76,8 @@ export function privacyPage(cat: Catalogue): string {
     <section class="privacy-section" aria-labelledby="privacy-budget">
       <h2 id="privacy-budget">The shop's privacy budget</h2>
       <p class="muted">
-        Reported by this shop's aggregation server (<code>/fl/v1/status</code>), which keeps no identifier and no event: only noised
-        updates, averaged into new model versions.
+        Reported by this shop's aggregation server (<code>/fl/v1/status</code>), which keeps no identifier and no event: only noised updates
+        (under secure aggregation, only its share of each), summed into new model versions.
       </p>
       <dl class="facts" data-privacy="budget">
         <dt>Status</dt>

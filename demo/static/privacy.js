@@ -113,7 +113,10 @@
   async function serverBudget() {
     try {
       var res = await fetch('/fl/v1/status', { cache: 'no-cache', credentials: 'omit' });
-      return res.ok ? (await res.json()).privacy : null;
+      if (!res.ok) return null;
+      var status = await res.json();
+      // The privacy figures, with how rounds are aggregated (secure or plain) beside them.
+      return Object.assign({}, status.privacy, { aggregation: status.aggregation || null });
     } catch (e) {
       return null;
     }
@@ -146,6 +149,32 @@
       ['ε, all rounds, without assuming random sampling of shoppers', eps(privacy.cumulativeWithoutSampling)],
       ['Rounds closed', String((privacy.rounds || []).length)],
     ];
+    var agg = privacy.aggregation;
+    if (agg) {
+      pairs.unshift([
+        'How uploads are combined',
+        agg.protocol === 'secure'
+          ? "Secure aggregation: each upload is split into two random-looking shares, one for this shop's server and one, encrypted, for a " +
+            'separate helper server; neither can read it alone, only the sum of at least ' +
+            agg.minCohort +
+            ' uploads is ever put back together (here the helper runs on the same machine, as a demo; a real shop has another party run it).'
+          : "Plain: this shop's server reads each (clipped, noised) upload and adds them up.",
+      ]);
+    }
+    // Each closed round: how it was combined and how many devices' uploads it summed.
+    (privacy.rounds || []).slice(-5).forEach(function (r) {
+      pairs.push([
+        'Round ' + r.round,
+        (r.protocol === 'secure' ? 'secure aggregation' : 'plain') +
+          ', ' +
+          plural(r.updates, 'device', 'devices') +
+          ' summed, published ' +
+          r.version,
+      ]);
+    });
+    (privacy.abandonedRounds || []).slice(-3).forEach(function (r) {
+      pairs.push(['Round ' + r.id + ' (abandoned)', 'nothing published: ' + r.reason]);
+    });
     var nodes = [];
     pairs.forEach(function (p) {
       nodes.push(el('dt', {}, [p[0]]), el('dd', {}, [p[1]]));
