@@ -122,7 +122,7 @@ export interface SentRequest {
  * requests with a body are updates to `updatePath`, whose header has exactly the documented fields
  * and no secret in them, and participation-token requests beside it (a fixed-size blinded message). Page navigations are the shopper's own and are left out by the caller.
  */
-export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<string>, updatePath: string): void {
+export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<string>, updatePath: string, secure = false): void {
   const tokenPath = updatePath.replace(/\/updates$/, '/tokens');
   const all = sent.filter((r) => r.method !== 'GET');
   // Participation-token requests (Privacy Pass): a 259-byte blinded TokenRequest, random-looking
@@ -144,23 +144,31 @@ export function expectNoHistoryInRequests(sent: SentRequest[], secrets: Set<stri
   }
   for (const r of posts) {
     expect(new URL(r.url).pathname).toBe(updatePath);
-    expect(r.headers['content-type']).toBe('application/vnd.edge-personalize.update');
+    expect(r.headers['content-type']).toBe(
+      secure ? 'application/vnd.edge-personalize.secure-report' : 'application/vnd.edge-personalize.update',
+    );
     for (const [name, value] of Object.entries(r.headers))
       for (const s of secrets) expect(value, `header ${name} carries ${s}`).not.toContain(s);
     expect(r.headers['referer'] ?? '').toBe(''); // sent with referrerPolicy 'no-referrer'
     const body = r.body!;
-    expect(body.subarray(0, 4).toString('latin1')).toBe('EPU1');
+    expect(body.subarray(0, 4).toString('latin1')).toBe(secure ? 'EPS1' : 'EPU1');
     const header = JSON.parse(body.subarray(8, 8 + body.readUInt32LE(4)).toString('utf8')) as Record<string, unknown>;
-    expect(Object.keys(header).sort()).toEqual([
-      'clipNorm',
-      'exampleBucket',
-      'formatVersion',
-      'modelVersion',
-      'noiseStd',
-      'nonce',
-      'roundId',
-      'scales',
-    ]);
+    // A secure report: its header, then the sealed seed and the leader's share (random-looking).
+    const fields = secure
+      ? ['bits', 'clipNorm', 'formatVersion', 'length', 'modelVersion', 'noiseStd', 'reportId', 'roundId', 'step']
+      : null;
+    if (fields) expect(Object.keys(header).sort()).toEqual(fields);
+    else
+      expect(Object.keys(header).sort()).toEqual([
+        'clipNorm',
+        'exampleBucket',
+        'formatVersion',
+        'modelVersion',
+        'noiseStd',
+        'nonce',
+        'roundId',
+        'scales',
+      ]);
     for (const value of Object.values(header).flat()) {
       if (typeof value === 'string') for (const s of secrets) expect(value).not.toContain(s);
       else expect(secrets.has(String(value))).toBe(false);

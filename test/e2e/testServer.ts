@@ -10,6 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveStatic } from '../../demo/staticFiles';
 import { createAggregationServer } from '../../src/server/aggregationServer';
+import { toBase64Url } from '../../src/federated/participationChallenge';
+import { generateHelperKeys } from '../../src/federated/secureAggregation/helperEncryption';
+import { AggregateRefused, HelperAggregator } from '../../src/server/secureAggregation/helperAggregator';
+import { HelperRefusal } from '../../src/server/secureAggregation/helperClient';
+import { MemoryHelperStore } from '../../src/server/secureAggregation/helperStore';
 
 const port = Number(process.env.PORT ?? 4873);
 const mounts = { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' };
@@ -55,7 +60,73 @@ const SLOW_MODEL_PREFIX = '/slow-model/';
  */
 const flRound3 = testAggregator('/fl-round3', 3);
 
+/**
+ * Under `/fl-secure`, an aggregation server running secure aggregation with an in-process helper
+ * (the real HelperAggregator): rounds of 6 reports (the minimum cohort 6), tokens enough for a
+ * dozen devices behind 127.0.0.1. For the e2e test only, `/fl-secure-test/` hands the test what
+ * it needs to check the round from outside, as the two aggregators together could: the bodies of
+ * the reports the leader accepted, the helper's private key, the leader's data directory and log.
+ */
+const SECURE_TARGET = 6;
+const secureDir = mkdtempSync(join(tmpdir(), 'edge-personalize-e2e-fl-secure-'));
+const secureLog: string[] = [];
+const secureReports: string[] = [];
+const helperKeys = await generateHelperKeys();
+const helperAggregator = new HelperAggregator({
+  privateKey: helperKeys.privateKey,
+  store: new MemoryHelperStore(),
+  minCohort: SECURE_TARGET,
+  maxCohort: 100,
+});
+const flSecure = createAggregationServer({
+  modelDir: 'models/online-retail',
+  dataDir: secureDir,
+  basePath: '/fl-secure',
+  targetUpdates: SECURE_TARGET,
+  minUpdates: SECURE_TARGET,
+  rateLimit: null,
+  maxEpsilon: Infinity,
+  maxNoiseRatio: Infinity,
+  populationEstimate: SECURE_TARGET,
+  participationTokens: { tokensPerAddressPerRound: 20 },
+  log: (line) => secureLog.push(line),
+  secureAggregation: {
+    helperPublicKey: toBase64Url(helperKeys.publicKey),
+    helper: {
+      aggregate: (request) =>
+        helperAggregator.aggregate(request).catch((err: unknown) => {
+          throw err instanceof AggregateRefused ? new HelperRefusal(err.reason, err.message) : err;
+        }),
+    },
+  },
+});
+
+/** Keeps the body of every report `/fl-secure` accepts (202), for `/fl-secure-test/reports`. */
+function teeSecureReports(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
+  if (req.method !== 'POST' || !req.url?.startsWith('/fl-secure/v1/updates')) return;
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  res.on('finish', () => {
+    if (res.statusCode === 202) secureReports.push(Buffer.concat(chunks).toString('base64'));
+  });
+}
+
+function secureTestRoute(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean {
+  const path = req.url?.split('?')[0];
+  const answer = (body: unknown): true => (res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body)), true);
+  if (path === '/fl-secure-test/reports') return answer(secureReports);
+  if (path === '/fl-secure-test/helper-key') return answer({ privateKey: toBase64Url(helperKeys.privateKey) });
+  if (path === '/fl-secure-test/data-dir') return answer({ dataDir: secureDir });
+  if (path === '/fl-secure-test/log') return answer(secureLog);
+  return false;
+}
+
 createServer(async (req, res) => {
+  teeSecureReports(req, res);
+  if (secureTestRoute(req, res)) return;
+  // A participation token for /fl-secure is answered 1.5 s late: a page closed meanwhile (a
+  // device that joined the round and dropped out) has not sent its report, whatever its speed.
+  if (req.url?.startsWith('/fl-secure/v1/tokens')) await new Promise((r) => setTimeout(r, 1500));
   if (req.url?.startsWith(SLOW_MODEL_PREFIX)) {
     req.url = `/models/${req.url.slice(SLOW_MODEL_PREFIX.length)}`;
     if (req.url.split('?')[0]!.endsWith('/model.json')) await new Promise((r) => setTimeout(r, 1500));
@@ -66,6 +137,7 @@ createServer(async (req, res) => {
   }
   fl.handle(req, res)
     .then((handled) => handled || flRound3.handle(req, res))
+    .then((handled) => handled || flSecure.handle(req, res))
     .then((handled) => (handled ? true : serveStatic(req, res, mounts)))
     .then((served) => {
       if (!served) res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
