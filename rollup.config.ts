@@ -5,6 +5,10 @@
  * - `edge-personalize.worker.js` the module Worker (store, session state, comlink);
  * - `edge-personalize.vitals.js` web-vitals + the SDK's cost report, loaded only for `onVitals`;
  * - `edge-personalize.on-demand.js` framework lists (`rankItems`) and device data without a Worker, on first use;
+ * - `edge-personalize.federated.js`, `.tokens.js`, `.secure.js`  the round client and training, the
+ *                                participation-token client, the secure-report code (HPKE): the
+ *                                Worker imports them at a contribution, the last two only when the
+ *                                server asks for tokens or secure aggregation;
  * - `edge-personalize.ml*.js`    tfjs-core + the model (`ml`), and one chunk per backend
  *                                (`ml-webgl`, `ml-wasm`, `ml-cpu`): only the Worker imports them, each when needed;
  * - `tfjs-backend-wasm*.wasm`    the wasm backend's binaries, beside the Worker;
@@ -109,15 +113,14 @@ const config: RollupOptions[] = [
         // answers the first rank while tfjs loads.
         if (id.includes('/src/model/tfjs/')) return 'ml';
         if (id.includes('/src/model/plain/')) return 'model-format';
+        // Secure reports (additive shares with SHAKE128, the seed sealed by HPKE): loaded only when
+        // the aggregation server announces secure aggregation, at a contribution.
+        if (/\/src\/federated\/secureAggregation\/|node_modules\/@(hpke|noble)\//.test(id)) return 'secure';
         // Participation tokens (Privacy Pass: blind RSA, TLS-style encodings): loaded only when the
         // aggregation server asks for tokens, at the first contribution.
-        if (
-          /\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl|@noble)\//.test(
-            id,
-          )
-        )
+        if (/\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl)\//.test(id))
           return 'tokens';
-        // Federated learning (round client, local training, update encoding): loaded on first contribution.
+        // Federated learning (the contribution flow, local training, update encoding): loaded on first contribution.
         if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
         return undefined;
       },
@@ -126,6 +129,8 @@ const config: RollupOptions[] = [
     onwarn(warning, warn) {
       // tfjs' bundled dependencies use `this` at module level and eval-free globals; harmless.
       if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+      // @hpke/common's bundled noble code has pure annotations where Rollup ignores them; harmless.
+      if (warning.code === 'INVALID_ANNOTATION' && /node_modules\/@hpke\//.test(warning.id ?? '')) return;
       // A cycle between chunks means a tfjs-free chunk (model-format) imports the ml chunk: the
       // Worker's first rank would then wait for tfjs. Fail the build instead of warning.
       if (/Circular chunk/.test(warning.message)) throw new Error(`build: ${warning.message}`);

@@ -46,7 +46,7 @@ import { LocalTrainer } from '../../src/federated/localTrainer';
 import { makeUpdate } from '../../src/federated/makeUpdate';
 import { FEDERATED_TENSORS, federatedSize, l2Norm, UPDATE_CONTENT_TYPE } from '../../src/federated/modelUpdate';
 import { obtainToken } from '../../src/federated/participationToken';
-import { fetchServerModel, trainingSettings, type ServerModelInfo } from '../../src/federated/roundClient';
+import { fetchServerModel, trainingSettings, type ServerModelInfo } from '../../src/federated/contribution/serverModel';
 import { fetchModelFiles, type ModelFiles } from '../../src/model/plain/modelFiles';
 import { Random } from '../random';
 import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';

@@ -11,11 +11,19 @@ export interface UploadLogEntry {
   /** The server's noise multiplier σ for the round, and the round's ε (δ in the server status), when known. */
   noiseMultiplier: number | null;
   epsilon: number | null;
+  /** Sent as a secure report (two shares, neither aggregator alone can read it); absent for a plain update. */
+  secureAggregation?: true;
 }
 
 /** An update made but not yet acknowledged: kept in IndexedDB so a reload retries it. */
 export interface PendingUpload {
   body: Uint8Array;
+  /**
+   * What `body` is: a plain update (`application/vnd.edge-personalize.update`) or a secure report
+   * (`application/vnd.edge-personalize.secure-report`, which holds only the leader's share and the
+   * seed sealed to the helper). Absent in entries saved by older versions: a plain update.
+   */
+  contentType?: string;
   /** The participation token it is sent with (`PrivateToken token="…"`), or null; a retry reuses it. */
   authorization?: string | null;
   roundId: string;

@@ -1,7 +1,8 @@
 import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
 
 /**
- * The one thing a device ever sends: a model update. Shared by the browser client, the Node
+ * What a device sends: a model update (or, in a secure-aggregation round, a secure report of the
+ * same tensors: see secureAggregation/secureReport.ts). Shared by the browser client, the Node
  * simulation and the aggregation server, so all three read and write the same bytes.
  *
  * What is trained and uploaded: the GRU's recurrent weights and biases and the output-side
@@ -18,6 +19,8 @@ import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
  *               row-major; value = int8 × scale of its tensor.
  */
 export const UPDATE_CONTENT_TYPE = 'application/vnd.edge-personalize.update';
+/** The media type of the other thing a device may send, a secure report (see secureAggregation/secureReport.ts). */
+export const SECURE_REPORT_CONTENT_TYPE = 'application/vnd.edge-personalize.secure-report';
 export const UPDATE_MAGIC = 'EPU1';
 export const UPDATE_FORMAT_VERSION = 1;
 

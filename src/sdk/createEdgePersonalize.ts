@@ -174,8 +174,9 @@ export function createEdgePersonalize(env: SdkEnvironment): EdgePersonalize {
         retention: c.retention,
         sessionIdleMs: c.sessionIdleMs,
         // The device's own training settings apply only when the server announces none (its
-        // `training`, see roundClient.ts); they are the server's defaults (lr 0.5 × 2 epochs,
-        // the earlier values, undid the pretrained demo model in ten honest rounds).
+        // `training`, see federated/contribution/serverModel.ts); they are the server's defaults
+        // (lr 0.5 × 2 epochs, the earlier values, undid the pretrained demo model in ten honest
+        // rounds).
         federated: c.updateEndpoint
           ? {
               endpoint: new URL(c.updateEndpoint, location.href).toString().replace(/\/$/, ''),

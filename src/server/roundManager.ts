@@ -178,7 +178,8 @@ export class RoundManager {
 
   /**
    * q = target / populationEstimate: the probability with which each device takes part in a
-   * round (devices draw it once per round, see roundClient.ts); the accountant's sampling rate.
+   * round (devices draw it once per round, see src/federated/contribution/roundParticipation.ts);
+   * the accountant's sampling rate.
    */
   get samplingRate(): number {
     return Math.min(1, this.opts.targetUpdates / this.opts.populationEstimate);

@@ -4,14 +4,13 @@ import { HistoryStore, type StoredSession } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { FetchedModel } from './mlRuntime';
 import type { FederatedState } from '../federated/federatedState';
-import type { ContributionResult } from '../federated/roundClient';
+import type { ContributionHost, ContributionResult } from '../federated/contribution/types';
 import type { ModelFiles } from '../model/plain/modelFiles';
 import { ReadoutScorer } from '../model/plain/readoutScorer';
-import { contributeOnce, type ContributionHost } from './contributeOnce';
 import { EventWriter } from './eventWriter';
 import { revalidateModel } from './modelCache';
 import { readModelFiles } from './readModelFiles';
-import { explainItem, topPicksFor } from './sessionQueries';
+import { explainItem, itemSequences, topPicksFor } from './sessionQueries';
 import { SessionTracker } from './sessionTracker';
 import type {
   Explanation,
@@ -248,24 +247,39 @@ export class Personalizer implements WorkerApi {
         outcome: 'skipped',
         reason: fed ? 'the model is not loaded' : 'federated learning is off (no updateEndpoint)',
       });
-    this._federated ??= emptyFederatedState();
+    const state = (this._federated ??= emptyFederatedState());
     const host: ContributionHost = {
-      model: () => this._model!,
-      store: this._store,
-      federated: this._federated,
-      serial: (op) => this._serial(op),
-      swapModel: (url) => this._swapModel(url),
-      serverVersion: (v) => (this._serverVersion = v),
-      note: (err) => this._note(storageError(err)),
+      state,
+      adoptServerModel: async (version, url) => {
+        this._serverVersion = version;
+        if (version !== this._model?.manifest.modelVersion) await this._swapModel(url);
+      },
+      // In the serial chain: the sessions are read in the terms of the model that ranks them.
+      snapshot: () =>
+        this._serial(async () => {
+          const model = this._model!;
+          const store = this._store;
+          return {
+            files: model.files,
+            storedEvents: store ? await store.countEvents() : 0,
+            sessions: itemSequences(model.index, store ? await store.allSessions() : []),
+          };
+        }),
+      saveState: async () => {
+        await this._store?.putMeta('federated', state).catch((err: unknown) => this._note(storageError(err)));
+      },
     };
+    // The flow lives in federated/ and its chunk (with the training code) loads on first use.
+    // Withdrawn consent terminates this Worker, which ends a contribution wherever it is.
+    const run = async (): Promise<ContributionResult> => (await import('../federated/contribution/contribute')).contribute(fed, host);
     // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     try {
       const result = locks
         ? await locks.request('edge-personalize-federated', { ifAvailable: true }, (lock) =>
-            lock ? contributeOnce(fed, host) : { outcome: 'skipped' as const, reason: 'another tab is contributing' },
+            lock ? run() : { outcome: 'skipped' as const, reason: 'another tab is contributing' },
           )
-        : await contributeOnce(fed, host);
+        : await run();
       return this._contributed(result);
     } catch (err) {
       const e = asError(err, 'InternalError');

@@ -7,7 +7,7 @@ import type { SdkErrorName } from '../errors';
 import type { BackendPreference, RetentionLimits } from '../config/config';
 import type { TrackedEvent } from '../track/trackedEvent';
 import type { UploadLogEntry } from '../federated/federatedState';
-import type { ContributionResult } from '../federated/roundClient';
+import type { ContributionResult } from '../federated/contribution/types';
 
 export type { ContributionResult, UploadLogEntry };
 

@@ -41,3 +41,18 @@ export function explainItem(model: FetchedModel, state: SessionState, itemId: st
   influences.sort((a, b) => b.influence - a.influence);
   return { itemId, score, influences };
 }
+
+/**
+ * Stored sessions in the model's terms, for on-device training: each session's items as
+ * vocabulary indices, items the model does not know left out and repeats in a row collapsed.
+ */
+export function itemSequences(index: ReadonlyMap<string, number>, sessions: ReadonlyArray<ReadonlyArray<{ itemId: string }>>): number[][] {
+  return sessions.map((events) => {
+    const items: number[] = [];
+    for (const e of events) {
+      const i = index.get(e.itemId);
+      if (i !== undefined && items[items.length - 1] !== i) items.push(i);
+    }
+    return items;
+  });
+}

@@ -2,7 +2,8 @@
  * `npm run size`: gzip (level 9) sizes of everything in `dist/` a browser downloads, checked
  * against budgets. Exits 1 when a budgeted file is over, or missing (run `npm run build`).
  * Budgets: the script-tag loader (and the ESM entry) ≤ 10 KB gzip; the Worker bundle ≤ 10 KB; the
- * federated chunk ≤ 10 KB and the participation-token chunk ≤ 60 KB (both loaded at a contribution only).
+ * federated chunk ≤ 10 KB, the participation-token chunk ≤ 60 KB and the secure-report chunk
+ * ≤ 12 KB (all three loaded at a contribution only, the last two when the server asks for them).
  * The ML chunks and the wasm binaries are printed, with the total a shopper's browser downloads
  * on this machine's backend choice (wasm). Then the npm package as `npm pack` would publish it:
  * packed and unpacked size and file count, unpacked ≤ 3 MB (tfjs chunks and wasm binaries included).
@@ -21,6 +22,8 @@ const BUDGETS: Record<string, number> = {
   // Loaded at a contribution only: the round client, and the participation-token client (blind RSA).
   'edge-personalize.federated.js': 10 * KB,
   'edge-personalize.tokens.js': 60 * KB,
+  // Loaded for a secure-aggregation round only: additive shares (SHAKE128) and HPKE.
+  'edge-personalize.secure.js': 12 * KB,
 };
 /** What a page downloads when `auto` picks wasm (this machine): loader, Worker, model format, tfjs-core, cpu + wasm backends, the SIMD binary. */
 const WASM_PATH = [
@@ -62,12 +65,14 @@ for (const f of Object.keys(BUDGETS)) {
 }
 const wasmPath = WASM_PATH.reduce((sum, f) => sum + (sizes.get(f)?.gzip ?? 0), 0);
 console.log(`\ndownloaded on the wasm path (loader + Worker + tfjs-core + cpu/wasm backends + SIMD binary): ${fmt(wasmPath)} gzip`);
-// The participation-token client (53 KB gzip) is loaded only when a device contributes: no other
-// chunk may import it statically.
-for (const f of files.filter((x) => x.endsWith('.js') && x !== 'edge-personalize.tokens.js')) {
-  if (/(?:from|import)\s*"\.\/edge-personalize\.tokens\.js"/.test(readFileSync(join(DIST, f), 'utf8'))) {
-    console.error(`size: ${f} imports the token chunk statically: every page would download it`);
-    failed = true;
+// The participation-token client (53 KB gzip) and the secure-report code are loaded only when a
+// device contributes, and only if the server asks for them: no other chunk may import them statically.
+for (const lazy of ['tokens', 'secure']) {
+  for (const f of files.filter((x) => x.endsWith('.js') && x !== `edge-personalize.${lazy}.js`)) {
+    if (new RegExp(`(?:from|import)\\s*"\\./edge-personalize\\.${lazy}\\.js"`).test(readFileSync(join(DIST, f), 'utf8'))) {
+      console.error(`size: ${f} imports the ${lazy} chunk statically: every page would download it`);
+      failed = true;
+    }
   }
 }
 // The Worker reads the model's files and ranks a returning shopper's first slot in plain JS while

@@ -47,3 +47,16 @@ export async function openSeed(helperPrivateKey: Uint8Array, sealed: SealedSeed,
   const recipientKey = await s.kem.deserializePrivateKey(helperPrivateKey);
   return new Uint8Array(await s.open({ recipientKey, enc: sealed.enc, info: INFO }, sealed.ciphertext, context));
 }
+
+/**
+ * Whether `publicKey` is a key HPKE can seal to (a point on P-256). A device checks it before it
+ * spends a participation token and trains for a round whose helper key is unusable.
+ */
+export async function isHelperKey(publicKey: Uint8Array): Promise<boolean> {
+  try {
+    await suite().kem.deserializePublicKey(publicKey);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,6 +1,6 @@
 import { addGaussianNoise, clipToNorm } from '../clipAndNoise';
 import { federatedDelta, type NamedWeights } from '../federatedDelta';
-import { fromBase64Url, toBase64Url } from '../participationChallenge';
+import { fromBase64Url, toBase64Url } from '../base64Url';
 import { quantizeAtScale } from '../quantizeUpdate';
 import { secureUniform, type UniformSource } from '../randomSource';
 import type { ModelConfig } from '../../model/plain/modelConfig';
@@ -18,8 +18,11 @@ import { reportContext, sealSeed } from './helperEncryption';
  *   bytes 8…    H bytes of UTF-8 JSON: {@link SecureReportHeader}
  *   then        the HPKE encapsulated key (65 bytes), the sealed seed (48 bytes),
  *               and the leader's share (`length × bits/8` bytes, little-endian).
+ *
+ * The media type is defined beside the plain update's (modelUpdate.ts), so that the round client
+ * names it without loading this module and HPKE, which are their own chunk (rollup.config.ts).
  */
-export const SECURE_REPORT_CONTENT_TYPE = 'application/vnd.edge-personalize.secure-report';
+export { SECURE_REPORT_CONTENT_TYPE } from '../modelUpdate';
 const MAGIC = 'EPS1';
 const ENC_BYTES = 65;
 const SEALED_SEED_BYTES = SHARE_SEED_BYTES + 16;

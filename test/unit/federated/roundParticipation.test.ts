@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FederatedState } from '../../../src/federated/federatedState';
-import { roundParticipation, type ServerModelInfo } from '../../../src/federated/roundClient';
+import { roundParticipation } from '../../../src/federated/contribution/roundParticipation';
+import type { ServerModelInfo } from '../../../src/federated/contribution/serverModel';
 import { Random } from '../../../models/random';
 
 const fresh = (): FederatedState => ({ contributedAtEvents: 0, modelUrl: null, pending: null, uploads: [] });

@@ -1,0 +1,52 @@
+import type { FederatedState } from '../federatedState';
+import { secureUniform } from '../randomSource';
+import type { ContributionResult } from './types';
+import type { ServerModelInfo } from './serverModel';
+
+/**
+ * Whether this device takes part in the server's open round; null if it does, else why not.
+ * At most once per round (the rounds it contributed to are remembered), and only if its draw for
+ * the round came out: each device takes part with probability `round.samplingRate` (q), drawn
+ * once per round and remembered in `state`, so a reload cannot draw again. The server's privacy
+ * accounting (amplification by sampling) assumes exactly this; an honest device enforces it.
+ */
+export function roundParticipation(state: FederatedState, server: ServerModelInfo, uniform: () => number = secureUniform()): string | null {
+  const round = server.round.id;
+  if (state.contributedRounds?.includes(round)) return `already contributed to round ${round}`;
+  if (state.roundDraw?.roundId !== round) {
+    const q = server.round.samplingRate;
+    const rate = typeof q === 'number' && q > 0 && q <= 1 ? q : 1;
+    state.roundDraw = { roundId: round, join: rate >= 1 || uniform() < rate };
+  }
+  return state.roundDraw.join
+    ? null
+    : `not sampled for round ${round} (each device takes part with probability ${server.round.samplingRate})`;
+}
+
+/**
+ * A participation token for the server's open round (Privacy Pass, see participationToken.ts;
+ * its chunk is loaded only here): the `Authorization` value, or why not. A refusal for this round
+ * (the address's allowance is taken, e.g. by another device behind the same NAT) skips the round;
+ * a network failure is retried later.
+ */
+export async function participationAuthorization(
+  endpoint: string,
+  server: ServerModelInfo,
+  fetchFn: typeof fetch,
+): Promise<string | ContributionResult> {
+  const p = server.participation!;
+  try {
+    const { obtainToken } = await import('../participationToken');
+    return await obtainToken(
+      endpoint,
+      { issuerName: p.issuerName, publicKey: p.publicKey, tokenKeyId: p.tokenKeyId, roundId: server.round.id },
+      fetchFn,
+    );
+  } catch (err) {
+    const e = err as Error & { status?: number; reason?: string };
+    if (e.name === 'TokenRefusedError' && e.status !== undefined && e.status < 500) {
+      return { outcome: 'skipped', reason: `no participation token for round ${server.round.id}: ${e.reason ?? e.message}` };
+    }
+    return { outcome: 'retry_later', reason: `participation token: ${e.message}` };
+  }
+}
