@@ -430,6 +430,8 @@ export class RoundManager {
         const received = this.weights.length;
         const due = now >= this.state.round.deadline;
         if (received < this.opts.targetUpdates && !due) return;
+        // An idle round (no report) just goes on: abandoning it would only fill the list.
+        if (received === 0) return this.extendDeadline(now, 'deadline reached with no report');
         if (received < s.minCohort)
           return this.abandonRound(now, `deadline reached with ${received} reports, fewer than the minimum cohort of ${s.minCohort}`);
         const epsilon = this.ledger.epsilonAfter(this.roundPrivacy(new Array<number>(received).fill(1)));

@@ -200,12 +200,13 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
       helperPublicKey: secure.helperPublicKey,
       minCohort: r.minUpdates,
       bits: shareBits(r.targetUpdates),
-      step: secureStep(r.clipNorm),
+      step: 0, // set below, once the devices' noise is known
     };
   }
   // Each device's share of the noise: σ·C on the sum of the smallest cohort the round publishes
   // (secure aggregation: the minimum cohort; otherwise the target, as the server sees each update).
   r.noiseStd = (r.noiseMultiplier * r.clipNorm) / Math.sqrt(noiseCohort(r));
+  if (r.secureAggregation) r.secureAggregation.step = secureStep(r.clipNorm, r.noiseStd);
   return r;
 }
 

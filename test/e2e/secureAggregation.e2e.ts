@@ -13,7 +13,7 @@ const ITEMS = (
   '22086 22961 22077 85099B 84879 22551 22699 22423 22910 22960 21429 23203 23301 21915 22697 22720 23344 22666 23118 22386 ' +
   '23284 21914 22139 21212'
 ).split(' ');
-const DEVICES = 8;
+const DEVICES = Number(process.env.SECURE_E2E_DEVICES ?? 8);
 const DROPOUTS = 2; // 25 % of the cohort: they join the round (read it, ask for a token) and close
 
 /** Every file under `dir`, recursively. */
@@ -31,6 +31,8 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
   const sent: SentRequest[] = [];
   const secrets = new Set<string>();
   let joined = 0;
+  const t0 = Date.now();
+  const at = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   for (let i = 0; i < DEVICES; i++) {
     const context = await browser.newContext({ baseURL });
     const page = await context.newPage();
@@ -44,6 +46,7 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
       }
     });
     await viewProducts(page, ITEMS.slice(i * 3, i * 3 + 3));
+    console.log(`device ${i}: history stored at ${at()}`);
     const stored = await page.evaluate(() =>
       (
         window as unknown as { edgePersonalize: { exportData(): Promise<{ indexedDB: Record<string, unknown[]> }> } }
@@ -54,13 +57,17 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
     await page.goto('/recs.html?fl=3&flPath=/fl-secure&autoTrack=false');
     if (i < DROPOUTS) {
       await expect.poll(() => page.isClosed(), { timeout: 60_000 }).toBe(true);
-      console.log(`device ${i}: joined and closed before sending`);
+      console.log(`device ${i}: joined and closed before sending, ${at()}`);
       continue;
     }
     await expect
       .poll(async () => (await status(page)).worker?.federated?.uploads?.length ?? 0, { timeout: 60_000, intervals: [500] })
-      .toBeGreaterThan(0);
-    console.log(`device ${i}: sent its report (${(await status(page)).worker.federated.uploads[0].bytes} bytes)`);
+      .toBeGreaterThan(0)
+      .catch(async (err: Error) => {
+        const w = (await status(page)).worker;
+        throw new Error(`device ${i}: no upload; ${JSON.stringify(w?.federated ?? null).slice(0, 800)} (${err.message.slice(0, 200)})`);
+      });
+    console.log(`device ${i}: sent its report (${(await status(page)).worker.federated.uploads[0].bytes} bytes), ${at()}`);
     await context.close();
   }
 

@@ -105,7 +105,13 @@ const flSecure = createAggregationServer({
 function teeSecureReports(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void {
   if (req.method !== 'POST' || !req.url?.startsWith('/fl-secure/v1/updates')) return;
   const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
+  // Seen as the server reads them: a 'data' listener of our own would start the stream flowing
+  // before the server listens, and it would miss the first chunks.
+  const emit = req.emit.bind(req) as (event: string, ...args: unknown[]) => boolean;
+  (req as { emit: typeof emit }).emit = (event, ...args) => {
+    if (event === 'data') chunks.push(args[0] as Buffer);
+    return emit(event, ...args);
+  };
   res.on('finish', () => {
     if (res.statusCode === 202) secureReports.push(Buffer.concat(chunks).toString('base64'));
   });

@@ -33,7 +33,7 @@ export interface SecureRoundInfo {
   /** The helper's HPKE public key (P-256, uncompressed point), base64url. */
   helperPublicKey: string;
   bits: ShareBits;
-  /** The fixed quantization step of every value (`clipNorm / 127`: see {@link secureStep}). */
+  /** The fixed quantization step of every value (see {@link secureStep}). */
   step: number;
 }
 
@@ -60,12 +60,14 @@ export interface SecureReport {
 }
 
 /**
- * The fixed step for a clip norm C: C/127, so a coordinate of a clipped update (|x| ≤ C) fits in
- * int8 before noise. Its rounding error adds variance ≤ step²/4 per device and coordinate: on a
- * cohort of n the std is √n·C/254, e.g. 0.04·C for n = 100, against the DP noise σ·C on the sum.
+ * The fixed step of a round: `(C + 4·noiseStd) / 127`, so that a coordinate of a clipped update
+ * (|x| ≤ C) plus its noise fits in int8 unless the noise passes 4 standard deviations (6 values in
+ * 100,000 are then clamped to ±127). A step of C/127 alone clamped a third of all values at the
+ * e2e server's settings (noise std ≈ C: 127 steps), biasing the sum. The rounding error adds
+ * variance ≤ step²/4 per device and coordinate (stochastic rounding: unbiased).
  */
-export function secureStep(clipNorm: number): number {
-  return clipNorm / 127;
+export function secureStep(clipNorm: number, noiseStd = 0): number {
+  return (clipNorm + 4 * noiseStd) / 127;
 }
 
 /** Builds a device's report: delta → clip → its share of the noise → int8 at the step → shares. */

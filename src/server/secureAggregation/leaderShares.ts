@@ -19,7 +19,7 @@ export interface SecureAggregation {
   /** Fewer reports than this are never summed (the helper enforces its own minimum too). */
   minCohort: number;
   bits: ShareBits;
-  /** The fixed quantization step, clipNorm / 127. */
+  /** The fixed quantization step, (clipNorm + 4·noiseStd) / 127 (see secureStep). */
   step: number;
 }
 
