@@ -22,6 +22,7 @@ import { benchBurst } from './burstBench';
 import { benchBigPage } from './bigPageBench';
 import { benchDemoVitals } from './demoVitals';
 import { benchSecureAggregation } from './secureAggregationBench';
+import { benchSecureDevice, routeSecure, secureAggregatorForBench } from './secureDeviceBench';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
   if (!existsSync('dist/edge-personalize.js')) throw new Error('dist/ is missing: run `npm run build` first');
   // The SDK's files are served as a CDN serves a versioned release (cacheable for 10 minutes);
   // pages and models revalidate on every load (the model is cached by the SDK itself).
-  const server: Server = createServer((req, res) => {
+  const secureFl = await secureAggregatorForBench();
+  const server: Server = createServer(async (req, res) => {
+    if (await routeSecure(secureFl, req, res)) return;
     const sdkFile = req.url?.startsWith('/dist/') ?? false;
     serveStatic(
       req,
@@ -104,8 +107,9 @@ async function main(): Promise<void> {
   );
   console.log('SDK files served with Cache-Control: public, max-age=600 (a CDN release); pages and model files revalidate (no-cache)');
   // `--only big-page` / `--only burst`: those figures alone.
-  if (only === 'big-page' || only === 'burst') {
+  if (only === 'big-page' || only === 'burst' || only === 'secure-device') {
     if (only === 'big-page') await benchBigPage(browser, base, arg('big-loads', 10));
+    else if (only === 'secure-device') await benchSecureDevice(browser, base);
     else await benchBurst(browser, base);
     await browser.close();
     return void server.close();
@@ -238,6 +242,7 @@ async function main(): Promise<void> {
   await benchDemoVitals(browser, arg('vitals-loads', 10));
   await benchBurst(browser, base);
   await benchBigPage(browser, base, arg('big-loads', 10));
+  await benchSecureDevice(browser, base);
   await browser.close();
   server.close();
   const secureExact = await benchSecureAggregation(secureCohorts());
