@@ -7,14 +7,15 @@
  * with Ctrl-C (or `kill`): every acknowledged update is already on disk, so even `kill -9` loses
  * nothing.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { numberArg, parseArgs, runCli, UsageError } from '../node/cliArgs';
 import { copySdkAssets } from '../node/sdkAssets';
 import { createAggregationServer } from './aggregationServer';
 import { applyHttpLimits } from './httpLimits';
-import { fetchHelperInfo, httpHelperClient } from './secureAggregation/helperClient';
+import { fetchHelperInfo, httpHelperClient, type HelperInfo } from './secureAggregation/helperClient';
 import { createHelperServer } from './secureAggregation/helperServer';
 
 const USAGE = `usage: edge-personalize <command>
@@ -123,6 +124,34 @@ function helperToken(args: Map<string, string>): string {
   return token;
 }
 
+/**
+ * The helper's key and bounds: asked of the helper, and kept in the leader's data directory
+ * (`helper.json`) so that a leader restarted while its helper is down still starts and collects
+ * reports (its rounds wait for the helper to sum them). A helper whose key changed since (a new
+ * data directory) is used with its new key, and the leader says so.
+ */
+async function helperInfoOrCached(helperUrl: string, dataDir: string): Promise<HelperInfo> {
+  const path = join(dataDir, 'helper.json');
+  let cached: (HelperInfo & { url: string }) | null = null;
+  try {
+    cached = JSON.parse(readFileSync(path, 'utf8')) as HelperInfo & { url: string };
+  } catch {
+    /* none yet */
+  }
+  try {
+    const info = await fetchHelperInfo(helperUrl, cached?.url === helperUrl ? 5_000 : 15_000);
+    if (cached && cached.publicKey !== info.publicKey)
+      log(`the helper's key changed since the last start: reports sealed to the old key cannot be summed`);
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(path, JSON.stringify({ url: helperUrl, ...info }, null, 2) + '\n');
+    return info;
+  } catch (err) {
+    if (!cached || cached.url !== helperUrl) throw new UsageError((err as Error).message);
+    log(`${(err as Error).message}; using its key from ${path}: rounds wait until it answers`);
+    return cached;
+  }
+}
+
 /** `--role helper`: the second aggregator, alone in its process and data directory. */
 async function serveHelper(argv: string[]): Promise<void> {
   const args = parseArgs(argv, HELPER_OPTIONS);
@@ -210,7 +239,7 @@ async function serve(argv: string[]): Promise<void> {
   let secureAggregation: Parameters<typeof createAggregationServer>[0]['secureAggregation'] = null;
   if (helperUrl) {
     const token = helperToken(args);
-    const info = await fetchHelperInfo(helperUrl);
+    const info = await helperInfoOrCached(helperUrl, args.get('data') ?? '.data/server');
     log(`secure aggregation with the helper at ${helperUrl} (its cohorts: ${info.minCohort}-${info.maxCohort} reports)`);
     const min = args.has('min-updates') ? Number(args.get('min-updates')) : undefined;
     if (min !== undefined && min < info.minCohort)
