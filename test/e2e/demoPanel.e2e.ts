@@ -124,3 +124,30 @@ test('the privacy page says "none yet" for ε before any round has closed (not 0
   );
   expect(epsilonRows).toEqual(Array(3).fill('none yet (no round has closed)'));
 });
+
+test('the privacy page says how uploads are combined and, per round, which protocol ran and how many devices it summed', async ({
+  page,
+}) => {
+  // A shop whose server runs secure aggregation (the demo's default; the e2e demo runs rounds of
+  // one, which cannot be secure): its status as such a server answers it.
+  await page.route('**/fl/v1/status', async (route) => {
+    const real = await (await route.fetch()).json();
+    real.aggregation = { protocol: 'secure', minCohort: 2, bits: 16, step: 0.00015, noiseCohort: 2, helperFailure: null };
+    real.privacy = {
+      ...real.privacy,
+      rounds: [
+        { round: 1, version: 'v-r1', protocol: 'secure', updates: 3, noiseMultiplier: 1, epsilon: 7.2 },
+        { round: 3, version: 'v-r3', protocol: 'secure', updates: 2, noiseMultiplier: 0.7, epsilon: 9.1 },
+      ],
+      abandonedRounds: [{ id: 2, reports: 1, reason: 'deadline reached with 1 reports, fewer than the minimum cohort of 2', at: 0 }],
+    };
+    await route.fulfill({ json: real });
+  });
+  await page.goto(`${SHOP}/privacy`);
+  const budget = page.locator('[data-privacy="budget"]');
+  await expect(budget).toContainText('Secure aggregation: each upload is split into two random-looking shares');
+  await expect(budget).toContainText('at least 2 uploads');
+  await expect(budget).toContainText('secure aggregation, 3 devices summed, published v-r1');
+  await expect(budget).toContainText('secure aggregation, 2 devices summed, published v-r3');
+  await expect(budget).toContainText('Round 2 (abandoned)nothing published: deadline reached with 1 reports');
+});
