@@ -1,4 +1,6 @@
-import { TOKEN_TYPES, TokenChallenge } from '@cloudflare/privacypass-ts';
+// Deep imports, not the library's index (it also loads the unused type-1 client: see participationToken.ts).
+import { TokenChallenge } from '@cloudflare/privacypass-ts/lib/src/auth_scheme/private_token.js';
+import { BLIND_RSA } from '@cloudflare/privacypass-ts/lib/src/pub_verif_token.js';
 
 /** The token encoding (RFC 9577 uses base64url for keys and tokens), also imported from here by the server. */
 export { fromBase64Url, toBase64Url } from './base64Url';
@@ -15,7 +17,7 @@ export { fromBase64Url, toBase64Url } from './base64Url';
  * Token type 2, "Blind RSA (2048-bit)" (RFC 9578 §6): publicly verifiable, so whoever redeems
  * tokens needs only the issuer's public key, and a shop can run the issuer in its own backend.
  */
-export const PARTICIPATION_TOKEN_TYPE = TOKEN_TYPES.BLIND_RSA.value;
+export const PARTICIPATION_TOKEN_TYPE = BLIND_RSA.value;
 
 /** Media type of a TokenRequest body (RFC 9578 §5.1, §8.3). */
 export const TOKEN_REQUEST_CONTENT_TYPE = 'application/private-token-request';

@@ -1,4 +1,8 @@
-import { AuthorizationHeader, publicVerif } from '@cloudflare/privacypass-ts';
+// The two modules of the token library a type-2 client needs, not its index: the index also
+// loads the type-1 (VOPRF) client with a second copy of sjcl, ~60 KB the Worker evaluated in one
+// task (≥ 50 ms of a busy Worker at the first contribution, see README Limits).
+import { AuthorizationHeader } from '@cloudflare/privacypass-ts/lib/src/auth_scheme/private_token.js';
+import * as publicVerif from '@cloudflare/privacypass-ts/lib/src/pub_verif_token.js';
 import { fromBase64Url, roundTokenChallenge, TOKEN_REQUEST_CONTENT_TYPE, TOKEN_RESPONSE_CONTENT_TYPE } from './participationChallenge';
 
 /**
