@@ -36,7 +36,7 @@ export async function contribute(o: ContributionOptions, host: ContributionHost)
   let result: ContributionResult;
   const pending = state.pending;
   if (!pending) {
-    result = await newContribution({ ...o, fetch: net }, await host.snapshot(), state, server, secure);
+    result = await newContribution({ ...o, fetch: net, tokenWorker: !o.fetch }, await host.snapshot(), state, server, secure);
   } else if ((pending.contentType === SECURE_REPORT_CONTENT_TYPE) !== (secure !== null)) {
     // The server changed modes since the entry was made: it may not go to this server (next round retrains).
     state.pending = null;

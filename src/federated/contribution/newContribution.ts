@@ -33,7 +33,7 @@ interface ReportInputs {
  * also after a reload.
  */
 export async function newContribution(
-  o: ContributionOptions & { fetch: typeof fetch },
+  o: ContributionOptions & { fetch: typeof fetch; tokenWorker?: boolean },
   device: DeviceSnapshot,
   state: FederatedState,
   server: ServerModelInfo,
@@ -67,7 +67,7 @@ export async function newContribution(
   // The round's participation token next: without one there is nothing to train for.
   let authorization: string | null = null;
   if (server.participation) {
-    const got = await participationAuthorization(o.endpoint, server, o.fetch);
+    const got = await participationAuthorization(o.endpoint, server, o.fetch, o.tokenWorker ?? false);
     if (typeof got !== 'string') return got;
     authorization = got;
   }
