@@ -37,13 +37,27 @@ const resolve = () => nodeResolve({ browser: true });
 const loaderTerser = () =>
   terser({ ecma: 2020, compress: { passes: 2 }, mangle: { properties: { regex: /^_/ } }, format: { comments: false } });
 
+/** Sets src/worker/testBuild.ts's TEST_BUILD (false for sites: the code it guards is removed). */
+const testBuildFlag = (on: boolean): Plugin => ({
+  name: 'test-build-flag',
+  transform(code, id) {
+    if (!id.endsWith('/src/worker/testBuild.ts')) return null;
+    const out = code.replace(
+      /typeof __EDGE_PERSONALIZE_TEST_BUILD__ !== 'undefined' && __EDGE_PERSONALIZE_TEST_BUILD__ === true/,
+      String(on),
+    );
+    if (out === code) throw new Error('build: src/worker/testBuild.ts no longer has the expression to replace');
+    return { code: out, map: null };
+  },
+});
+
 /** Copies the wasm backend's binaries next to the Worker, where it looks for them. */
-const copyWasm = (): Plugin => ({
+const copyWasm = (dir = 'dist'): Plugin => ({
   name: 'copy-wasm',
   writeBundle() {
-    mkdirSync('dist', { recursive: true });
+    mkdirSync(dir, { recursive: true });
     for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
-      copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `dist/${f}`);
+      copyFileSync(`node_modules/@tensorflow/tfjs-backend-wasm/dist/${f}`, `${dir}/${f}`);
     }
   },
 });
@@ -63,6 +77,65 @@ const nodeExternal = (id: string): boolean =>
   id.startsWith('node:') ||
   builtinModules.includes(id) ||
   Object.keys(pkg.dependencies).some((dep) => id === dep || id.startsWith(`${dep}/`));
+
+/**
+ * The Worker build: `dist/` for sites, and `dist-test/` (`npm run build:test`) for the e2e test
+ * that reads a secure report's values before masking (src/worker/testBuild.ts).
+ */
+const workerBuild = (dir: string, testBuild: boolean): RollupOptions => ({
+  // The SDK's Worker, and the Worker it starts for one participation token (see participationTokenWorker.ts).
+  input: {
+    'edge-personalize.worker': 'src/worker/workerEntry.ts',
+    'edge-personalize.tokens-worker': 'src/federated/participationTokenWorker.ts',
+  },
+  output: {
+    dir,
+    format: 'es',
+    sourcemap: true,
+    entryFileNames: '[name].js',
+    chunkFileNames: 'edge-personalize.[name].js',
+    // tfjs-core + the model code, and one chunk per backend (imported only when tried).
+    manualChunks(id) {
+      // The CommonJS interop helpers, shared by tfjs' CJS dependencies and the token code (in the
+      // SDK's Worker and in the token Worker): a tiny chunk of their own, so neither loads the other.
+      if (id.includes('commonjsHelpers')) return 'cjs-helpers';
+      // The token Worker's entry stays an entry (a manual chunk holding it would become it).
+      if (id.includes('/src/federated/participationTokenWorker')) return undefined;
+      // base64url, used by the token code and the secure-report code: in neither's chunk.
+      if (id.includes('/src/federated/base64Url')) return 'cjs-helpers';
+      if (id.includes('tfjs-backend-webgl')) return 'ml-webgl';
+      if (id.includes('tfjs-backend-wasm')) return 'ml-wasm';
+      if (id.includes('tfjs-backend-cpu')) return 'ml-cpu';
+      if (/tfjs-core|node_modules\/(long|seedrandom)\/|\/src\/worker\/mlRuntime/.test(id)) return 'ml';
+      // src/model/tfjs/ needs tfjs and ships with it; src/model/plain/ (file format, quantization,
+      // the plain-JS first rank) stays out of it, so the Worker reads the model's files and
+      // answers the first rank while tfjs loads.
+      if (id.includes('/src/model/tfjs/')) return 'ml';
+      if (id.includes('/src/model/plain/')) return 'model-format';
+      // Secure reports (additive shares with SHAKE128, the seed sealed by HPKE): loaded only when
+      // the aggregation server announces secure aggregation, at a contribution.
+      if (/\/src\/federated\/secureAggregation\/|node_modules\/@(hpke|noble)\//.test(id)) return 'secure';
+      // Participation tokens (Privacy Pass: blind RSA, TLS-style encodings): loaded only when the
+      // aggregation server asks for tokens, at the first contribution.
+      if (/\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl)\//.test(id))
+        return 'tokens';
+      // Federated learning (the contribution flow, local training, update encoding): loaded on first contribution.
+      if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
+      return undefined;
+    },
+  },
+  plugins: [testBuildFlag(testBuild), resolve(), commonjs(), ts(), terser({ ecma: 2020, format: { comments: false } }), copyWasm(dir)],
+  onwarn(warning, warn) {
+    // tfjs' bundled dependencies use `this` at module level and eval-free globals; harmless.
+    if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
+    // @hpke/common's bundled noble code has pure annotations where Rollup ignores them; harmless.
+    if (warning.code === 'INVALID_ANNOTATION' && /node_modules\/@hpke\//.test(warning.id ?? '')) return;
+    // A cycle between chunks means a tfjs-free chunk (model-format) imports the ml chunk: the
+    // Worker's first rank would then wait for tfjs. Fail the build instead of warning.
+    if (/Circular chunk/.test(warning.message) && !process.env.ALLOW_CYCLE) throw new Error(`build: ${warning.message}`);
+    warn(warning);
+  },
+});
 
 const config: RollupOptions[] = [
   {
@@ -94,60 +167,7 @@ const config: RollupOptions[] = [
     output: { file: 'dist/edge-personalize.vitals.js', format: 'es', sourcemap: true },
     plugins: [resolve(), ts(), loaderTerser()],
   },
-  {
-    // The SDK's Worker, and the Worker it starts for one participation token (see participationTokenWorker.ts).
-    input: {
-      'edge-personalize.worker': 'src/worker/workerEntry.ts',
-      'edge-personalize.tokens-worker': 'src/federated/participationTokenWorker.ts',
-    },
-    output: {
-      dir: 'dist',
-      format: 'es',
-      sourcemap: true,
-      entryFileNames: '[name].js',
-      chunkFileNames: 'edge-personalize.[name].js',
-      // tfjs-core + the model code, and one chunk per backend (imported only when tried).
-      manualChunks(id) {
-        // The CommonJS interop helpers, shared by tfjs' CJS dependencies and the token code (in the
-        // SDK's Worker and in the token Worker): a tiny chunk of their own, so neither loads the other.
-        if (id.includes('commonjsHelpers')) return 'cjs-helpers';
-        // The token Worker's entry stays an entry (a manual chunk holding it would become it).
-        if (id.includes('/src/federated/participationTokenWorker')) return undefined;
-        // base64url, used by the token code and the secure-report code: in neither's chunk.
-        if (id.includes('/src/federated/base64Url')) return 'cjs-helpers';
-        if (id.includes('tfjs-backend-webgl')) return 'ml-webgl';
-        if (id.includes('tfjs-backend-wasm')) return 'ml-wasm';
-        if (id.includes('tfjs-backend-cpu')) return 'ml-cpu';
-        if (/tfjs-core|node_modules\/(long|seedrandom)\/|\/src\/worker\/mlRuntime/.test(id)) return 'ml';
-        // src/model/tfjs/ needs tfjs and ships with it; src/model/plain/ (file format, quantization,
-        // the plain-JS first rank) stays out of it, so the Worker reads the model's files and
-        // answers the first rank while tfjs loads.
-        if (id.includes('/src/model/tfjs/')) return 'ml';
-        if (id.includes('/src/model/plain/')) return 'model-format';
-        // Secure reports (additive shares with SHAKE128, the seed sealed by HPKE): loaded only when
-        // the aggregation server announces secure aggregation, at a contribution.
-        if (/\/src\/federated\/secureAggregation\/|node_modules\/@(hpke|noble)\//.test(id)) return 'secure';
-        // Participation tokens (Privacy Pass: blind RSA, TLS-style encodings): loaded only when the
-        // aggregation server asks for tokens, at the first contribution.
-        if (/\/src\/federated\/participation|node_modules\/(@cloudflare|asn1|asn1js|pvtsutils|pvutils|quicvarint|rfc4648|sjcl)\//.test(id))
-          return 'tokens';
-        // Federated learning (the contribution flow, local training, update encoding): loaded on first contribution.
-        if (/\/src\/federated\/(?!federatedState)/.test(id)) return 'federated';
-        return undefined;
-      },
-    },
-    plugins: [resolve(), commonjs(), ts(), terser({ ecma: 2020, format: { comments: false } }), copyWasm()],
-    onwarn(warning, warn) {
-      // tfjs' bundled dependencies use `this` at module level and eval-free globals; harmless.
-      if (warning.code === 'THIS_IS_UNDEFINED' || warning.code === 'CIRCULAR_DEPENDENCY') return;
-      // @hpke/common's bundled noble code has pure annotations where Rollup ignores them; harmless.
-      if (warning.code === 'INVALID_ANNOTATION' && /node_modules\/@hpke\//.test(warning.id ?? '')) return;
-      // A cycle between chunks means a tfjs-free chunk (model-format) imports the ml chunk: the
-      // Worker's first rank would then wait for tfjs. Fail the build instead of warning.
-      if (/Circular chunk/.test(warning.message) && !process.env.ALLOW_CYCLE) throw new Error(`build: ${warning.message}`);
-      warn(warning);
-    },
-  },
+  workerBuild('dist', false),
   {
     input: 'src/react/index.ts',
     output: { file: 'dist/react/index.mjs', format: 'es', sourcemap: true },
@@ -180,4 +200,5 @@ const config: RollupOptions[] = [
   },
 ];
 
-export default config;
+// `npm run build:test` (EDGE_PERSONALIZE_TEST_BUILD=1): the test build of the Worker alone.
+export default process.env.EDGE_PERSONALIZE_TEST_BUILD === '1' ? [workerBuild('dist-test', true)] : config;

@@ -1,4 +1,5 @@
 import { asError, sdkError, type SdkError } from '../errors';
+import { TEST_BUILD } from './testBuild';
 import { deleteDeviceDatabase } from '../store/deviceData';
 import { HistoryStore, type StoredSession } from '../store/historyStore';
 import type { TrackedEvent } from '../track/trackedEvent';
@@ -40,6 +41,8 @@ const MAX_ERRORS = 20;
  * no backend at all, makes `start()` reject (named error), and the page keeps its own order.
  */
 export class Personalizer implements WorkerApi {
+  /** Test build only: the values of each secure report before masking (see testBuild.ts). */
+  private readonly _testReports: number[][] = [];
   private _options: WorkerStartOptions | null = null;
   private _store: HistoryStore | null = null;
   private _model: FetchedModel | null = null;
@@ -271,7 +274,11 @@ export class Personalizer implements WorkerApi {
     };
     // The flow lives in federated/ and its chunk (with the training code) loads on first use.
     // Withdrawn consent terminates this Worker, which ends a contribution wherever it is.
-    const run = async (): Promise<ContributionResult> => (await import('../federated/contribution/contribute')).contribute(fed, host);
+    // The test build keeps each secure report's values before masking, for the e2e test to read
+    // from status() (the only way they leave the device, and only in that build).
+    const options = TEST_BUILD ? { ...fed, onSecureReport: (r: { codes: Int8Array }) => this._testReports.push(Array.from(r.codes)) } : fed;
+    const run = async (): Promise<ContributionResult> =>
+      (await import('../federated/contribution/contribute')).contribute(options, host);
     // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     try {
@@ -420,6 +427,7 @@ export class Personalizer implements WorkerApi {
             pendingUpload: !!this._federated?.pending,
             serverVersion: this._serverVersion,
             lastResult: this._lastContribution,
+            ...(TEST_BUILD ? { testSecureReports: this._testReports } : {}),
           }
         : null,
     };

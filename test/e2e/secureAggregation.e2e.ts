@@ -31,6 +31,8 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
   const sent: SentRequest[] = [];
   const secrets = new Set<string>();
   let joined = 0;
+  /** Each surviving device's report values before masking, as the device itself reports them. */
+  const deviceValues: number[][] = [];
   const t0 = Date.now();
   const at = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
   for (let i = 0; i < DEVICES; i++) {
@@ -54,7 +56,9 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
     );
     for (const e of stored.indexedDB['events'] as Array<{ itemId: string; type: string; at: number; sessionId: string }>)
       for (const s of [e.itemId, e.type, String(e.at), e.sessionId]) secrets.add(s);
-    await page.goto('/recs.html?fl=3&flPath=/fl-secure&autoTrack=false');
+    // The test build of the Worker (`npm run build:test`): it keeps its report's values before
+    // masking in status(), the one way they leave the device, and only in that build.
+    await page.goto('/recs.html?fl=3&flPath=/fl-secure&autoTrack=false&worker=/dist-test/edge-personalize.worker.js');
     if (i < DROPOUTS) {
       await expect.poll(() => page.isClosed(), { timeout: 60_000 }).toBe(true);
       console.log(`device ${i}: joined and closed before sending, ${at()}`);
@@ -67,6 +71,10 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
         const w = (await status(page)).worker;
         throw new Error(`device ${i}: no upload; ${JSON.stringify(w?.federated ?? null).slice(0, 800)} (${err.message.slice(0, 200)})`);
       });
+    const own = (await status(page)).worker.federated.testSecureReports as number[][] | undefined;
+    expect(own, 'the test build of the Worker is missing: run npm run build:test').toBeDefined();
+    expect(own).toHaveLength(1);
+    deviceValues.push(own![0]!);
     console.log(`device ${i}: sent its report (${(await status(page)).worker.federated.uploads[0].bytes} bytes), ${at()}`);
     await context.close();
   }
@@ -97,8 +105,11 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
     codes.push(recombine(r.leaderShare, expandSeed(seed, context, d, r.header.bits), r.header.bits));
   }
   const step = decodeSecureReport(reports[0]!, d).header.step;
+  // What the two aggregators could rebuild together is exactly what the devices computed.
+  const key = (v: ArrayLike<number>): string => Array.from(v).join(',');
+  expect(codes.map(key).sort()).toEqual(deviceValues.map(key).sort());
 
-  // The published version: the base plus the plain average of the survivors' values (FedAvg over
+  // The published version: the base plus the plain average of the survivors' own values (FedAvg over
   // the round's target of 6, server learning rate 1), within the int8 rounding of the published file.
   const published = readModelDir(join(dataDir, 'versions', st.modelVersion));
   const got = trainableVector(published.weights.dense, published.weights.config);
@@ -107,7 +118,7 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
   let moved = 0;
   for (let i = 0; i < d; i++) {
     let sum = 0;
-    for (const c of codes) sum += c[i]!;
+    for (const c of deviceValues) sum += c[i]!;
     const expected = before[i]! + (sum * step) / (DEVICES - DROPOUTS);
     worst = Math.max(worst, Math.abs(got[i]! - expected));
     if (Math.abs(got[i]! - before[i]!) > step) moved++;

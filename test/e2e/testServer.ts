@@ -17,7 +17,8 @@ import { HelperRefusal } from '../../src/server/secureAggregation/helperClient';
 import { MemoryHelperStore } from '../../src/server/secureAggregation/helperStore';
 
 const port = Number(process.env.PORT ?? 4873);
-const mounts = { '/': 'test/e2e/pages', '/dist': 'dist', '/models': 'models' };
+// `/dist-test`: the test build of the Worker (`npm run build:test`; see src/worker/testBuild.ts).
+const mounts = { '/': 'test/e2e/pages', '/dist': 'dist', '/dist-test': 'dist-test', '/models': 'models' };
 /**
  * An aggregation server for the loop's mechanics: rounds of `target` updates carry little or no
  * privacy (one update: ε = ∞, all of one device's noise), so the budget and the noise check are
