@@ -277,8 +277,7 @@ export class Personalizer implements WorkerApi {
     // The test build keeps each secure report's values before masking, for the e2e test to read
     // from status() (the only way they leave the device, and only in that build).
     const options = TEST_BUILD ? { ...fed, onSecureReport: (r: { codes: Int8Array }) => this._testReports.push(Array.from(r.codes)) } : fed;
-    const run = async (): Promise<ContributionResult> =>
-      (await import('../federated/contribution/contribute')).contribute(options, host);
+    const run = async (): Promise<ContributionResult> => (await import('../federated/contribution/contribute')).contribute(options, host);
     // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;
     try {
