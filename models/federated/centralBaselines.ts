@@ -6,7 +6,8 @@ import { formatDuration } from '../../src/node/cliArgs';
 import { FEDERATED_TENSORS } from '../../src/federated/modelUpdate';
 import { Random } from '../random';
 import { readModelDir, writeModelDir, type ModelWeights } from '../../src/node/modelDir';
-import { buildBatch, planEpoch, windowSessions } from '../train/sessionBatches';
+import { planEpoch } from '../train/planEpoch';
+import { buildBatch, windowSessions } from '../../src/model/tfjs/sessionLoss';
 import { SessionTrainer } from '../train/sessionTrainer';
 import type { TrainSettings } from '../train/trainSettings';
 

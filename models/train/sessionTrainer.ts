@@ -2,11 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { denseShapes, type ModelConfig } from '../../src/model/plain/modelConfig';
 import { matMul } from '../../src/model/tfjs/matMul';
 import { Random } from '../random';
-import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../../src/model/tfjs/sessionEncoder';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../../src/model/tfjs/repeatMixture';
+import { l2NormalizeRows, networkWeights } from '../../src/model/tfjs/sessionEncoder';
+import { gatherRows, lossRows, sessionLoss, type SessionBatch } from '../../src/model/tfjs/sessionLoss';
 import type { ModelWeights } from '../../src/node/modelDir';
 import { NegativeSampler } from './negativeSampler';
-import type { SessionBatch } from './sessionBatches';
 import { SparseAdam } from './sparseAdam';
 import type { TrainSettings } from './trainSettings';
 import { WeightAverage } from './weightAverage';
@@ -99,129 +98,66 @@ export class SessionTrainer {
   /** One optimisation step on a batch; returns the mean loss per target. */
   step(b: SessionBatch): number {
     const d = this.config.embedDim;
-    const { steps, batch, items, targets } = b;
+    const { steps, batch, items } = b;
     const rows = steps * batch;
-    const { cand, col, logQ, positives } = this._candidates(targets);
+    const lr = lossRows(b, this.config.repeat);
+    const { cand, col, logQ } = this._candidates(b.targets);
     const k = cand.length;
     const candT = new Float32Array(d * k); // [embed, candidates]: untransposed product is fast
     cand.forEach((item, j) => {
       for (let e = 0; e < d; e++) candT[e * k + j] = this.items[item * d + e]!;
     });
-
-    // Inputs time-major; targets (their embeddings) and mask batch-major, the encoder's row order.
-    const x = new Float32Array(rows * d);
-    const tgt = new Float32Array(rows * d);
-    const tgtItem = new Int32Array(rows).fill(-1);
-    const tgtLogQ = new Float32Array(rows);
-    const mask = new Float32Array(rows);
-    const repeat = this.config.repeat;
-    // Repeat path: matches[(b*steps + t)*steps + j] = 1 when input j ≤ t of session b is the target;
-    // exclusive mode also needs, per row, which distinct window items are candidates (with their
-    // log-Q) and whether the target is in the window.
-    const matches = repeat ? new Float32Array(rows * steps) : null;
-    const exclusive = repeat === 'exclusive';
-    const windowIn = exclusive ? new Float32Array(rows * steps) : null;
-    const windowLogQ = exclusive ? new Float32Array(rows * steps) : null;
-    const isRepeat = exclusive ? new Float32Array(rows) : null;
-    for (let t = 0; t < steps; t++) {
-      for (let bb = 0; bb < batch; bb++) {
-        const r = t * batch + bb;
-        const item = items[r]!;
-        if (item >= 0) x.set(this.items.subarray(item * d, item * d + d), r * d);
-        const target = targets[r]!;
-        if (target >= 0) {
-          const o = bb * steps + t;
-          tgt.set(this.items.subarray(target * d, target * d + d), o * d);
-          tgtItem[o] = target;
-          tgtLogQ[o] = logQ[col.get(target)!]!;
-          mask[o] = 1;
-          if (matches) {
-            for (let j = 0; j <= t; j++) {
-              const item = items[j * batch + bb]!;
-              if (item === target) matches[o * steps + j] = 1;
-              if (!windowIn) continue;
-              let first = true;
-              for (let jj = 0; jj < j && first; jj++) if (items[jj * batch + bb] === item) first = false;
-              const c = col.get(item);
-              if (first && c !== undefined) {
-                windowIn[o * steps + j] = 1;
-                windowLogQ![o * steps + j] = logQ[c]!;
-              }
-              if (item === target) isRepeat![o] = 1;
-            }
-          }
-        }
-      }
+    const tgtLogQ = Float32Array.from(lr.target, (t) => (t >= 0 ? logQ[col.get(t)!]! : 0));
+    // Exclusive repeat path: of the distinct window items, only those among the candidates are in
+    // the sampled partition (with their log-Q).
+    let windowIn: Float32Array | null = null;
+    let windowLogQ: Float32Array | null = null;
+    if (lr.firstInWindow) {
+      windowIn = new Float32Array(rows * steps);
+      windowLogQ = new Float32Array(rows * steps);
+      lr.firstInWindow.forEach((first, i) => {
+        if (!first) return;
+        const bb = Math.floor(i / (steps * steps));
+        const c = col.get(items[(i % steps) * batch + bb]!);
+        if (c === undefined) return;
+        windowIn![i] = 1;
+        windowLogQ![i] = logQ[c]!;
+      });
     }
 
     // Dropout masks (training only) from the seeded RNG, so runs stay reproducible; with dropout 0
     // nothing is drawn and the step is exactly the dropout-free one.
     const p = this.settings.dropout ?? 0;
-    const inMask = p > 0 ? this._dropoutMask(rows * d, p) : null;
-    const sessMask = p > 0 ? this._dropoutMask(rows * d, p) : null;
+    const inputDropout = p > 0 ? this._dropoutMask(rows * d, p) : null;
+    const sessionDropout = p > 0 ? this._dropoutMask(rows * d, p) : null;
 
     const names = [...this.dense.keys()];
     const vars = names.map((n) => this.dense.get(n)!);
-    const scale = this.config.scale;
-    // loss = Σ_rows mask · (log Σ_c exp(z_c) − z_target) / positives, z = scale·cos − logQ. The
-    // target's logit is computed from its own embedding row rather than picked out of the
-    // [rows × candidates] matrix with a one-hot mask: same value and gradient, four fewer passes
-    // over the largest tensor of the step.
+    const exclusive = this.config.repeat === 'exclusive';
+    // The item rows enter as inputs of the gradient (inputs, candidate columns, targets): the item
+    // table is trained by sparse Adam from their gradients.
     const lossFn = (xT: tf.Tensor, cT: tf.Tensor, tT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
-      const net = networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!])));
-      const encoded = encodeAllPositionsWithStates(
-        xT as tf.Tensor2D,
-        steps,
-        batch,
-        net,
-        inMask ? tf.tensor2d(inMask, [rows, d]) : undefined,
-      );
-      let enc = encoded.sessions;
-      if (sessMask) enc = tf.mul(enc, tf.tensor2d(sessMask, [rows, d]));
-      const sess = l2NormalizeRows(enc);
-      const candN = tf.mul(cT, tf.rsqrt(tf.add(tf.sum(tf.square(cT), 0, true), 1e-12)));
-      const logits = tf.sub(tf.mul(matMul(sess, candN as tf.Tensor2D), scale), tf.tensor1d(logQ));
-      // |logits| ≤ scale + max(−logQ) ≈ 40, so exp cannot overflow float32 and the max-shift of
-      // tf.logSumExp (whose gradient costs a slow broadcast `Equal` on wasm) is not needed.
-      const partition = tf.sum(tf.exp(logits), 1) as tf.Tensor1D;
-      const picked = tf.sub(
-        tf.mul(tf.sum(tf.mul(sess, l2NormalizeRows(tT as tf.Tensor2D)), 1), scale),
-        tf.tensor1d(tgtLogQ),
-      ) as tf.Tensor1D;
-      let rowLoss: tf.Tensor1D;
-      if (net.repeat && matches) {
-        // The repeat path's logits are always-present candidates, known exactly rather than
-        // sampled, so they join the partition without a log-Q correction. (Correcting them by
-        // their items' log-Q as well was tried and lost 2.7 points of validation Recall@20.)
-        let windowLogits: tf.Tensor2D | undefined;
-        if (exclusive) {
-          // The window items' logits as they entered the sampled softmax (log-Q corrected).
-          windowLogits = tf.sub(
-            windowItemLogits(sess, l2NormalizeRows(xT as tf.Tensor2D), steps, batch, scale),
-            tf.tensor2d(windowLogQ!, [rows, steps]),
-          ) as tf.Tensor2D;
-        }
-        rowLoss = repeatRowLoss({
-          itemPartition: partition,
-          picked,
-          beta: repeatLogitsAllPositions(encoded.states, net.repeat),
-          causal: tf.tensor2d(causalRepeatMask(batch, steps), [rows, steps]),
-          matches: tf.tensor2d(matches, [rows, steps]),
-          ...(windowLogits
-            ? { exclusive: { windowLogits, windowInPartition: tf.tensor2d(windowIn!, [rows, steps]), isRepeat: tf.tensor1d(isRepeat!) } }
-            : {}),
-        });
-      } else {
-        rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
-      }
-      return tf.div(tf.sum(tf.mul(rowLoss, tf.tensor1d(mask))), Math.max(positives, 1)) as tf.Scalar;
+      const candN = tf.mul(cT, tf.rsqrt(tf.add(tf.sum(tf.square(cT), 0, true), 1e-12))) as tf.Tensor2D;
+      return sessionLoss({
+        batch: b,
+        rows: lr,
+        net: networkWeights(Object.fromEntries(names.map((n, i) => [n, w[i]!]))),
+        scale: this.config.scale,
+        x: xT as tf.Tensor2D,
+        ...(exclusive ? { unitX: l2NormalizeRows(xT as tf.Tensor2D) } : {}),
+        targets: l2NormalizeRows(tT as tf.Tensor2D),
+        cosines: (sess) => matMul(sess, candN),
+        sampled: { logQ, targetLogQ: tgtLogQ, windowIn, windowLogQ },
+        inputDropout,
+        sessionDropout,
+      });
     };
 
     return tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads(lossFn as (...a: tf.Tensor[]) => tf.Scalar)([
-        tf.tensor2d(x, [rows, d]),
+        tf.tensor2d(gatherRows(items, this.items, d), [rows, d]),
         tf.tensor2d(candT, [d, k]),
-        tf.tensor2d(tgt, [rows, d]),
+        tf.tensor2d(gatherRows(lr.target, this.items, d), [rows, d]),
         ...vars,
       ]);
       const loss = value.dataSync()[0]!;
@@ -229,7 +165,7 @@ export class SessionTrainer {
       this._applyItemGradients(
         [
           [items, grads[0]!.dataSync() as Float32Array],
-          [tgtItem, grads[2]!.dataSync() as Float32Array],
+          [lr.target, grads[2]!.dataSync() as Float32Array],
         ],
         cand,
         grads[1]!.dataSync() as Float32Array,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
-import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from '../model/tfjs/repeatMixture';
-import { encodeAllPositionsWithStates, l2NormalizeRows, networkWeights } from '../model/tfjs/sessionEncoder';
+import { networkWeights } from '../model/tfjs/sessionEncoder';
+import { buildBatch, gatherRows, lossRows, sessionLoss, windowSessions, type LossRows, type SessionBatch } from '../model/tfjs/sessionLoss';
 import { normalizeRows } from '../model/tfjs/sessionModel';
 import type { NamedWeights } from './federatedDelta';
 import { FEDERATED_TENSORS } from './modelUpdate';
@@ -40,18 +40,12 @@ export interface LocalTrainResult {
   steps: number;
 }
 
+/** A batch with its loss rows and its (constant) input and target embeddings. */
 interface Batch {
-  steps: number;
-  batch: number;
+  layout: SessionBatch;
+  rows: LossRows;
   x: Float32Array;
   tgt: Float32Array;
-  mask: Float32Array;
-  positives: number;
-  /** Repeat path only: 1 at `(b*steps + t)*steps + j` when input j ≤ t of window b is the target. */
-  matches: Float32Array | null;
-  /** Exclusive repeat path only: 1 at the first position of each distinct item of a row's window, and 1 per row whose target is in its window. */
-  firstInWindow: Float32Array | null;
-  isRepeat: Float32Array | null;
 }
 
 /**
@@ -101,7 +95,7 @@ export class LocalTrainer {
   async train(weights: NamedWeights, sessions: ReadonlyArray<ArrayLike<number>>, o: LocalTrainOptions): Promise<LocalTrainResult> {
     const epochs = o.epochs ?? 1;
     const batches = this._batches(sessions, o.batchSize ?? 32);
-    const examples = batches.reduce((n, b) => n + b.positives, 0);
+    const examples = batches.reduce((n, b) => n + b.rows.positives, 0);
     const trained = new Map<string, Float32Array>(FEDERATED_TENSORS.map((name) => [name, Float32Array.from(this._get(weights, name))]));
     const adam =
       o.optimizer === 'adam'
@@ -118,7 +112,7 @@ export class LocalTrainer {
         let sum = 0;
         for (const b of batches) {
           const { loss, grads } = this._step(b, frozen, trained, true);
-          sum += loss * b.positives;
+          sum += loss * b.rows.positives;
           FEDERATED_TENSORS.forEach((name, t) => {
             if (o.trainTensors && !o.trainTensors.includes(name)) return;
             const w = trained.get(name)!;
@@ -146,8 +140,8 @@ export class LocalTrainer {
     let count = 0;
     try {
       for (const b of batches) {
-        sum += this._step(b, frozen, trained, false).loss * b.positives;
-        count += b.positives;
+        sum += this._step(b, frozen, trained, false).loss * b.rows.positives;
+        count += b.rows.positives;
       }
     } finally {
       tf.dispose(Object.values(frozen));
@@ -183,43 +177,27 @@ export class LocalTrainer {
     trained: ReadonlyMap<string, Float32Array>,
     withGrads: boolean,
   ): { loss: number; grads: Float32Array[] } {
-    const { embedDim: d, scale } = this.config;
+    const d = this.config.embedDim;
     const shapes = new Map(denseShapes(this.config));
     return tf.tidy(() => {
-      const rows = b.steps * b.batch;
+      const rows = b.layout.steps * b.layout.batch;
       const x = tf.tensor2d(b.x, [rows, d]);
-      const tgt = tf.tensor2d(b.tgt, [rows, d]);
-      const mask = tf.tensor1d(b.mask);
+      const targets = tf.tensor2d(b.tgt, [rows, d]);
       const lossFn = (...w: tf.Tensor[]): tf.Scalar => {
         const named: Record<string, tf.Tensor> = { ...frozen };
         FEDERATED_TENSORS.forEach((n, i) => {
           named[n] = w[i]!;
         });
-        const net = networkWeights(named);
-        const encoded = encodeAllPositionsWithStates(x, b.steps, b.batch, net);
-        const sess = l2NormalizeRows(encoded.sessions);
-        const partition = tf.sum(tf.exp(tf.mul(this._score(sess), scale)), 1) as tf.Tensor1D;
-        const picked = tf.mul(tf.sum(tf.mul(sess, tgt), 1), scale) as tf.Tensor1D;
-        let rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
-        if (net.repeat && b.matches) {
-          let exclusive;
-          if (b.firstInWindow && b.isRepeat) {
-            exclusive = {
-              windowLogits: windowItemLogits(sess, x, b.steps, b.batch, scale),
-              windowInPartition: tf.tensor2d(b.firstInWindow, [rows, b.steps]),
-              isRepeat: tf.tensor1d(b.isRepeat),
-            };
-          }
-          rowLoss = repeatRowLoss({
-            itemPartition: partition,
-            picked,
-            beta: repeatLogitsAllPositions(encoded.states, net.repeat),
-            causal: tf.tensor2d(causalRepeatMask(b.batch, b.steps), [rows, b.steps]),
-            matches: tf.tensor2d(b.matches, [rows, b.steps]),
-            ...(exclusive ? { exclusive } : {}),
-          });
-        }
-        return tf.div(tf.sum(tf.mul(rowLoss, mask)), Math.max(b.positives, 1)) as tf.Scalar;
+        // x holds unit rows already, so it serves as the window logits' unit inputs too.
+        return sessionLoss({
+          batch: b.layout,
+          rows: b.rows,
+          net: networkWeights(named),
+          scale: this.config.scale,
+          x,
+          targets,
+          cosines: this._score,
+        });
       };
       const vars = FEDERATED_TENSORS.map((n) => tf.tensor(trained.get(n)!, shapes.get(n)!));
       if (!withGrads) return { loss: lossFn(...vars).dataSync()[0]!, grads: [] };
@@ -231,48 +209,17 @@ export class LocalTrainer {
   }
 
   /**
-   * Cuts sessions into windows of at most `maxLen` items sharing one item (as centralized
-   * training does) and lays them out as batches: inputs time-major, targets batch-major (the
-   * encoder's row orders), both as normalised embedding rows.
+   * Cuts sessions into windows (as centralized training does) and lays them out as batches of
+   * `batchSize` windows in order, with their normalised embedding rows.
    */
   private _batches(sessions: ReadonlyArray<ArrayLike<number>>, batchSize: number): Batch[] {
-    const { maxLen, embedDim: d } = this.config;
-    const windows: number[][] = [];
-    for (const s of sessions) {
-      for (let start = 0; start < s.length - 1; start += maxLen - 1) {
-        windows.push(Array.from({ length: Math.min(s.length, start + maxLen) - start }, (_, k) => s[start + k]!));
-      }
-    }
+    const d = this.config.embedDim;
+    const windows = windowSessions(sessions, this.config.maxLen);
     const out: Batch[] = [];
     for (let i = 0; i < windows.length; i += batchSize) {
-      const group = windows.slice(i, i + batchSize);
-      const batch = group.length;
-      const steps = Math.max(1, ...group.map((w) => w.length - 1));
-      const x = new Float32Array(steps * batch * d);
-      const tgt = new Float32Array(steps * batch * d);
-      const mask = new Float32Array(steps * batch);
-      const matches = this.config.repeat ? new Float32Array(steps * batch * steps) : null;
-      const exclusive = this.config.repeat === 'exclusive';
-      const firstInWindow = exclusive ? new Float32Array(steps * batch * steps) : null;
-      const isRepeat = exclusive ? new Float32Array(steps * batch) : null;
-      let positives = 0;
-      group.forEach((w, bb) => {
-        for (let t = 0; t < w.length - 1; t++) {
-          x.set(this._rows.subarray(w[t]! * d, w[t]! * d + d), (t * batch + bb) * d);
-          const o = bb * steps + t;
-          tgt.set(this._rows.subarray(w[t + 1]! * d, w[t + 1]! * d + d), o * d);
-          mask[o] = 1;
-          if (matches) {
-            for (let j = 0; j <= t; j++) {
-              if (w[j] === w[t + 1]) matches[o * steps + j] = 1;
-              if (firstInWindow && w.indexOf(w[j]!) === j) firstInWindow[o * steps + j] = 1;
-            }
-            if (isRepeat && w.slice(0, t + 1).includes(w[t + 1]!)) isRepeat[o] = 1;
-          }
-          positives++;
-        }
-      });
-      out.push({ steps, batch, x, tgt, mask, positives, matches, firstInWindow, isRepeat });
+      const layout = buildBatch(windows.slice(i, i + batchSize));
+      const rows = lossRows(layout, this.config.repeat);
+      out.push({ layout, rows, x: gatherRows(layout.items, this._rows, d), tgt: gatherRows(rows.target, this._rows, d) });
     }
     return out;
   }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../models/random';
-import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
+import { planEpoch } from '../../../models/train/planEpoch';
+import { buildBatch, windowSessions } from '../../../src/model/tfjs/sessionLoss';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../../../models/train/trainSettings';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../../../models/random';
-import { buildBatch, planEpoch, windowSessions } from '../../../models/train/sessionBatches';
+import { planEpoch } from '../../../models/train/planEpoch';
+import { buildBatch, windowSessions } from '../../../src/model/tfjs/sessionLoss';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS, MAX_STEP_SCORES, stepScoreEntries, type TrainSettings } from '../../../models/train/trainSettings';
 import { NegativeSampler } from '../../../models/train/negativeSampler';
@@ -43,26 +44,7 @@ function trainTiny(
   return { trainer, epochLoss };
 }
 
-describe('session batches', () => {
-  it('cuts long sessions into windows that predict every target exactly once', () => {
-    const s = Int32Array.from({ length: 10 }, (_, i) => i);
-    const w = windowSessions([s, Int32Array.of(5)], 4);
-    expect(w.map((x) => Array.from(x))).toEqual([
-      [0, 1, 2, 3],
-      [3, 4, 5, 6],
-      [6, 7, 8, 9],
-    ]);
-    const targets = w.flatMap((x) => Array.from(x.subarray(1)));
-    expect(targets).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  });
-
-  it('lays a batch out time-major with targets shifted by one and padding marked -1', () => {
-    const b = buildBatch([Int32Array.of(1, 2, 3), Int32Array.of(4, 5)]);
-    expect(b.steps).toBe(2);
-    expect(Array.from(b.items)).toEqual([1, 4, 2, -1]);
-    expect(Array.from(b.targets)).toEqual([2, 5, 3, -1]);
-  });
-
+describe('epoch plan', () => {
   it('plans every window once per epoch, reproducibly from the seed', () => {
     const windows = Array.from({ length: 50 }, (_, i) => Int32Array.from({ length: 2 + (i % 5) }, (_, k) => i + k));
     const p1 = planEpoch(windows, 8, new Random(1));

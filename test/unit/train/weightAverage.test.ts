@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadCheckpoint, saveCheckpoint } from '../../../models/train/checkpoint';
-import { buildBatch } from '../../../models/train/sessionBatches';
+import { buildBatch } from '../../../src/model/tfjs/sessionLoss';
 import { SessionTrainer } from '../../../models/train/sessionTrainer';
 import { DEFAULT_SETTINGS } from '../../../models/train/trainSettings';
 import { isSnapshotBatch, WeightAverage } from '../../../models/train/weightAverage';
