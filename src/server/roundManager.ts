@@ -20,6 +20,7 @@ import {
   acceptedIds,
   announce,
   combine,
+  maxReportBytes,
   helperRequest,
   leaderSum,
   type AcceptedReport,
@@ -192,20 +193,24 @@ export class RoundManager {
 
   /** What {@link validateUpdate} needs, as of now. */
   context(): ValidationContext {
-    // Indices count every version ever published; the state keeps only the newest few.
-    const first = this.state.versionsPublished - this.state.versions.length;
-    const index = new Map(this.state.versions.map((v, i) => [v, first + i]));
     return {
       config: this.config,
       clipNorm: this.opts.clipNorm,
       noiseStd: this.opts.noiseStd,
-      versionIndex: (v) => index.get(v),
+      versionIndex: this.versionIndex(),
       currentIndex: this.state.versionsPublished - 1,
       maxStaleness: this.opts.maxStaleness,
       openRound: this.state.round.id,
       hasNonce: (n) => this.nonces.has(n),
       weightPolicy: { exampleCap: this.opts.exampleCap, stalenessDecay: this.opts.stalenessDecay },
     };
+  }
+
+  /** A version's index among every version ever published (the state keeps only the newest few). */
+  private versionIndex(): (version: string) => number | undefined {
+    const first = this.state.versionsPublished - this.state.versions.length;
+    const index = new Map(this.state.versions.map((v, i) => [v, first + i]));
+    return (v) => index.get(v);
   }
 
   /**
@@ -265,7 +270,7 @@ export class RoundManager {
       };
     }
     const free = freeBytes(this.opts.dataDir);
-    const perUpdate = this.secure ? 8 + 4096 + 113 + this.vectorLength * (this.secure.bits / 8) : maxUpdateBytes(this.config);
+    const perUpdate = this.secure ? maxReportBytes(this.vectorLength, this.secure.bits) : maxUpdateBytes(this.config);
     const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * perUpdate + (1 << 20);
     if (free !== null && free < needed) {
       return {
@@ -286,31 +291,39 @@ export class RoundManager {
    */
   accept(accepted: AcceptedUpdate, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
     const h = accepted.update.header;
-    const meta: LogMeta = {
-      nonce: h.nonce,
-      weight: accepted.weight,
-      staleness: accepted.staleness,
-      modelVersion: h.modelVersion,
+    return this.appendToRound(this.logMeta(h.nonce, accepted.weight, accepted.staleness, h.modelVersion, tokenId), bytes, (meta) =>
+      this.add(meta, accepted.update.delta, bytes.length),
+    );
+  }
+
+  private logMeta(nonce: string, weight: number, staleness: number, modelVersion: string, tokenId?: string): LogMeta {
+    return {
+      nonce,
+      weight,
+      staleness,
+      modelVersion,
       receivedAt: Math.round(this.opts.now() / 1000) * 1000,
       ...(tokenId ? { tokenId } : {}),
     };
+  }
+
+  /** Appends to the open round's log, then counts it in the round (`count`), synchronously; see {@link accept}. */
+  private appendToRound(meta: LogMeta, bytes: Uint8Array, count: (meta: LogMeta) => void): { ack: AcceptResult; durable: Promise<void> } {
     this.log.append(meta, bytes);
     const durable = this.log.durable();
-    this.add(meta, accepted.update.delta, bytes.length);
+    count(meta);
     this.counts.acceptedSinceStart++;
     return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
   }
 
   /** What {@link validateSecureReport} needs, as of now (secure aggregation only). */
   secureContext(): SecureContext {
-    const first = this.state.versionsPublished - this.state.versions.length;
-    const index = new Map(this.state.versions.map((v, i) => [v, first + i]));
     return {
       length: this.vectorLength,
       clipNorm: this.opts.clipNorm,
       noiseStd: this.opts.noiseStd,
       secure: this.secure!,
-      versionIndex: (v) => index.get(v),
+      versionIndex: this.versionIndex(),
       currentIndex: this.state.versionsPublished - 1,
       maxStaleness: this.opts.maxStaleness,
       openRound: this.state.round.id,
@@ -325,20 +338,10 @@ export class RoundManager {
    */
   acceptSecure(accepted: AcceptedReport, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
     const h = accepted.report.header;
-    const meta: LogMeta = {
-      nonce: h.reportId,
-      weight: 1,
-      staleness: accepted.staleness,
-      modelVersion: h.modelVersion,
-      receivedAt: Math.round(this.opts.now() / 1000) * 1000,
-      ...(tokenId ? { tokenId } : {}),
-    };
-    this.log.append(meta, bytes);
-    const durable = this.log.durable();
-    addShare(this.shares, accepted.report.leaderShare, this.secure!.bits);
-    this.note(meta, bytes.length);
-    this.counts.acceptedSinceStart++;
-    return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
+    return this.appendToRound(this.logMeta(h.reportId, 1, accepted.staleness, h.modelVersion, tokenId), bytes, (meta) => {
+      addShare(this.shares, accepted.report.leaderShare, this.secure!.bits);
+      this.note(meta, bytes.length);
+    });
   }
 
   /** The secure round's announcement for `GET /v1/model` (null: plain rounds). */

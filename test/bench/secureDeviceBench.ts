@@ -18,8 +18,8 @@ import type { Browser, Page, Request } from '@playwright/test';
 import { toBase64Url } from '../../src/federated/base64Url';
 import { generateHelperKeys } from '../../src/federated/secureAggregation/helperEncryption';
 import { createAggregationServer, type AggregationServer } from '../../src/server/aggregationServer';
-import { AggregateRefused, HelperAggregator } from '../../src/server/secureAggregation/helperAggregator';
-import { HelperRefusal } from '../../src/server/secureAggregation/helperClient';
+import { HelperAggregator } from '../../src/server/secureAggregation/helperAggregator';
+import { localHelperClient } from '../../src/server/secureAggregation/helperClient';
 import { MemoryHelperStore } from '../../src/server/secureAggregation/helperStore';
 
 type Sdk = { status(): Promise<any>; topPicks(n: number): Promise<unknown> };
@@ -38,12 +38,7 @@ export async function secureAggregatorForBench(): Promise<AggregationServer> {
     participationTokens: { tokensPerAddressPerRound: 1000 },
     secureAggregation: {
       helperPublicKey: toBase64Url(keys.publicKey),
-      helper: {
-        aggregate: (r) =>
-          helper.aggregate(r).catch((err: unknown) => {
-            throw err instanceof AggregateRefused ? new HelperRefusal(err.reason, err.message) : err;
-          }),
-      },
+      helper: localHelperClient(helper),
     },
   });
 }

@@ -12,8 +12,8 @@ import { serveStatic } from '../../demo/staticFiles';
 import { createAggregationServer } from '../../src/server/aggregationServer';
 import { toBase64Url } from '../../src/federated/participationChallenge';
 import { generateHelperKeys } from '../../src/federated/secureAggregation/helperEncryption';
-import { AggregateRefused, HelperAggregator } from '../../src/server/secureAggregation/helperAggregator';
-import { HelperRefusal } from '../../src/server/secureAggregation/helperClient';
+import { HelperAggregator } from '../../src/server/secureAggregation/helperAggregator';
+import { localHelperClient } from '../../src/server/secureAggregation/helperClient';
 import { MemoryHelperStore } from '../../src/server/secureAggregation/helperStore';
 
 const port = Number(process.env.PORT ?? 4873);
@@ -93,12 +93,7 @@ const flSecure = createAggregationServer({
   log: (line) => secureLog.push(line),
   secureAggregation: {
     helperPublicKey: toBase64Url(helperKeys.publicKey),
-    helper: {
-      aggregate: (request) =>
-        helperAggregator.aggregate(request).catch((err: unknown) => {
-          throw err instanceof AggregateRefused ? new HelperRefusal(err.reason, err.message) : err;
-        }),
-    },
+    helper: localHelperClient(helperAggregator),
   },
 });
 

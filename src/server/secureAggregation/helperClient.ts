@@ -1,4 +1,4 @@
-import type { AggregateRequest, AggregateResponse } from './helperAggregator';
+import { AggregateRefused, type AggregateRequest, type AggregateResponse, type HelperAggregator } from './helperAggregator';
 import { HELPER_PROTOCOL } from './helperServer';
 
 /** What the leader asks of the helper: its share of a round's sum (see HelperAggregator). */
@@ -71,5 +71,19 @@ export function httpHelperClient(helperUrl: string, leaderToken: string, timeout
         throw new HelperRefusal(body?.error ?? `http_${res.status}`, body?.message ?? `HTTP ${res.status}`);
       throw new Error(`the helper answered HTTP ${res.status}${body?.message ? `: ${body.message}` : ''}`);
     },
+  };
+}
+
+/**
+ * A helper in the same process (the e2e fixture server, benches, tests), answering as it would
+ * over HTTP: its refusals as {@link HelperRefusal}. Not for a shop: the promise needs the helper
+ * run by another party.
+ */
+export function localHelperClient(helper: Pick<HelperAggregator, 'aggregate'>): HelperClient {
+  return {
+    aggregate: (request) =>
+      helper.aggregate(request).catch((err: unknown) => {
+        throw err instanceof AggregateRefused ? new HelperRefusal(err.reason, err.message) : err;
+      }),
   };
 }

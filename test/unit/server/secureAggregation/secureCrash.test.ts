@@ -11,6 +11,7 @@ import {
 import { readModelDir } from '../../../../src/node/modelDir';
 import { trainableVector } from '../../../../src/server/fedAvg';
 import { Random } from '../../../../models/random';
+import { TEST_FLAGS } from '../reviewHelpers';
 import { BASE_VERSION, MODEL_DIR, root } from '../updateFixtures';
 
 /**
@@ -90,29 +91,7 @@ const startHelper = (dataDir: string, port = 0): Promise<Proc> =>
 
 /** The leader, secure aggregation with the helper at `helperUrl`. */
 const startLeader = (dataDir: string, helperUrl: string, ...extra: string[]): Promise<Proc> =>
-  startCli([
-    '--helper',
-    helperUrl,
-    '--data',
-    dataDir,
-    '--port',
-    '0',
-    '--rate-limit',
-    '0',
-    '--clip',
-    '1',
-    '--max-noise-ratio',
-    'inf',
-    '--max-epsilon',
-    'inf',
-    '--tokens',
-    '0',
-    '--target',
-    String(TARGET),
-    '--min-updates',
-    String(MIN),
-    ...extra,
-  ]);
+  startCli(['--helper', helperUrl, '--data', dataDir, ...TEST_FLAGS, '--target', String(TARGET), '--min-updates', String(MIN), ...extra]);
 
 const kill9 = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {

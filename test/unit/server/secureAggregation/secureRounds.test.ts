@@ -13,8 +13,8 @@ import {
 import { toBase64Url } from '../../../../src/federated/participationChallenge';
 import { readModelDir } from '../../../../src/node/modelDir';
 import { trainableVector } from '../../../../src/server/fedAvg';
-import { AggregateRefused, HelperAggregator, type AggregateRequest } from '../../../../src/server/secureAggregation/helperAggregator';
-import { HelperRefusal, type HelperClient } from '../../../../src/server/secureAggregation/helperClient';
+import { HelperAggregator, type AggregateRequest } from '../../../../src/server/secureAggregation/helperAggregator';
+import { localHelperClient, type HelperClient } from '../../../../src/server/secureAggregation/helperClient';
 import { MemoryHelperStore } from '../../../../src/server/secureAggregation/helperStore';
 import { Random } from '../../../../models/random';
 import { startServer, type Harness } from '../serverHarness';
@@ -28,22 +28,17 @@ const baseVector = trainableVector(base.weights.dense, config);
 async function makeHelper(minCohort = 2) {
   const keys = await generateHelperKeys();
   const aggregator = new HelperAggregator({ privateKey: keys.privateKey, store: new MemoryHelperStore(), minCohort, maxCohort: 1000 });
-  const helper = {
+  const local = localHelperClient(aggregator);
+  const helper: { up: boolean; requests: AggregateRequest[]; publicKey: string; client: HelperClient } = {
     up: true,
     requests: [] as AggregateRequest[],
     publicKey: toBase64Url(keys.publicKey),
     client: {
-      async aggregate(request) {
+      aggregate(request: AggregateRequest) {
         helper.requests.push(request);
-        if (!helper.up) throw new Error('connect ECONNREFUSED');
-        try {
-          return await aggregator.aggregate(request);
-        } catch (err) {
-          if (err instanceof AggregateRefused) throw new HelperRefusal(err.reason, err.message);
-          throw err;
-        }
+        return helper.up ? local.aggregate(request) : Promise.reject(new Error('connect ECONNREFUSED'));
       },
-    } as HelperClient,
+    },
   };
   return helper;
 }
