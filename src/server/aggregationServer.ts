@@ -64,6 +64,23 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: H
   res.end(text);
 }
 
+/**
+ * A refusal that closes the connection while the client may still be sending its body: Node
+ * closes the socket once the answer is written, and the client's next bytes then meet a reset,
+ * which makes its kernel drop our answer unread (the client sees a reset, not the 415/413/503).
+ * Instead the answer is followed by our FIN, what still arrives is read and dropped for 200 ms
+ * (a few MB on loopback), and only then is the socket destroyed.
+ */
+function lingerBeforeClose(res: ServerResponse): void {
+  const socket = res.socket as (import('node:net').Socket & { destroySoon?: () => void }) | null;
+  if (!socket) return;
+  socket.destroySoon = function (this: import('node:net').Socket) {
+    this.end();
+    this.resume();
+    setTimeout(() => this.destroy(), 200).unref();
+  };
+}
+
 const FILE_TYPES: Record<string, string> = {
   'model.json': 'application/json; charset=utf-8',
   'weights.bin': 'application/octet-stream',
@@ -99,6 +116,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   /** A refusal with its status and machine-readable reason (RejectReason, or a token reason). */
   const refuse = (res: ServerResponse, r: { status: number; reason: string; message: string }, headers: Headers = {}): void => {
     rounds.countRejection(r.reason);
+    if (headers.Connection === 'close') lingerBeforeClose(res);
     sendJson(res, r.status, { accepted: false, reason: r.reason, message: r.message }, headers);
   };
 
