@@ -1,20 +1,59 @@
 import { LocalTrainer } from '../../src/federated/localTrainer';
 import { federatedDelta } from '../../src/federated/federatedDelta';
-import { makeUpdate } from '../../src/federated/makeUpdate';
-import { l2Norm, UPDATE_CONTENT_TYPE, exampleBucket } from '../../src/federated/modelUpdate';
+import { addGaussianNoise, clipToNorm } from '../../src/federated/clipAndNoise';
+import { quantizeAtScale } from '../../src/federated/quantizeUpdate';
+import { shareBits } from '../../src/federated/secureAggregation/additiveShares';
+import { secureStep } from '../../src/federated/secureAggregation/secureReport';
+import { maxReportBytes } from '../../src/server/secureAggregation/leaderShares';
+import { RowSchedule } from '../../src/server/rowSchedule';
+import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
 import { epsilonFor } from '../../src/server/privacyAccountant';
-import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable, type WeightPolicy } from '../../src/server/fedAvg';
-import { validateUpdate, type ValidationContext } from '../../src/server/validateUpdate';
 import { formatDuration } from '../../src/node/cliArgs';
 import type { ModelWeights } from '../../src/node/modelDir';
 import type { SimulationSettings } from './simulationSettings';
+
+/**
+ * The pretrained model with rows for the catalogue's new items appended (indices
+ * `w.config.numItems … numItems-1`): a neutral start the server can make without any event, a
+ * seeded random direction at the median norm of the trained rows (the model scores by cosine, so
+ * a new item starts out neither near nor far from any session on average).
+ */
+export function growItemTable(w: ModelWeights, numItems: number, seed: number): ModelWeights {
+  const { numItems: old, embedDim: d } = w.config;
+  if (numItems < old) throw new RangeError(`growItemTable: ${numItems} < ${old} items`);
+  const norms = new Float64Array(old);
+  for (let i = 0; i < old; i++) {
+    let s = 0;
+    for (let k = 0; k < d; k++) s += w.items[i * d + k]! ** 2;
+    norms[i] = Math.sqrt(s);
+  }
+  const median = Float64Array.from(norms).sort()[Math.floor(old / 2)] ?? 1;
+  const items = new Float32Array(numItems * d);
+  items.set(w.items);
+  const rng = new Random(seed);
+  for (let i = old; i < numItems; i++) {
+    const row = items.subarray(i * d, i * d + d);
+    let s = 0;
+    for (let k = 0; k < d; k++) {
+      row[k] = rng.normal();
+      s += row[k]! ** 2;
+    }
+    const f = median / Math.sqrt(s);
+    for (let k = 0; k < d; k++) row[k] = row[k]! * f;
+  }
+  return { config: { ...w.config, numItems }, items, dense: new Map(w.dense) };
+}
 
 /** One line of the progress table. */
 export interface RoundRow {
   round: number;
   clients: number;
-  accepted: number;
+  /** Rows announced, and how many of them had never been trained. */
+  rows: number;
+  newRows: number;
+  /** Share of the sampled devices' training targets that were announced rows. */
+  targetCoverage: number;
   /** Mean loss per example of the sampled devices' first local epoch (before their training). */
   loss: number;
   /** Mean L2 norm of the devices' deltas before clipping, and the share that was clipped. */
@@ -33,7 +72,10 @@ export interface FederatedRunOptions {
   settings: SimulationSettings;
   /** σ of this run; 0 = FedAvg without noise. */
   noiseMultiplier: number;
+  /** The starting model, its item table already grown to the catalogue ({@link growItemTable}). */
   start: ModelWeights;
+  /** Rows below this index were trained before; the others are the catalogue's new items. */
+  firstItems: number;
   /** Each device's sessions (the whole population; K are sampled per round). */
   devices: Int32Array[][];
   /** Quality of a model on the per-round test sample. */
@@ -42,97 +84,115 @@ export interface FederatedRunOptions {
 }
 
 /**
- * Runs rounds of federated training through the code the browser and the server run: each sampled
- * device trains with {@link LocalTrainer}, builds its bytes with {@link makeUpdate} (clip, its share
- * σ·C/√K of the noise, int8), the server checks them with `validateUpdate` and averages the accepted
- * ones with DP-FedAvg (`accumulate` / `applyFedAvg`, fixed denominator K). Devices run one after
- * another in this process; noise and rounding use a seeded generator so runs are reproducible.
+ * Runs rounds of federated training the way a secure-aggregation round does it. Each round:
+ * 1. the server's {@link RowSchedule} announces `rowsPerRound` item rows (new items first, then
+ *    the rows its earlier aggregates found most used, then a cycle over the catalogue);
+ * 2. each of K sampled devices trains with {@link LocalTrainer} (the device's own code: the dense
+ *    tensors and the announced rows, full softmax over the catalogue) on its own sessions, then
+ *    clips its whole delta (dense values and rows) to C, adds its share σ·C/√K of the noise and
+ *    quantizes at the round's fixed step (`secureStep`, `quantizeAtScale`): the codes it would
+ *    split into additive shares;
+ * 3. the server learns only the sum of the codes (what the two aggregators reconstruct; the
+ *    split into shares and back is exact and tested in `test/unit/federated/`), divides by K and
+ *    applies it with the server learning rate.
+ * The upload size is the secure report's for the round's length and modulus (`maxReportBytes`).
+ * Devices run one after another; noise and rounding use a seeded generator (runs repeat).
  */
-export async function runFederated(
-  o: FederatedRunOptions,
-): Promise<{ weights: ModelWeights; rows: RoundRow[]; updateBytes: number; rejected: Record<string, number> }> {
+export async function runFederated(o: FederatedRunOptions): Promise<{
+  weights: ModelWeights;
+  rows: RoundRow[];
+  updateBytes: number;
+  downloadBytes: number;
+}> {
   const s = o.settings;
   const config = o.start.config;
+  const d = config.embedDim;
   const k = s.clientsPerRound;
   const n = o.devices.length;
   if (k > n) throw new RangeError(`--clients-per-round ${k} exceeds the ${n} simulated devices`);
   const noiseStd = (o.noiseMultiplier * s.clipNorm) / Math.sqrt(k);
-  // Every device holds `sessionsPerDevice` sessions, hence at least that many examples: with the
-  // cap at that bucket every weight is 1, so the sensitivity of the weighted sum is exactly C and
-  // the devices' noise adds up to σ·C on it (what the accountant assumes).
-  const policy: WeightPolicy = { exampleCap: exampleBucket(s.sessionsPerDevice), stalenessDecay: 0.5 };
-  const denominator = fedAvgDenominator(k, 1);
-  const rng = new Random(s.seed * 7 + (o.noiseMultiplier > 0 ? 1 : 0));
+  const step = secureStep(s.clipNorm, noiseStd);
+  const bits = shareBits(k);
+  const rng = new Random(s.seed * 7 + Math.round(o.noiseMultiplier * 1000));
   const uniform = (): number => rng.next();
-  const trainer = new LocalTrainer(config, o.start.items);
+  const fresh: number[] = [];
+  for (let i = o.firstItems; i < config.numItems; i++) fresh.push(i);
+  const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: s.rowsPerRound, newRows: fresh });
   let dense = new Map(o.start.dense);
-  const versions: string[] = ['v0'];
-  const nonces = new Set<string>();
-  const rejected: Record<string, number> = {};
+  const items = Float32Array.from(o.start.items);
+  const denseSize = trainableVector(dense, config).length;
+  const length = denseSize + s.rowsPerRound * d;
+  const updateBytes = maxReportBytes(length, bits);
+  // A device downloads the published model each round: the int8 item table and dense tensors
+  // (one byte per value; the scales and the manifest are a rounding error beside them).
+  let denseValues = 0;
+  for (const v of dense.values()) denseValues += v.length;
+  const downloadBytes = config.numItems * d + denseValues;
+  // Per-coordinate variance of the noise on the averaged update, for the schedule's usage estimate.
+  const noiseEnergy = d * (s.serverLr * noiseStd) ** 2 / k;
   const rows: RoundRow[] = [];
-  let updateBytes = 0;
   const started = performance.now();
   for (let round = 1; round <= s.rounds; round++) {
     const t0 = performance.now();
+    const announced = schedule.next();
+    const untrainedBefore = schedule.untrained;
+    const isAnnounced = new Uint8Array(config.numItems);
+    for (const r of announced) isAnnounced[r] = 1;
+    const before = trainableVector(dense, config);
+    const startRows = new Float32Array(announced.length * d);
+    announced.forEach((r, j) => startRows.set(items.subarray(r * d, r * d + d), j * d));
+    const trainer = new LocalTrainer(config, items, { rows: announced });
     const picked = new Set<number>();
     while (picked.size < k) picked.add(rng.int(n));
-    const ctx: ValidationContext = {
-      config,
-      clipNorm: s.clipNorm,
-      noiseStd,
-      versionIndex: (v) => {
-        const i = versions.indexOf(v);
-        return i < 0 ? undefined : i;
-      },
-      currentIndex: versions.length - 1,
-      maxStaleness: 0,
-      openRound: round,
-      hasNonce: (x) => nonces.has(x),
-      weightPolicy: policy,
-    };
-    const sum = new Float64Array(trainableVector(dense, config).length);
+    const sum = new Int32Array(length);
     let loss = 0;
     let norms = 0;
     let clipped = 0;
-    let accepted = 0;
-    for (const d of picked) {
-      const r = await trainer.train(dense, o.devices[d]!, { epochs: s.localEpochs, lr: s.localLr });
-      const norm = l2Norm(federatedDelta(dense, r.weights, config));
+    let targets = 0;
+    let covered = 0;
+    for (const dev of picked) {
+      const sessions = o.devices[dev]!;
+      for (const x of sessions)
+        for (let t = 1; t < x.length; t++) {
+          targets++;
+          covered += isAnnounced[x[t]!]!;
+        }
+      const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
+      const delta = new Float32Array(length);
+      delta.set(federatedDelta(dense, r.weights, config), 0);
+      const trainedRows = r.rows!;
+      for (let j = 0; j < trainedRows.length; j++) delta[denseSize + j] = trainedRows[j]! - startRows[j]!;
+      const norm = clipToNorm(delta, s.clipNorm);
       norms += norm;
       if (norm > s.clipNorm) clipped++;
       loss += r.firstEpochLoss;
-      const bytes = makeUpdate({
-        before: dense,
-        after: r.weights,
-        config,
-        modelVersion: versions[versions.length - 1]!,
-        roundId: String(round),
-        exampleCount: r.examples,
-        clipNorm: s.clipNorm,
-        noiseStd,
-        rng: uniform,
-      });
-      updateBytes = Math.max(updateBytes, bytes.length);
-      const v = validateUpdate(bytes, UPDATE_CONTENT_TYPE, ctx);
-      if (!v.ok) {
-        rejected[v.reason] = (rejected[v.reason] ?? 0) + 1;
-        continue;
-      }
-      nonces.add(v.update.header.nonce);
-      accumulate(sum, v.update.delta, v.weight);
-      accepted++;
+      addGaussianNoise(delta, noiseStd, uniform);
+      const codes = quantizeAtScale(delta, step, uniform);
+      for (let j = 0; j < length; j++) sum[j]! += codes[j]!;
     }
-    dense = withTrainable(dense, applyFedAvg(trainableVector(dense, config), sum, s.serverLr, denominator), config);
-    versions.push(`v${round}`);
+    trainer.dispose();
+    const mean = new Float32Array(length);
+    const f = (s.serverLr * step) / k;
+    for (let j = 0; j < length; j++) mean[j] = sum[j]! * f;
+    const next = new Float32Array(denseSize);
+    for (let j = 0; j < denseSize; j++) next[j] = before[j]! + mean[j]!;
+    dense = withTrainable(dense, next, config);
+    const rowDelta = mean.subarray(denseSize);
+    announced.forEach((r, j) => {
+      for (let c = 0; c < d; c++) items[r * d + c] = items[r * d + c]! + rowDelta[j * d + c]!;
+    });
+    schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =
       o.noiseMultiplier > 0
         ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
         : Infinity;
-    const ev = await o.evaluate({ config, items: o.start.items, dense });
+    const ev = await o.evaluate({ config, items, dense });
     const row: RoundRow = {
       round,
       clients: k,
-      accepted,
+      rows: announced.length,
+      newRows: untrainedBefore - schedule.untrained,
+      targetCoverage: covered / Math.max(targets, 1),
       loss: loss / k,
       deltaNorm: norms / k,
       clipped: clipped / k,
@@ -144,11 +204,11 @@ export async function runFederated(
     rows.push(row);
     const elapsed = (performance.now() - started) / 1000;
     o.log(
-      `[${o.name}] round ${round}/${s.rounds} clients ${accepted}/${k} loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
+      `[${o.name}] round ${round}/${s.rounds} rows ${row.rows} (${row.newRows} new, ${schedule.untrained} untrained left; ${(row.targetCoverage * 100).toFixed(1)}% of targets announced) ` +
+        `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
         ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)} ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
         ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
     );
   }
-  trainer.dispose();
-  return { weights: { config, items: o.start.items, dense }, rows, updateBytes, rejected };
+  return { weights: { config, items, dense }, rows, updateBytes, downloadBytes };
 }

@@ -1,22 +1,24 @@
 /**
- * `npm run simulate -- [options]`: federated learning on DIGINETICA, simulated in Node through the
- * same client code the browser runs (`src/federated/`) and the same server code that aggregates
- * (`src/server/validateUpdate`, `fedAvg`, `privacyAccountant`).
+ * `npm run simulate -- [options]`: federated learning on DIGINETICA, measured against the honest
+ * ceiling, simulated in Node through the device's own trainer (`src/federated/localTrainer.ts`) and
+ * the server's own row schedule and accountant (`src/server/`). The setup (time split, catalogue,
+ * device partition, cases) is `simulationSetup.ts`; every knob is below with its default.
  *
- * 1. The training sessions (in date order) are split in half. The first half pretrains the whole
- *    model centrally ("pretrained"). The second half is dealt (seeded) to simulated devices of
- *    `--sessions-per-device` sessions each.
- * 2. "centralized": the federated tensors only, trained centrally on the second half (the bar).
- * 3. "fedavg" and "fedavg_dp": rounds of K devices; DP adds noise σ·C/√K per device. The two runs
- *    go in two child processes (one core each) unless `--sequential`.
- * Quality after each round is measured on a fixed seeded sample of test cases; final models on the
- * full split. Pretrained and centralized models (and their evaluations) are cached in `--cache`.
+ * Runs, each on the full test split and on its new-item cases:
+ * - `pretrained`: every weight, first half only (the floor);
+ * - `central`: every weight, item embeddings included, both halves, same settings and epochs (the
+ *   ceiling: what a shop with raw logs would ship);
+ * - `fedavg`: federated rounds over the second half from `pretrained`, no noise;
+ * - `fedavg_dp`: the same with DP noise, one run per target ε in `--epsilons` (σ is solved from
+ *   the accountant so that the last round's ε is the target).
+ * Runs go in child processes, two at a time (one core each) unless `--sequential`; the two
+ * references are cached in `--cache` with their evaluations.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatDuration, numberArg, parseArgs, runCli } from '../../src/node/cliArgs';
+import { formatDuration, numberArg, parseArgs, runCli, UsageError } from '../../src/node/cliArgs';
 import type { TestCase } from '../data/dataset';
 import { readSplit } from '../data/readSplit';
 import { evaluate } from '../eval/evaluate';
@@ -24,77 +26,64 @@ import { ModelScorer } from '../eval/modelScorers';
 import { SessionModel } from '../../src/model/tfjs/sessionModel';
 import { progressReporter } from '../eval/progress';
 import { useWasmBackend } from '../nodeBackend';
-import { Random } from '../random';
-import { federatedSize } from '../../src/federated/modelUpdate';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import type { ModelWeights } from '../../src/node/modelDir';
-import { readJsonMaybe, runKey, sample, trainCentral } from './centralBaselines';
-import { runFederated, type RoundRow } from './federatedRun';
+import { readJsonMaybe, runKey, trainCentral } from './centralBaselines';
+import { growItemTable, runFederated, type RoundRow } from './federatedRun';
 import { plotSvg } from './plotSvg';
 import { centralRun, DEFAULT_SIMULATION, pretrainRun, type SimulationSettings } from './simulationSettings';
+import { simulationSetup, type SimulationSetup } from './simulationSetup';
 
 const OPTIONS: Array<[keyof SimulationSettings, string, number, number, string]> = [
   ['rounds', 'rounds', 1, 100000, 'federated rounds per run'],
   ['clientsPerRound', 'clients-per-round', 1, 1e6, 'devices sampled per round (K)'],
   ['sessionsPerDevice', 'sessions-per-device', 1, 1000, 'second-half sessions per simulated device'],
+  ['rowsPerRound', 'rows-per-round', 0, 1e6, 'item-embedding rows the server announces per round'],
   ['clipNorm', 'clip-norm', 1e-6, 1e6, 'L2 clip norm C of a device delta'],
-  ['noiseMultiplier', 'noise-multiplier', 0, 100, 'σ of the DP run (each device adds σ·C/√K)'],
   ['delta', 'delta', 1e-12, 0.1, 'δ of the reported (ε, δ)'],
   ['localEpochs', 'local-epochs', 1, 1000, "local passes over a device's sessions per round"],
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
   ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate (1 = plain FedAvg)'],
   ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated after each round'],
-  ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'centralized pretraining epochs on the first half'],
-  ['centralEpochs', 'central-epochs', 1, 100, 'epochs of the centralized reference on the second half'],
+  ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'epochs of both references (first half; both halves)'],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
 ];
 
-const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [--plot <file.svg>] [--json] [--sequential]
-${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}`;
+const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [--out <dir>] [--epsilons 8,2] [--json] [--sequential]
+${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}
+  --epsilons           target ε of the fedavg_dp runs, comma-separated (default 8,2; "none" = no DP run)
+  --only               run only these, comma-separated: pretrained, central, fedavg, fedavg_dp
+  --out                where the result files go (default: the cache directory)`;
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
 
-interface Quality {
+/** Recall@20 / MRR@20 on the full split and on its new-item cases. */
+export interface Quality {
   recall20: number;
   mrr20: number;
+  new_items: { recall20: number; mrr20: number };
 }
-interface ChildResult {
+/** What a child process writes: a reference or a federated run. */
+interface RunResult {
+  name: string;
+  quality: Quality;
+  /** Per-round progress (federated runs). */
   rows: RoundRow[];
-  full: Quality;
+  /** Recall@20 on the per-round sample at round 0 (the start). */
+  sampleStart: number;
+  noiseMultiplier: number;
+  epsilon: number;
   updateBytes: number;
-  rejected: Record<string, number>;
+  downloadBytes: number;
   seconds: number;
 }
 
-/**
- * Quality of a cached model on the full split (cached as `eval-full.json` beside it) and on the
- * per-round sample (`eval-sample-<tag>.json`), so a rerun with other federated settings reuses both.
- */
-async function evalCached(
-  dir: string,
-  w: ModelWeights,
-  ev: ModelEval,
-  sampleCases: TestCase[],
-  allCases: TestCase[],
-  tag: string,
-): Promise<{ full: Quality; sample: Quality }> {
-  const q = async (file: string, cases: TestCase[]): Promise<Quality> => {
-    const path = join(dir, file);
-    const cached = readJsonMaybe<Quality>(path);
-    if (cached) return cached;
-    const out = await ev(w, cases, file);
-    writeFileSync(path, JSON.stringify(out) + '\n');
-    return out;
-  };
-  return { sample: await q(`eval-sample-${tag}.json`, sampleCases), full: await q('eval-full.json', allCases) };
-}
-
-type ModelEval = (w: ModelWeights, cases: TestCase[], label?: string) => Promise<Quality>;
+type ModelEval = (w: ModelWeights, cases: readonly TestCase[], label?: string) => Promise<{ recall20: number; mrr20: number }>;
 
 /**
- * Evaluates models whose vocabulary is the first `modelItems` items of the data's (the items of
- * the first half): prefixes lose the items the model does not know and those items score
- * -Infinity, exactly as the shipped SDK treats products missing from its vocab.txt.
+ * Evaluates a model whose vocabulary is the first `modelItems` items of the data's: prefixes lose
+ * the items the model does not know and those items score -Infinity, exactly as the shipped SDK
+ * treats products missing from its vocab.txt.
  */
 function modelEval(dataVocab: string[], modelItems: number): ModelEval {
   const modelVocab = dataVocab.slice(0, modelItems);
@@ -112,208 +101,250 @@ function modelEval(dataVocab: string[], modelItems: number): ModelEval {
   };
 }
 
+async function quality(ev: ModelEval, w: ModelWeights, setup: SimulationSetup, label: string): Promise<Quality> {
+  const full = await ev(w, setup.cases, `${label}: full split`);
+  const fresh = await ev(w, setup.newItemCases, `${label}: new-item cases`);
+  return { ...full, new_items: fresh };
+}
+
+/** σ whose ε after `rounds` rounds at sampling rate q is `target` (bisection on the accountant). */
+export function sigmaForEpsilon(target: number, q: number, rounds: number, delta: number): number {
+  let lo = 0.05;
+  let hi = 200;
+  const eps = (sigma: number): number => epsilonFor({ noiseMultiplier: sigma, samplingRate: q, rounds, delta }).epsilon;
+  if (eps(hi) > target) throw new UsageError(`ε ${target} is out of reach with ${rounds} rounds at q = ${q}`);
+  for (let i = 0; i < 50; i++) {
+    const mid = Math.sqrt(lo * hi);
+    if (eps(mid) > target) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
 async function main(argv: string[]): Promise<void> {
   if (argv.includes('--help')) {
     log(USAGE);
     return;
   }
-  const args = parseArgs(argv, ['data', 'cache', 'plot', 'child', 'child-out', ...OPTIONS.map((o) => o[1])], ['json', 'sequential']);
+  const args = parseArgs(
+    argv,
+    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', ...OPTIONS.map((o) => o[1])],
+    ['json', 'sequential'],
+  );
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
   for (const [key, opt, min, max] of OPTIONS) s[key] = numberArg(args, opt, s[key], min, max);
   const dataDir = args.get('data') ?? '../shared/data/diginetica';
   const cache = args.get('cache') ?? 'runs/simulate';
-  const plotPath = args.get('plot') ?? join(cache, 'simulation.svg');
+  const outDir = args.get('out') ?? cache;
+  const epsilons = (args.get('epsilons') ?? '8,2') === 'none' ? [] : (args.get('epsilons') ?? '8,2').split(',').map(Number);
+  if (epsilons.some((e) => !(e > 0))) throw new UsageError('--epsilons must be positive numbers, e.g. 8,2');
+  const only = args.get('only')?.split(',');
   const child = args.get('child');
   const started = performance.now();
 
   const data = readSplit(dataDir);
   const backend = await useWasmBackend();
-  const half = Math.floor(data.train.length / 2);
-  const first = data.train.slice(0, half);
-  // The vocabulary lists items in order of first appearance, so the first half's items are
-  // exactly the indices below `numItems`: the catalogue the pretrained model is published with.
-  let numItems = 0;
-  for (const x of first) for (const i of x) numItems = Math.max(numItems, i + 1);
-  const modelVocab = data.vocab.slice(0, numItems);
-  // A device cannot embed a product missing from the published vocab.txt: it skips such items
-  // (as the SDK's scorer does), and sessions left with fewer than 2 items teach nothing.
-  const second = data.train
-    .slice(half)
-    .map((x) => x.filter((i) => i < numItems))
-    .filter((x) => x.length >= 2);
-  const ev = modelEval(data.vocab, numItems);
-  const dealt = new Random(s.seed + 3).shuffle([...second]);
-  const devices: Int32Array[][] = [];
-  for (let i = 0; i + s.sessionsPerDevice <= dealt.length; i += s.sessionsPerDevice) devices.push(dealt.slice(i, i + s.sessionsPerDevice));
-  const sampleCases = sample(data.cases, s.evalCases, s.seed + 5);
-  const evalTag = `${s.evalCases}-${s.seed}`;
+  const setup = simulationSetup(data, s);
   mkdirSync(cache, { recursive: true });
-
   const pre = pretrainRun(s);
-  const preKey = runKey('pretrained', pre, first.length, numItems);
-  const pretrained = await trainCentral(cache, preKey, pre, first, numItems, modelVocab, null, log);
-  const size = federatedSize(pretrained.config);
+  const preKey = runKey('pretrained', pre, setup.first.length, setup.firstItems);
+  const cen = centralRun(s);
+  const cenKey = runKey('central', cen, setup.all.length, setup.numItems);
+  const q = s.clientsPerRound / setup.devices.length;
 
   if (child) {
-    const sigma = child === 'fedavg_dp' ? s.noiseMultiplier : 0;
     const t0 = performance.now();
+    const out = join(cache, `${child}.json`);
+    const write = (r: Omit<RunResult, 'seconds'>): void =>
+      writeFileSync(out, JSON.stringify({ ...r, seconds: (performance.now() - t0) / 1000 }) + '\n');
+    if (child === 'pretrained' || child === 'central') {
+      const isPre = child === 'pretrained';
+      const key = isPre ? preKey : cenKey;
+      const items = isPre ? setup.firstItems : setup.numItems;
+      const w = await trainCentral(cache, key, isPre ? pre : cen, isPre ? setup.first : setup.all, items, data.vocab.slice(0, items), null, log);
+      const cached = readJsonMaybe<RunResult>(join(cache, key, 'result.json'));
+      const ev = modelEval(data.vocab, items);
+      const r: RunResult = cached ?? {
+        name: child,
+        quality: await quality(ev, w, setup, child),
+        rows: [],
+        sampleStart: (await ev(w, setup.sampleCases)).recall20,
+        noiseMultiplier: 0,
+        epsilon: 0,
+        updateBytes: 0,
+        downloadBytes: 0,
+        seconds: 0,
+      };
+      writeFileSync(join(cache, key, 'result.json'), JSON.stringify(r) + '\n');
+      write(r);
+      return;
+    }
+    const sigma = Number(args.get('child-sigma') ?? '0');
+    const pretrained = await trainCentral(cache, preKey, pre, setup.first, setup.firstItems, data.vocab.slice(0, setup.firstItems), null, log);
+    const start = growItemTable(pretrained, setup.numItems, s.seed + 11);
+    const ev = modelEval(data.vocab, setup.numItems);
     const r = await runFederated({
       name: child,
       settings: s,
       noiseMultiplier: sigma,
-      start: pretrained,
-      devices,
-      evaluate: (w) => ev(w, sampleCases),
+      start,
+      firstItems: setup.firstItems,
+      devices: setup.devices,
+      evaluate: (w) => ev(w, setup.sampleCases),
       log,
     });
-    log(`[${child}] evaluating the final model on the full split (${data.cases.length} cases)…`);
-    const full = await ev(r.weights, data.cases, `${child} full split`);
-    const result: ChildResult = {
+    log(`[${child}] evaluating the final model on the full split (${setup.cases.length} cases) and its new-item cases…`);
+    write({
+      name: child,
+      quality: await quality(ev, r.weights, setup, child),
       rows: r.rows,
-      full: { recall20: full.recall20, mrr20: full.mrr20 },
+      sampleStart: (await ev(start, setup.sampleCases)).recall20,
+      noiseMultiplier: sigma,
+      epsilon: sigma > 0 ? epsilonFor({ noiseMultiplier: sigma, samplingRate: q, rounds: s.rounds, delta: s.delta }).epsilon : Infinity,
       updateBytes: r.updateBytes,
-      rejected: r.rejected,
-      seconds: (performance.now() - t0) / 1000,
-    };
-    writeFileSync(args.get('child-out') ?? join(cache, `${child}.json`), JSON.stringify(result) + '\n');
+      downloadBytes: r.downloadBytes,
+    });
     return;
   }
 
+  const sigmas = epsilons.map((e) => sigmaForEpsilon(e, q, s.rounds, s.delta));
   log(
-    `backend ${backend}; ${data.train.length} training sessions: ${first.length} pretrain (first half), ${second.length} of the second half with ≥ 2 known items → ${devices.length} devices of ${s.sessionsPerDevice}; ` +
-      `${numItems} of ${data.vocab.length} items seen in the first half, ${size} federated values; per-round evaluation on ${sampleCases.length} seeded test cases, final models on all ${data.cases.length}`,
+    `backend ${backend}; ${data.train.length} training sessions: ${setup.first.length} first half (${setup.firstItems} items), ` +
+      `${setup.devices.length} devices of ${s.sessionsPerDevice} second-half sessions; catalogue ${setup.numItems} items (${setup.numItems - setup.firstItems} new); ` +
+      `${setup.cases.length} test cases, ${setup.newItemCases.length} of them new-item cases; per-round sample ${setup.sampleCases.length}; ` +
+      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round, C = ${s.clipNorm}, ` +
+      `local ${s.localEpochs} × SGD lr ${s.localLr}, server lr ${s.serverLr}; DP runs: ${epsilons.map((e, i) => `ε ${e} → σ ${sigmas[i]!.toFixed(3)}`).join(', ') || 'none'}`,
   );
-  const preEval = await evalCached(join(cache, preKey), pretrained, ev, sampleCases, data.cases, evalTag);
-  log(`pretrained: full R@20 ${preEval.full.recall20.toFixed(4)} MRR@20 ${preEval.full.mrr20.toFixed(4)}`);
-  const cen = centralRun(s, preKey);
-  const cenKey = runKey('centralized', cen, second.length, numItems);
-  const centralized = await trainCentral(cache, cenKey, cen, second, numItems, modelVocab, pretrained, log);
-  const cenEval = await evalCached(join(cache, cenKey), centralized, ev, sampleCases, data.cases, evalTag);
-  log(`centralized: full R@20 ${cenEval.full.recall20.toFixed(4)} MRR@20 ${cenEval.full.mrr20.toFixed(4)}`);
-  centralized.dense.clear();
-
-  // The two federated runs: child processes in parallel (one wasm thread each), or here in turn.
-  const runs = ['fedavg', 'fedavg_dp'] as const;
-  const results: Record<string, ChildResult> = {};
   const me = fileURLToPath(import.meta.url);
-  const runChild = (name: string): Promise<void> =>
+  const results: Record<string, RunResult> = {};
+  const passThrough = argv.filter((a, i) => !['--json', '--sequential'].includes(a) && !(['--only', '--epsilons'].includes(argv[i - 1] ?? '')) && !['--only', '--epsilons'].includes(a));
+  const runChild = (name: string, extra: string[] = []): Promise<void> =>
     new Promise((resolve, reject) => {
-      const out = join(cache, `${name}.json`);
-      const childArgs = [...argv.filter((a) => a !== '--json' && a !== '--sequential'), '--child', name, '--child-out', out];
-      const p = spawn(process.execPath, [...process.execArgv, me, ...childArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const p = spawn(process.execPath, [...process.execArgv, me, ...passThrough, '--child', name, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
       p.on('error', reject);
       p.on('exit', (code) => {
         if (code !== 0) return reject(new Error(`the ${name} run exited with code ${code}`));
-        results[name] = JSON.parse(readFileSync(out, 'utf8')) as ChildResult;
+        results[name] = JSON.parse(readFileSync(join(cache, `${name}.json`), 'utf8')) as RunResult;
         resolve();
       });
     });
-  if (args.has('sequential')) for (const name of runs) await runChild(name);
-  else await Promise.all(runs.map(runChild));
+  const want = (name: string): boolean => !only || only.includes(name);
+  const jobs: Array<[string, string[]]> = [];
+  if (want('pretrained')) jobs.push(['pretrained', []]);
+  if (want('central')) jobs.push(['central', []]);
+  if (want('fedavg')) jobs.push(['fedavg', []]);
+  if (want('fedavg_dp')) sigmas.forEach((sigma, i) => jobs.push([`fedavg_dp-eps${epsilons[i]}`, ['--child-sigma', String(sigma)]]));
+  // The references first (the federated runs start from the pretrained model), then two at a time.
+  const refs = jobs.filter(([n]) => n === 'pretrained' || n === 'central');
+  const fed = jobs.filter(([n]) => n !== 'pretrained' && n !== 'central');
+  const parallel = args.has('sequential') ? 1 : 2;
+  const pool = async (list: Array<[string, string[]]>): Promise<void> => {
+    const queue = [...list];
+    await Promise.all(
+      Array.from({ length: Math.min(parallel, queue.length) }, async () => {
+        for (let j = queue.shift(); j; j = queue.shift()) await runChild(j[0], j[1]);
+      }),
+    );
+  };
+  await pool(refs);
+  if (fed.length > 0 && !results.pretrained) await runChild('pretrained');
+  await pool(fed);
+  report(results, s, setup, epsilons, outDir, args.has('json'), (performance.now() - started) / 1000);
+}
 
-  const n = devices.length;
-  const q = s.clientsPerRound / n;
-  const eps =
-    s.noiseMultiplier > 0
-      ? epsilonFor({ noiseMultiplier: s.noiseMultiplier, samplingRate: q, rounds: s.rounds, delta: s.delta }).epsilon
-      : Infinity;
-  const shipped = readJsonMaybe<{ test?: { int8?: Quality; float?: Quality } }>('models/diginetica/metadata.json');
-  const newTargets = data.cases.filter((c) => c.target >= numItems).length;
-  const centralGain = cenEval.full.recall20 - preEval.full.recall20;
-  const gain = (r: Quality): string =>
-    centralGain > 0
-      ? `${(((r.recall20 - preEval.full.recall20) / centralGain) * 100).toFixed(0)}%`
-      : `n/a (Δ ${(r.recall20 - preEval.full.recall20).toFixed(4)})`;
-  const updateBytes = Math.max(results.fedavg!.updateBytes, results.fedavg_dp!.updateBytes);
-
+function report(
+  results: Record<string, RunResult>,
+  s: SimulationSettings,
+  setup: SimulationSetup,
+  epsilons: number[],
+  outDir: string,
+  json: boolean,
+  seconds: number,
+): void {
+  const pre = results.pretrained;
+  const cen = results.central;
+  const recovery = (r: RunResult): string =>
+    pre && cen && cen.quality.recall20 > pre.quality.recall20
+      ? `${(((r.quality.recall20 - pre.quality.recall20) / (cen.quality.recall20 - pre.quality.recall20)) * 100).toFixed(1)}%`
+      : '–';
+  const ofCentralNew = (r: RunResult): string =>
+    cen && cen.quality.new_items.recall20 > 0 ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%` : '–';
+  const f4 = (x: number): string => x.toFixed(4);
+  const dp = epsilons.map((e) => results[`fedavg_dp-eps${e}`]).filter((r): r is RunResult => !!r);
+  const ordered = [pre, cen, results.fedavg, ...dp].filter((r): r is RunResult => !!r);
   const table = [
-    `| model (full test split, ${data.cases.length} cases) | Recall@20 | MRR@20 | share of centralized gain | ε (δ=${s.delta}) |`,
-    '|---|---|---|---|---|',
-    `| pretrained (all weights, first half, ${s.pretrainEpochs} epochs) | ${preEval.full.recall20.toFixed(4)} | ${preEval.full.mrr20.toFixed(4)} | 0% | – |`,
-    `| centralized (federated tensors only, second half, ${s.centralEpochs} epochs) | ${cenEval.full.recall20.toFixed(4)} | ${cenEval.full.mrr20.toFixed(4)} | ${centralGain > 0 ? '100%' : `none (Δ ${centralGain.toFixed(4)})`} | – (no DP) |`,
-    `| fedavg (no noise) | ${results.fedavg!.full.recall20.toFixed(4)} | ${results.fedavg!.full.mrr20.toFixed(4)} | ${gain(results.fedavg!.full)} | ∞ |`,
-    `| fedavg_dp (σ=${s.noiseMultiplier}) | ${results.fedavg_dp!.full.recall20.toFixed(4)} | ${results.fedavg_dp!.full.mrr20.toFixed(4)} | ${gain(results.fedavg_dp!.full)} | ${eps.toFixed(2)} |`,
-    ...(shipped?.test?.int8
-      ? [
-          `| context: shipped models/diginetica (every weight, all data, 8 epochs; int8, from metadata.json) | ${shipped.test.int8.recall20.toFixed(4)} | ${shipped.test.int8.mrr20.toFixed(4)} | – | – |`,
-        ]
-      : []),
+    `| run | Recall@20 | MRR@20 | new-item R@20 | new-item MRR@20 | recovery | new-item R@20 / central's | ε (δ=${s.delta}) | σ | upload B/device/round | download B/device/round | wall time |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...ordered.map(
+      (r) =>
+        `| ${r.name} | ${f4(r.quality.recall20)} | ${f4(r.quality.mrr20)} | ${f4(r.quality.new_items.recall20)} | ${f4(r.quality.new_items.mrr20)} | ${r === pre ? '0%' : r === cen ? '100%' : recovery(r)} | ${ofCentralNew(r)} | ` +
+        `${r.rows.length === 0 ? '–' : Number.isFinite(r.epsilon) ? r.epsilon.toFixed(2) : '∞'} | ${r.rows.length === 0 ? '–' : r.noiseMultiplier.toFixed(3)} | ${r.updateBytes || '–'} | ${r.downloadBytes || '–'} | ${formatDuration(r.seconds)} |`,
+    ),
   ].join('\n');
   const lines = [
-    `rounds ${s.rounds}, ${s.clientsPerRound} clients/round of ${n} devices (q = ${q.toPrecision(3)}), C = ${s.clipNorm}, σ = ${s.noiseMultiplier} (noise std per device ${((s.noiseMultiplier * s.clipNorm) / Math.sqrt(s.clientsPerRound)).toPrecision(3)}), ` +
-      `local: ${s.localEpochs} epochs SGD lr ${s.localLr}, server lr ${s.serverLr}`,
+    `full test split ${setup.cases.length} cases, new-item cases ${setup.newItemCases.length} (${((setup.newItemCases.length / setup.cases.length) * 100).toFixed(1)}%); ` +
+      `federated: ${s.rounds} rounds × ${s.clientsPerRound} of ${setup.devices.length} devices, ${s.rowsPerRound} rows/round; recovery = (run − pretrained) / (central − pretrained), Recall@20`,
     table,
-    `update size per device per round: ${updateBytes} bytes (${(updateBytes / 1024).toFixed(1)} KB, limit 64 KB); rejected updates: fedavg ${JSON.stringify(results.fedavg!.rejected)}, fedavg_dp ${JSON.stringify(results.fedavg_dp!.rejected)}`,
-    `test cases whose target first appears in the second half (not in the published vocabulary: a miss for every model but the shipped one): ${newTargets} of ${data.cases.length} (${((newTargets / data.cases.length) * 100).toFixed(1)}%)`,
-    `per-round numbers in the log are on a seeded sample of ${sampleCases.length} test cases; the table is the full split. Took ${formatDuration((performance.now() - started) / 1000)}.`,
+    `took ${formatDuration(seconds)} (references from the cache when they were there)`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
-
-  const rowsOf = (name: string): RoundRow[] => results[name]!.rows;
-  const flat = (
-    y: number,
-    color: string,
-    label: string,
-  ): { label: string; color: string; dashed: boolean; points: Array<[number, number]> } => ({
-    label,
-    color,
-    dashed: true,
-    points: [
-      [0, y],
-      [s.rounds, y],
-    ],
-  });
-  const svg = plotSvg(
-    [
-      {
-        title: `Recall@20 on ${sampleCases.length} sampled test cases`,
-        yLabel: 'Recall@20',
-        series: [
-          {
-            label: 'FedAvg',
-            color: '#1f77b4',
-            points: [[0, preEval.sample.recall20], ...rowsOf('fedavg').map((r): [number, number] => [r.round, r.recall20])],
-          },
-          {
-            label: `FedAvg + DP (σ=${s.noiseMultiplier})`,
-            color: '#ff7f0e',
-            points: [[0, preEval.sample.recall20], ...rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.recall20])],
-          },
-          flat(cenEval.sample.recall20, '#2ca02c', 'centralized'),
-          flat(preEval.sample.recall20, '#888', 'pretrained'),
-        ],
-      },
-      {
-        title: `cumulative ε (δ = ${s.delta})`,
-        yLabel: 'ε',
-        series: [
-          {
-            label: `σ=${s.noiseMultiplier}, q=${q.toPrecision(3)}`,
-            color: '#ff7f0e',
-            points: rowsOf('fedavg_dp').map((r): [number, number] => [r.round, r.epsilon]),
-          },
-        ],
-      },
-    ],
-    'round',
-    `Federated learning on DIGINETICA: ${s.clientsPerRound} devices/round, C=${s.clipNorm}`,
-  );
-  mkdirSync(dirname(plotPath), { recursive: true });
-  writeFileSync(plotPath, svg);
-  log(`wrote ${plotPath}`);
-
-  if (args.has('json')) {
-    const json = {
-      pretrained: preEval.full,
-      centralized: cenEval.full,
-      fedavg: results.fedavg!.full,
-      fedavg_dp: { ...results.fedavg_dp!.full, epsilon: eps, delta: s.delta },
-      update_bytes: updateBytes,
+  mkdirSync(outDir, { recursive: true });
+  const fedRuns = [results.fedavg, ...dp].filter((r): r is RunResult => !!r);
+  if (fedRuns.length > 0) {
+    const colors = ['#1f77b4', '#ff7f0e', '#d62728', '#9467bd'];
+    const flat = (y: number, color: string, label: string) => ({ label, color, dashed: true, points: [[0, y], [s.rounds, y]] as Array<[number, number]> });
+    const svg = plotSvg(
+      [
+        {
+          title: `Recall@20 on ${setup.sampleCases.length} sampled test cases`,
+          yLabel: 'Recall@20',
+          series: [
+            ...fedRuns.map((r, i) => ({
+              label: r.name,
+              color: colors[i % colors.length]!,
+              points: [[0, r.sampleStart] as [number, number], ...r.rows.map((x): [number, number] => [x.round, x.recall20])],
+            })),
+            ...(cen && cen.sampleStart ? [flat(cen.sampleStart, '#2ca02c', 'central')] : []),
+            ...(pre ? [flat(pre.sampleStart, '#888', 'pretrained')] : []),
+          ],
+        },
+        {
+          title: `cumulative ε (δ = ${s.delta})`,
+          yLabel: 'ε',
+          series: dp.map((r, i) => ({ label: `${r.name} (σ ${r.noiseMultiplier.toFixed(2)})`, color: colors[(i + 1) % colors.length]!, points: r.rows.map((x): [number, number] => [x.round, x.epsilon]) })),
+        },
+      ],
+      'round',
+      `Federated learning on DIGINETICA: ${s.clientsPerRound} devices/round, ${s.rowsPerRound} rows/round, C=${s.clipNorm}`,
+    );
+    const plotPath = join(outDir, 'simulation.svg');
+    mkdirSync(dirname(plotPath), { recursive: true });
+    writeFileSync(plotPath, svg);
+    log(`wrote ${plotPath}`);
+  }
+  if (json) {
+    const entry = (r: RunResult | undefined) =>
+      r && {
+        recall20: r.quality.recall20,
+        mrr20: r.quality.mrr20,
+        new_items: r.quality.new_items,
+        ...(r.rows.length > 0 ? { rounds: r.rows.length, seconds: r.seconds } : {}),
+        ...(r.noiseMultiplier > 0 ? { epsilon: r.epsilon, delta: s.delta, noise_multiplier: r.noiseMultiplier } : {}),
+      };
+    const out = {
+      pretrained: entry(pre),
+      central: entry(cen),
+      fedavg: entry(results.fedavg),
+      fedavg_dp: dp.map(entry),
+      update_bytes: Math.max(0, ...fedRuns.map((r) => r.updateBytes)),
+      download_bytes: Math.max(0, ...fedRuns.map((r) => r.downloadBytes)),
       rounds: s.rounds,
       clients_per_round: s.clientsPerRound,
+      rows_per_round: s.rowsPerRound,
+      devices: setup.devices.length,
     };
-    process.stdout.write(JSON.stringify(json) + '\n');
+    process.stdout.write(JSON.stringify(out) + '\n');
   }
 }
 
-runCli('simulate', main);
+runCli('simulate', main, ['UsageError']);

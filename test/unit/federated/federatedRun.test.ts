@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
-import { runFederated } from '../../../models/federated/federatedRun';
+import { growItemTable, runFederated } from '../../../models/federated/federatedRun';
 import { DEFAULT_SIMULATION } from '../../../models/federated/simulationSettings';
 import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
 import { Random } from '../../../models/random';
@@ -12,59 +12,69 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-const config: ModelConfig = { numItems: 30, embedDim: 8, hiddenDim: 10, attnDim: 4, scale: 10, maxLen: 8 };
+// A catalogue of 60 items, of which the last 10 are new: the start model knows only 50.
+const NUM = 60;
+const OLD = 50;
+const config: ModelConfig = { numItems: OLD, embedDim: 8, hiddenDim: 10, attnDim: 4, scale: 10, maxLen: 8 };
 const rng = new Random(4);
-const items = Float32Array.from({ length: config.numItems * config.embedDim }, () => rng.normal());
+const items = Float32Array.from({ length: OLD * config.embedDim }, () => rng.normal());
 const dense = new Map(
   denseShapes(config).map(
     ([n, shape]) =>
       [n, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (shape.length === 2 ? rng.normal() * 0.3 : 0))] as const,
   ),
 );
+// Shoppers walk the catalogue i → i+1 → i+2…: a pattern to learn, new items included.
 const session = (): Int32Array => {
-  const start = rng.int(25);
-  return Int32Array.from({ length: 3 + rng.int(3) }, (_, k) => start + k);
+  const start = rng.int(NUM);
+  return Int32Array.from({ length: 3 + rng.int(3) }, (_, k) => (start + k) % NUM);
 };
-const devices = Array.from({ length: 40 }, () => [session(), session()]);
-const cases = Array.from({ length: 60 }, () => {
+const devices = Array.from({ length: 60 }, () => [session(), session(), session()]);
+const cases = Array.from({ length: 200 }, () => {
   const s = session();
   return { prefix: s.subarray(0, 2), target: s[2]! };
 });
+const newCases = cases.filter((c) => c.target >= OLD);
 
-const vocab = Array.from({ length: 30 }, (_, i) => `i${i}`);
-const evaluate = async (w: ModelWeights): Promise<{ recall20: number; mrr20: number }> => {
+const vocab = Array.from({ length: NUM }, (_, i) => `i${i}`);
+const evaluate = async (w: ModelWeights, on = cases): Promise<{ recall20: number; mrr20: number }> => {
   const scorer = scorerFromWeights('t', w, vocab);
-  const r = await evaluateCases(scorer, cases, 30);
+  const r = await evaluateCases(scorer, on, NUM);
   scorer.model.dispose();
   return r;
 };
 
-describe('runFederated', () => {
-  for (const sigma of [0, 1]) {
-    it(`runs rounds through makeUpdate, validateUpdate and FedAvg with no rejected update (σ=${sigma})`, async () => {
+describe('runFederated (a simulation of CI size)', () => {
+  for (const sigma of [0, 0.5]) {
+    it(`learns dense tensors and announced rows, new items first, and beats its start on held-out cases (σ=${sigma})`, async () => {
+      const start = growItemTable({ config, items, dense }, NUM, 9);
       const before = tf.memory().numTensors;
       const r = await runFederated({
         name: 't',
-        settings: { ...DEFAULT_SIMULATION, rounds: 3, clientsPerRound: 10, sessionsPerDevice: 2, clipNorm: 0.5, localLr: 0.5 },
+        settings: { ...DEFAULT_SIMULATION, rounds: 12, clientsPerRound: 20, sessionsPerDevice: 3, rowsPerRound: 20, clipNorm: 1, localLr: 0.5, localEpochs: 2 },
         noiseMultiplier: sigma,
-        start: { config, items, dense },
+        start,
+        firstItems: OLD,
         devices,
         evaluate,
         log: () => {},
       });
-      expect(r.rejected).toEqual({});
-      expect(r.rows.map((x) => x.accepted)).toEqual([10, 10, 10]);
-      expect(r.updateBytes).toBeGreaterThan(0);
       expect(tf.memory().numTensors).toBe(before);
-      if (sigma > 0) {
-        expect(r.rows[2]!.epsilon).toBeGreaterThan(r.rows[0]!.epsilon);
-      } else {
-        // Without noise the loss of the sampled devices falls as the shared model learns the walk.
-        expect(r.rows[2]!.loss).toBeLessThan(r.rows[0]!.loss);
-      }
-      // Only the federated tensors moved.
-      for (const name of ['gru/Wz', 'attn/query', 'out/context']) expect(r.weights.dense.get(name)).toBe(dense.get(name));
-      expect(r.weights.dense.get('gru/Uz')).not.toEqual(dense.get('gru/Uz'));
+      // Every device uploads the same length: the dense tensors and 20 rows; all 10 new rows in round 1.
+      expect(r.rows.map((x) => x.rows)).toEqual(Array(12).fill(20));
+      expect(r.rows[0]!.newRows).toBe(10);
+      expect(r.updateBytes).toBeGreaterThan(0);
+      if (sigma > 0) expect(r.rows[11]!.epsilon).toBeGreaterThan(r.rows[0]!.epsilon);
+      else expect(r.rows[11]!.epsilon).toBe(Infinity);
+      // The frozen dense tensors did not move; the item table did.
+      for (const name of ['gru/Wz', 'attn/query', 'out/context']) expect(r.weights.dense.get(name)).toEqual(dense.get(name));
+      expect(r.weights.items).not.toEqual(start.items);
+      const s0 = await evaluate(start);
+      const s1 = await evaluate(r.weights);
+      expect(s1.mrr20).toBeGreaterThan(s0.mrr20 + 0.05);
+      const n0 = await evaluate(start, newCases);
+      const n1 = await evaluate(r.weights, newCases);
+      expect(n1.mrr20).toBeGreaterThan(n0.mrr20 + 0.05);
     });
   }
 });

@@ -55,6 +55,71 @@ describe('LocalTrainer', () => {
     trainer.dispose();
   });
 
+  it('with announced rows: the same loss before training, and rows the device used move while the others barely do', async () => {
+    const used = new Set(sessions.flat());
+    const unused = Array.from({ length: config.numItems }, (_, i) => i).filter((i) => !used.has(i));
+    const announced = Int32Array.from([...[...used].slice(0, 3), ...unused.slice(0, 3)]).sort();
+    const plain = new LocalTrainer(config, items);
+    const withRows = new LocalTrainer(config, items, { rows: announced });
+    // The loss is one function of the weights: announcing rows changes what is trained, not the loss.
+    expect(withRows.meanLoss(dense, sessions)).toBeCloseTo(plain.meanLoss(dense, sessions), 5);
+    const tensorsBefore = tf.memory().numTensors;
+    const r = await withRows.train(dense, sessions, { epochs: 10, lr: 0.5 });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const d = config.embedDim;
+    expect(r.rows).toHaveLength(announced.length * d);
+    const moved = [...announced].map((item, k) => {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += (r.rows![k * d + j]! - items[item * d + j]!) ** 2;
+      return { item, norm: Math.sqrt(s) };
+    });
+    const usedMove = Math.min(...moved.filter((m) => used.has(m.item)).map((m) => m.norm));
+    const unusedMove = Math.max(...moved.filter((m) => !used.has(m.item)).map((m) => m.norm));
+    expect(usedMove).toBeGreaterThan(0);
+    expect(unusedMove).toBeLessThan(usedMove);
+    // A small step on the rows as well lowers the device's loss more than on the dense tensors
+    // alone (first order: the rows' gradient adds to the descent; their gradient is checked
+    // against finite differences below).
+    const small = await withRows.train(dense, sessions, { epochs: 2, lr: 0.05 });
+    const dOnly = await plain.train(dense, sessions, { epochs: 2, lr: 0.05 });
+    const grown = Float32Array.from(items);
+    announced.forEach((item, k) => grown.set(small.rows!.subarray(k * d, k * d + d), item * d));
+    const after = new LocalTrainer(config, grown);
+    expect(after.meanLoss(new Map([...dense, ...small.weights]), sessions)).toBeLessThan(
+      plain.meanLoss(new Map([...dense, ...dOnly.weights]), sessions),
+    );
+    for (const t of [plain, withRows, after]) t.dispose();
+  });
+
+  it("gives the announced rows the loss's gradient (checked against central differences)", async () => {
+    const row = [...new Set(sessions.flat())][0]!;
+    const trainer = new LocalTrainer(config, items, { rows: Int32Array.from([row]) });
+    const lr = 1e-3;
+    // One epoch is one step here (five sessions, one batch): rows = start − lr · gradient.
+    const r = await trainer.train(dense, sessions, { epochs: 1, lr, trainTensors: [] });
+    expect(r.steps).toBe(1);
+    const d = config.embedDim;
+    for (const j of [0, 3, 7]) {
+      const analytic = (items[row * d + j]! - r.rows![j]!) / lr;
+      const at = (h: number): number => {
+        const t = Float32Array.from(items);
+        t[row * d + j] = t[row * d + j]! + h;
+        const tr = new LocalTrainer(config, t);
+        const loss = tr.meanLoss(dense, sessions);
+        tr.dispose();
+        return loss;
+      };
+      const numeric = (at(1e-2) - at(-1e-2)) / 2e-2;
+      expect(Math.abs(analytic - numeric)).toBeLessThan(0.05 * Math.abs(numeric) + 2e-3);
+    }
+    trainer.dispose();
+  });
+
+  it('refuses announced rows outside the table or announced twice', () => {
+    expect(() => new LocalTrainer(config, items, { rows: Int32Array.from([0, 40]) })).toThrow(/not an item/);
+    expect(() => new LocalTrainer(config, items, { rows: Int32Array.from([3, 3]) })).toThrow(/twice/);
+  });
+
   it('changes only the tensors of trainTensors when given (the others keep their values)', async () => {
     const trainer = new LocalTrainer(config, items);
     const r = await trainer.train(dense, sessions, { epochs: 5, lr: 0.5, trainTensors: ['out/last', 'out/item'] });
