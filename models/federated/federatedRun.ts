@@ -6,6 +6,7 @@ import { shareBits } from '../../src/federated/secureAggregation/additiveShares'
 import { secureStep } from '../../src/federated/secureAggregation/secureReport';
 import { maxReportBytes } from '../../src/server/secureAggregation/leaderShares';
 import { RowSchedule } from '../../src/server/rowSchedule';
+import { ServerOptimizer } from '../../src/server/serverOptimizer';
 import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
 import { epsilonFor } from '../../src/server/privacyAccountant';
@@ -94,7 +95,7 @@ export interface FederatedRunOptions {
  *    split into additive shares;
  * 3. the server learns only the sum of the codes (what the two aggregators reconstruct; the
  *    split into shares and back is exact and tested in `test/unit/federated/`), divides by K and
- *    applies it with the server learning rate.
+ *    applies it with its optimizer (`src/server/serverOptimizer.ts`: FedAvg or FedAdam).
  * The upload size is the secure report's for the round's length and modulus (`maxReportBytes`).
  * Devices run one after another; noise and rounding use a seeded generator (runs repeat).
  */
@@ -128,8 +129,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   let denseValues = 0;
   for (const v of dense.values()) denseValues += v.length;
   const downloadBytes = config.numItems * d + denseValues;
-  // Per-coordinate variance of the noise on the averaged update, for the schedule's usage estimate.
-  const noiseEnergy = d * (s.serverLr * noiseStd) ** 2 / k;
+  // Expected squared norm the noise alone gives one row of the averaged update (the schedule's usage estimate).
+  const noiseEnergy = (d * noiseStd ** 2) / k;
+  const optimizer = { kind: s.serverOptimizer, lr: s.serverLr };
+  const denseOptimizer = new ServerOptimizer(denseSize, optimizer);
+  const rowOptimizer = new ServerOptimizer(config.numItems * d, optimizer);
   const rows: RoundRow[] = [];
   const started = performance.now();
   for (let round = 1; round <= s.rounds; round++) {
@@ -171,22 +175,20 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       for (let j = 0; j < length; j++) sum[j]! += codes[j]!;
     }
     trainer.dispose();
+    // The averaged update, as the server reconstructs it from the two aggregators' sums.
     const mean = new Float32Array(length);
-    const f = (s.serverLr * step) / k;
-    for (let j = 0; j < length; j++) mean[j] = sum[j]! * f;
-    const next = new Float32Array(denseSize);
-    for (let j = 0; j < denseSize; j++) next[j] = before[j]! + mean[j]!;
+    for (let j = 0; j < length; j++) mean[j] = (sum[j]! * step) / k;
+    const next = Float32Array.from(before);
+    denseOptimizer.step(next, 0, mean.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
     const rowDelta = mean.subarray(denseSize);
-    announced.forEach((r, j) => {
-      for (let c = 0; c < d; c++) items[r * d + c] = items[r * d + c]! + rowDelta[j * d + c]!;
-    });
+    announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowDelta.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =
       o.noiseMultiplier > 0
         ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
         : Infinity;
-    const ev = await o.evaluate({ config, items, dense });
+    const ev = round % s.evalEvery === 0 || round === s.rounds ? await o.evaluate({ config, items, dense }) : { recall20: NaN, mrr20: NaN };
     const row: RoundRow = {
       round,
       clients: k,
@@ -206,7 +208,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     o.log(
       `[${o.name}] round ${round}/${s.rounds} rows ${row.rows} (${row.newRows} new, ${schedule.untrained} untrained left; ${(row.targetCoverage * 100).toFixed(1)}% of targets announced) ` +
         `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
-        ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)} ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
+        (Number.isNaN(ev.recall20) ? '' : ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)}`) +
+        ` ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
         ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
     );
   }

@@ -34,7 +34,8 @@ import { plotSvg } from './plotSvg';
 import { centralRun, DEFAULT_SIMULATION, pretrainRun, type SimulationSettings } from './simulationSettings';
 import { simulationSetup, type SimulationSetup } from './simulationSetup';
 
-const OPTIONS: Array<[keyof SimulationSettings, string, number, number, string]> = [
+type NumericSetting = { [K in keyof SimulationSettings]: SimulationSettings[K] extends number ? K : never }[keyof SimulationSettings];
+const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['rounds', 'rounds', 1, 100000, 'federated rounds per run'],
   ['clientsPerRound', 'clients-per-round', 1, 1e6, 'devices sampled per round (K)'],
   ['sessionsPerDevice', 'sessions-per-device', 1, 1000, 'second-half sessions per simulated device'],
@@ -44,15 +45,17 @@ const OPTIONS: Array<[keyof SimulationSettings, string, number, number, string]>
   ['localEpochs', 'local-epochs', 1, 1000, "local passes over a device's sessions per round"],
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
   ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate (1 = plain FedAvg)'],
-  ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated after each round'],
+  ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated during the runs'],
+  ['evalEvery', 'eval-every', 1, 1e6, 'evaluate the sample every N rounds'],
   ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'epochs of both references (first half; both halves)'],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
 ];
 
 const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [--out <dir>] [--epsilons 8,2] [--json] [--sequential]
 ${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}
+  --server-optimizer   sgd (FedAvg) or adam (FedAdam) (default ${DEFAULT_SIMULATION.serverOptimizer})
   --epsilons           target ε of the fedavg_dp runs, comma-separated (default 8,2; "none" = no DP run)
-  --only               run only these, comma-separated: pretrained, central, fedavg, fedavg_dp
+  --only               run only these, comma-separated: pretrained, central, catalogue, fedavg, fedavg_dp
   --out                where the result files go (default: the cache directory)`;
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
@@ -128,11 +131,14 @@ async function main(argv: string[]): Promise<void> {
   }
   const args = parseArgs(
     argv,
-    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', ...OPTIONS.map((o) => o[1])],
+    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', 'server-optimizer', ...OPTIONS.map((o) => o[1])],
     ['json', 'sequential'],
   );
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
   for (const [key, opt, min, max] of OPTIONS) s[key] = numberArg(args, opt, s[key], min, max);
+  const kind = args.get('server-optimizer') ?? s.serverOptimizer;
+  if (kind !== 'sgd' && kind !== 'adam') throw new UsageError(`--server-optimizer must be sgd or adam, not "${kind}"`);
+  s.serverOptimizer = kind;
   const dataDir = args.get('data') ?? '../shared/data/diginetica';
   const cache = args.get('cache') ?? 'runs/simulate';
   const outDir = args.get('out') ?? cache;
@@ -183,6 +189,22 @@ async function main(argv: string[]): Promise<void> {
     const pretrained = await trainCentral(cache, preKey, pre, setup.first, setup.firstItems, data.vocab.slice(0, setup.firstItems), null, log);
     const start = growItemTable(pretrained, setup.numItems, s.seed + 11);
     const ev = modelEval(data.vocab, setup.numItems);
+    if (child === 'catalogue') {
+      // The pretrained model with the new items' neutral rows and no training at all: what the
+      // catalogue alone gives (the repeat path can re-rank an item the shopper just viewed once
+      // the model knows the item exists). Federated learning's own gain is measured above it too.
+      write({
+        name: child,
+        quality: await quality(ev, start, setup, child),
+        rows: [],
+        sampleStart: (await ev(start, setup.sampleCases)).recall20,
+        noiseMultiplier: 0,
+        epsilon: 0,
+        updateBytes: 0,
+        downloadBytes: 0,
+      });
+      return;
+    }
     const r = await runFederated({
       name: child,
       settings: s,
@@ -232,11 +254,13 @@ async function main(argv: string[]): Promise<void> {
   const jobs: Array<[string, string[]]> = [];
   if (want('pretrained')) jobs.push(['pretrained', []]);
   if (want('central')) jobs.push(['central', []]);
+  if (want('catalogue')) jobs.push(['catalogue', []]);
   if (want('fedavg')) jobs.push(['fedavg', []]);
   if (want('fedavg_dp')) sigmas.forEach((sigma, i) => jobs.push([`fedavg_dp-eps${epsilons[i]}`, ['--child-sigma', String(sigma)]]));
   // The references first (the federated runs start from the pretrained model), then two at a time.
-  const refs = jobs.filter(([n]) => n === 'pretrained' || n === 'central');
-  const fed = jobs.filter(([n]) => n !== 'pretrained' && n !== 'central');
+  const isRef = (n: string): boolean => n === 'pretrained' || n === 'central' || n === 'catalogue';
+  const refs = jobs.filter(([n]) => isRef(n));
+  const fed = jobs.filter(([n]) => !isRef(n));
   const parallel = args.has('sequential') ? 1 : 2;
   const pool = async (list: Array<[string, string[]]>): Promise<void> => {
     const queue = [...list];
@@ -271,7 +295,7 @@ function report(
     cen && cen.quality.new_items.recall20 > 0 ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%` : '–';
   const f4 = (x: number): string => x.toFixed(4);
   const dp = epsilons.map((e) => results[`fedavg_dp-eps${e}`]).filter((r): r is RunResult => !!r);
-  const ordered = [pre, cen, results.fedavg, ...dp].filter((r): r is RunResult => !!r);
+  const ordered = [pre, cen, results.catalogue, results.fedavg, ...dp].filter((r): r is RunResult => !!r);
   const table = [
     `| run | Recall@20 | MRR@20 | new-item R@20 | new-item MRR@20 | recovery | new-item R@20 / central's | ε (δ=${s.delta}) | σ | upload B/device/round | download B/device/round | wall time |`,
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -334,6 +358,7 @@ function report(
     const out = {
       pretrained: entry(pre),
       central: entry(cen),
+      catalogue_only: entry(results.catalogue),
       fedavg: entry(results.fedavg),
       fedavg_dp: dp.map(entry),
       update_bytes: Math.max(0, ...fedRuns.map((r) => r.updateBytes)),

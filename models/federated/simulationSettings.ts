@@ -1,3 +1,4 @@
+import type { ServerOptimizerKind } from '../../src/server/serverOptimizer';
 import { DEFAULT_SETTINGS, type TrainSettings } from '../train/trainSettings';
 import type { CentralRun } from './centralBaselines';
 
@@ -21,6 +22,10 @@ export interface SimulationSettings {
   localLr: number;
   /** Server learning rate (FedAvg: 1 = plain averaging). */
   serverLr: number;
+  /** How the server applies the averaged update (see src/server/serverOptimizer.ts). */
+  serverOptimizer: ServerOptimizerKind;
+  /** Evaluate the per-round sample every this many rounds (and after the last). */
+  evalEvery: number;
   /** Test cases sampled (seeded) for the per-round evaluation; final models use the full split. */
   evalCases: number;
   /** Epochs of centralized pretraining on the first half. */
@@ -47,6 +52,8 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   localEpochs: 1,
   localLr: 0.5,
   serverLr: 1,
+  serverOptimizer: 'sgd',
+  evalEvery: 5,
   evalCases: 3000,
   pretrainEpochs: 3,
   seed: 42,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
 import { buildBatch, gatherRows, lossRows, sessionLoss, windowSessions, type LossRows, type SessionBatch } from '../model/tfjs/sessionLoss';
+import { matMul } from '../model/tfjs/matMul';
 import { l2NormalizeRows, networkWeights } from '../model/tfjs/sessionEncoder';
 import { normalizeRows } from '../model/tfjs/sessionModel';
 import type { NamedWeights } from './federatedDelta';
@@ -251,10 +252,15 @@ export class LocalTrainer {
           // frozen candidates: the softmax does not depend on the order of its columns).
           const unit = l2NormalizeRows(w[FEDERATED_TENSORS.length] as tf.Tensor2D);
           const table = tf.concat([tf.tensor2d(local.frozen, [local.frozenRows, d]), unit, tf.zeros([1, d])], 0) as tf.Tensor2D;
-          x = tf.gather(table, tf.tensor1d(local.xAt, 'int32')) as tf.Tensor2D;
-          targets = tf.gather(table, tf.tensor1d(local.tgtAt, 'int32')) as tf.Tensor2D;
+          // Rows picked by one-hot products, not tf.gather: gather's gradient (UnsortedSegmentSum)
+          // has no wasm kernel, and the one-hot matrices are small (batch rows × batch table).
+          const size = table.shape[0];
+          // (`matMul` of matMul.ts: its gradient avoids the transposed products, ~10× slower on wasm.)
+          x = matMul(tf.oneHot(tf.tensor1d(local.xAt, 'int32'), size) as tf.Tensor2D, table);
+          targets = matMul(tf.oneHot(tf.tensor1d(local.tgtAt, 'int32'), size) as tf.Tensor2D, table);
           const frozenScore = this._score;
-          cosines = (sess) => tf.concat([frozenScore(sess), tf.matMul(sess, unit, false, true)], 1) as tf.Tensor2D;
+          const unitT = tf.transpose(unit);
+          cosines = (sess) => tf.concat([frozenScore(sess), matMul(sess, unitT)], 1) as tf.Tensor2D;
         } else {
           x = tf.tensor2d(b.x, [rows, d]);
           targets = tf.tensor2d(b.tgt, [rows, d]);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../plain/modelConfig';
 import { causalRepeatMask, repeatLogitsAllPositions, repeatRowLoss, windowItemLogits } from './repeatMixture';
+import { matMul } from './matMul';
 import { encodeAllPositionsWithStates, l2NormalizeRows, type NetworkWeights } from './sessionEncoder';
 
 /**
@@ -136,8 +137,12 @@ export interface SessionLossInputs {
   unitX?: tf.Tensor2D;
   /** Unit-norm target embeddings `[steps·batch, embed]`, batch-major (zero rows where masked). */
   targets: tf.Tensor2D;
-  /** Cosines `[rows, candidates]` of unit session vectors with every candidate item. */
-  cosines: (sessions: tf.Tensor2D) => tf.Tensor2D;
+  /**
+   * Cosines `[n, candidates]` of `n` unit session vectors with every candidate item, or the
+   * candidates in parts (`[n, c₁]`, `[n, c₂]`…: their partitions add; not with `sampled`). Called
+   * with the rows that have a target only, in row order.
+   */
+  cosines: (sessions: tf.Tensor2D) => tf.Tensor2D | tf.Tensor2D[];
   /**
    * Sampled softmax: log-Q of each candidate column, of each row's target, and of each window
    * item (`[rows, steps]`) with the window items that are candidates (`windowIn`, in place of
@@ -173,9 +178,24 @@ export function sessionLoss(o: SessionLossInputs): tf.Scalar {
   let enc = encoded.sessions;
   if (o.sessionDropout) enc = tf.mul(enc, tf.tensor2d(o.sessionDropout, [rows, d]));
   const sess = l2NormalizeRows(enc);
-  let logits = tf.mul(o.cosines(sess), scale) as tf.Tensor2D;
-  if (sampled) logits = tf.sub(logits, tf.tensor1d(sampled.logQ));
-  const partition = tf.sum(tf.exp(logits), 1) as tf.Tensor1D;
+  // On small batches (a device's), the candidates are scored for the rows with a target only:
+  // windows are padded to the longest of the batch, and the `[rows × candidates]` product is the
+  // step's largest. The selection and the scatter back are products with constant one-hot
+  // matrices (tf.gather's gradient has no wasm kernel), `rows²` entries each, hence small batches
+  // only. A padded row's partition is 1, so its log is 0 (and masked anyway).
+  const { pick, spread } = targetRows(r);
+  const parts = [o.cosines(pick ? matMul(pick, sess) : sess)].flat();
+  if (sampled && parts.length > 1) throw new RangeError('sessionLoss: sampled candidates come in one part');
+  let partitionAt: tf.Tensor1D | null = null;
+  for (const part of parts) {
+    let logits = tf.mul(part, scale) as tf.Tensor2D;
+    if (sampled) logits = tf.sub(logits, tf.tensor1d(sampled.logQ));
+    const p = tf.sum(tf.exp(logits), 1) as tf.Tensor1D;
+    partitionAt = partitionAt ? (tf.add(partitionAt, p) as tf.Tensor1D) : p;
+  }
+  const partition = spread
+    ? (tf.add(tf.reshape(matMul(spread, tf.reshape(partitionAt!, [-1, 1])), [rows]), tf.tensor1d(r.mask.map((m) => 1 - m))) as tf.Tensor1D)
+    : partitionAt!;
   let picked = tf.mul(tf.sum(tf.mul(sess, o.targets), 1), scale) as tf.Tensor1D;
   if (sampled) picked = tf.sub(picked, tf.tensor1d(sampled.targetLogQ));
   let rowLoss: tf.Tensor1D;
@@ -206,4 +226,27 @@ export function sessionLoss(o: SessionLossInputs): tf.Scalar {
     rowLoss = tf.sub(tf.log(partition), picked) as tf.Tensor1D;
   }
   return tf.div(tf.sum(tf.mul(rowLoss, tf.tensor1d(r.mask))), Math.max(r.positives, 1)) as tf.Scalar;
+}
+
+/** Batches of at most this many rows score their target rows only (see {@link sessionLoss}). */
+const MAX_PICKED_ROWS = 1024;
+
+/**
+ * One-hot matrices that pick the rows with a target (`pick`, `[positives × rows]`) and put a value
+ * per picked row back in its place (`spread`, `[rows × positives]`); null when every row has one.
+ */
+function targetRows(r: LossRows): { pick: tf.Tensor2D | null; spread: tf.Tensor2D | null } {
+  const rows = r.mask.length;
+  const n = r.positives;
+  if (n === rows || n === 0 || rows > MAX_PICKED_ROWS) return { pick: null, spread: null };
+  const pick = new Float32Array(n * rows);
+  const spread = new Float32Array(rows * n);
+  let k = 0;
+  for (let row = 0; row < rows; row++) {
+    if (r.mask[row] !== 1) continue;
+    pick[k * rows + row] = 1;
+    spread[row * n + k] = 1;
+    k++;
+  }
+  return { pick: tf.tensor2d(pick, [n, rows]), spread: tf.tensor2d(spread, [rows, n]) };
 }
