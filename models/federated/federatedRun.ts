@@ -6,6 +6,7 @@ import { shareBits } from '../../src/federated/secureAggregation/additiveShares'
 import { secureStep } from '../../src/federated/secureAggregation/secureReport';
 import { maxReportBytes } from '../../src/server/secureAggregation/leaderShares';
 import { RowSchedule } from '../../src/server/rowSchedule';
+import { itemSketch, sketchEstimates, sketchHash } from '../../src/federated/itemSketch';
 import { ServerOptimizer } from '../../src/server/serverOptimizer';
 import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
@@ -87,10 +88,12 @@ export interface FederatedRunOptions {
 /**
  * Runs rounds of federated training the way a secure-aggregation round does it. Each round:
  * 1. the server's {@link RowSchedule} announces `rowsPerRound` item rows (new items first, then
- *    the rows its earlier aggregates found most used, then a cycle over the catalogue);
+ *    the rows its earlier aggregates found most popular, then a cycle over the catalogue) and,
+ *    with `sketchBuckets`, a seed for the round's item sketch (src/federated/itemSketch.ts);
  * 2. each of K sampled devices trains with {@link LocalTrainer} (the device's own code: the dense
  *    tensors and the announced rows, full softmax over the catalogue) on its own sessions, then
- *    clips its whole delta (dense values and rows) to C, adds its share σ·C/√K of the noise and
+ *    clips its delta (dense values and rows) to √(C² − c²), appends its item sketch of norm
+ *    c = sketchShare·C (so the whole upload has norm ≤ C), adds its share σ·C/√K of the noise and
  *    quantizes at the round's fixed step (`secureStep`, `quantizeAtScale`): the codes it would
  *    split into additive shares;
  * 3. the server learns only the sum of the codes (what the two aggregators reconstruct; the
@@ -118,11 +121,15 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const uniform = (): number => rng.next();
   const fresh: number[] = [];
   for (let i = o.firstItems; i < config.numItems; i++) fresh.push(i);
-  const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: s.rowsPerRound, newRows: fresh });
+  const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: s.rowsPerRound, newRows: fresh, exploitShare: s.exploitShare });
+  // With a sketch, it takes a fixed share of the clip norm and the rest of the update what is left.
+  const sketchNorm = s.sketchBuckets > 0 ? s.sketchShare * s.clipNorm : 0;
+  const updateClip = Math.sqrt(s.clipNorm ** 2 - sketchNorm ** 2);
   let dense = new Map(o.start.dense);
   const items = Float32Array.from(o.start.items);
   const denseSize = trainableVector(dense, config).length;
-  const length = denseSize + s.rowsPerRound * d;
+  const rowsEnd = denseSize + s.rowsPerRound * d;
+  const length = rowsEnd + s.sketchBuckets;
   const updateBytes = maxReportBytes(length, bits);
   // A device downloads the published model each round: the int8 item table and dense tensors
   // (one byte per value; the scales and the manifest are a rounding error beside them).
@@ -146,6 +153,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const startRows = new Float32Array(announced.length * d);
     announced.forEach((r, j) => startRows.set(items.subarray(r * d, r * d + d), j * d));
     const trainer = new LocalTrainer(config, items, { rows: announced });
+    const hash = s.sketchBuckets > 0 ? sketchHash(s.sketchBuckets, s.seed * 1000 + round) : null;
     const picked = new Set<number>();
     while (picked.size < k) picked.add(rng.int(n));
     const sum = new Int32Array(length);
@@ -166,9 +174,10 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       delta.set(federatedDelta(dense, r.weights, config), 0);
       const trainedRows = r.rows!;
       for (let j = 0; j < trainedRows.length; j++) delta[denseSize + j] = trainedRows[j]! - startRows[j]!;
-      const norm = clipToNorm(delta, s.clipNorm);
+      const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
       norms += norm;
-      if (norm > s.clipNorm) clipped++;
+      if (norm > updateClip) clipped++;
+      if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), rowsEnd);
       loss += r.firstEpochLoss;
       addGaussianNoise(delta, noiseStd, uniform);
       const codes = quantizeAtScale(delta, step, uniform);
@@ -181,7 +190,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const next = Float32Array.from(before);
     denseOptimizer.step(next, 0, mean.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
-    const rowDelta = mean.subarray(denseSize);
+    const rowDelta = mean.subarray(denseSize, rowsEnd);
+    if (hash) schedule.observePopularity(sketchEstimates(mean.subarray(rowsEnd).map((v) => v * k), hash, config.numItems));
     announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowDelta.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =

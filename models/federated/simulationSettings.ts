@@ -12,6 +12,12 @@ export interface SimulationSettings {
   sessionsPerDevice: number;
   /** Item-embedding rows the server announces (and every device uploads) per round. */
   rowsPerRound: number;
+  /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
+  exploitShare: number;
+  /** Buckets of the item sketch each device adds to its upload (0 = none). */
+  sketchBuckets: number;
+  /** The sketch's share of the clip norm (its L2 norm is sketchShare·C). */
+  sketchShare: number;
   /** L2 clip norm C of a device's delta. */
   clipNorm: number;
   /** δ of the reported (ε, δ). */
@@ -46,7 +52,10 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   rounds: 40,
   clientsPerRound: 300,
   sessionsPerDevice: 4,
-  rowsPerRound: 1024,
+  rowsPerRound: 896,
+  exploitShare: 0.75,
+  sketchBuckets: 8192,
+  sketchShare: 0.3,
   clipNorm: 0.5,
   delta: 1e-6,
   localEpochs: 1,

@@ -6,10 +6,13 @@
  *
  * - **the catalogue**: which rows exist, and which were added since the model was trained
  *   (`newRows`): they have never been trained, so they come first;
- * - **the aggregates of earlier rounds**: the published sum of a row's updates over a whole cohort
- *   (already noised for differential privacy, so reading it costs no privacy) is large for rows
- *   that many shoppers touch. Half of each round goes to the rows whose last aggregate was the
- *   largest, less the energy the noise alone puts there.
+ * - **the aggregates of earlier rounds**: when rounds carry an item sketch
+ *   (src/federated/itemSketch.ts), its summed, noised estimates accumulate into a popularity score
+ *   for every row of the catalogue, and the exploit share of each round (half by default) goes to
+ *   the most popular rows. Without a sketch, the published sum of an announced row's updates
+ *   (large for rows that many shoppers touch) stands in, less the energy the noise alone puts
+ *   there. Both are aggregates already noised for differential privacy: reading them costs no
+ *   privacy.
  *
  * The other half cycles over the catalogue (new rows first, then every row in order), so every row
  * is trained now and then and a row's usage estimate is refreshed. This is Federated Select's
@@ -38,6 +41,8 @@ export interface RowScheduleState {
   untrained: number[];
   /** Per row: estimated usage from its last aggregate (squared norm above the noise's), -1 = unknown. */
   usage: number[];
+  /** Per row: popularity accumulated from item sketches (absent: none observed yet). */
+  popularity?: number[];
 }
 
 export class RowSchedule {
@@ -47,6 +52,7 @@ export class RowSchedule {
   private _cursor = 0;
   private _untrained: number[];
   private readonly _usage: Float64Array;
+  private _popularity: Float64Array | null = null;
 
   constructor(o: RowScheduleOptions, state?: RowScheduleState) {
     if (!Number.isInteger(o.numItems) || o.numItems < 1) throw new RangeError(`RowSchedule: numItems must be a positive integer, got ${o.numItems}`);
@@ -67,6 +73,12 @@ export class RowSchedule {
       state.usage.forEach((u, i) => {
         if (i < o.numItems) this._usage[i] = u;
       });
+      if (state.popularity) {
+        this._popularity = new Float64Array(o.numItems);
+        state.popularity.forEach((u, i) => {
+          if (i < o.numItems) this._popularity![i] = u;
+        });
+      }
     }
   }
 
@@ -83,9 +95,10 @@ export class RowSchedule {
       picked.add(r);
     }
     if (picked.size < n && this._exploit > 0) {
+      const score = this._popularity ?? this._usage;
       const known: number[] = [];
-      for (let i = 0; i < this.numItems; i++) if (this._usage[i]! > 0 && !picked.has(i)) known.push(i);
-      known.sort((a, b) => this._usage[b]! - this._usage[a]! || a - b);
+      for (let i = 0; i < this.numItems; i++) if (score[i]! > 0 && !picked.has(i)) known.push(i);
+      known.sort((a, b) => score[b]! - score[a]! || a - b);
       for (const r of known.slice(0, Math.min(this._exploit, n - picked.size))) picked.add(r);
     }
     let guard = 0;
@@ -113,6 +126,18 @@ export class RowSchedule {
     this._untrained = this._untrained.filter((r) => !trained.has(r));
   }
 
+  /**
+   * Records a round's item-sketch estimates (one per row: `sketchEstimates` of the summed, noised
+   * sketch), added to each row's popularity after the old scores decay by `decay` (default 0.98:
+   * about the last 50 rounds count).
+   */
+  observePopularity(estimates: ArrayLike<number>, decay = 0.98): void {
+    if (estimates.length !== this.numItems) throw new RangeError(`RowSchedule.observePopularity: ${estimates.length} estimates for ${this.numItems} rows`);
+    if (!(decay >= 0 && decay <= 1)) throw new RangeError(`RowSchedule.observePopularity: decay must be in [0, 1], got ${decay}`);
+    const p = (this._popularity ??= new Float64Array(this.numItems));
+    for (let i = 0; i < this.numItems; i++) p[i] = decay * p[i]! + estimates[i]!;
+  }
+
   /** Rows added to the catalogue (e.g. new products): trained first, from the next round. */
   addRows(rows: ArrayLike<number>): void {
     for (const r of Array.from(rows, Number)) {
@@ -127,6 +152,11 @@ export class RowSchedule {
   }
 
   toJSON(): RowScheduleState {
-    return { cursor: this._cursor, untrained: [...this._untrained], usage: Array.from(this._usage) };
+    return {
+      cursor: this._cursor,
+      untrained: [...this._untrained],
+      usage: Array.from(this._usage),
+      ...(this._popularity ? { popularity: Array.from(this._popularity) } : {}),
+    };
   }
 }
