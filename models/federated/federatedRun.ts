@@ -114,9 +114,17 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const k = s.clientsPerRound;
   const n = o.devices.length;
   if (k > n) throw new RangeError(`--clients-per-round ${k} exceeds the ${n} simulated devices`);
-  const noiseStd = (o.noiseMultiplier * s.clipNorm) / Math.sqrt(k);
-  const step = secureStep(s.clipNorm, noiseStd);
-  const bits = shareBits(k);
+  // A population of P × N devices (P replicas of each real one, `populationScale`) sampled at the
+  // same rate: cohorts of P × K, each real device standing for its P replicas. Their noise adds up
+  // to the same σ·C on the sum, and the sum's signal is P times the real cohort's, so the average
+  // carries P times less noise (ε is unchanged: same σ, same sampling rate). For P > 1 the replicas'
+  // noise is drawn once on the sum, in floats (their rounding noise is left out).
+  const p = s.populationScale;
+  const cohort = p * k;
+  const noiseStd = (o.noiseMultiplier * s.clipNorm) / Math.sqrt(cohort);
+  const deviceNoise = p === 1 ? noiseStd : 0;
+  const step = secureStep(s.clipNorm, deviceNoise);
+  const bits = shareBits(cohort);
   const rng = new Random(s.seed * 7 + Math.round(o.noiseMultiplier * 1000));
   const uniform = (): number => rng.next();
   const fresh: number[] = [];
@@ -137,10 +145,9 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   for (const v of dense.values()) denseValues += v.length;
   const downloadBytes = config.numItems * d + denseValues;
   // Expected squared norm the noise alone gives one row of the averaged update (the schedule's usage estimate).
-  const noiseEnergy = (d * noiseStd ** 2) / k;
-  const optimizer = { kind: s.serverOptimizer, lr: s.serverLr };
-  const denseOptimizer = new ServerOptimizer(denseSize, optimizer);
-  const rowOptimizer = new ServerOptimizer(config.numItems * d, optimizer);
+  const noiseEnergy = d * (o.noiseMultiplier * s.clipNorm / cohort) ** 2;
+  const denseOptimizer = new ServerOptimizer(denseSize, { kind: s.serverOptimizer, lr: s.serverLr });
+  const rowOptimizer = new ServerOptimizer(config.numItems * d, { kind: s.serverOptimizer, lr: s.rowServerLr });
   const rows: RoundRow[] = [];
   const started = performance.now();
   for (let round = 1; round <= s.rounds; round++) {
@@ -179,7 +186,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       if (norm > updateClip) clipped++;
       if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), rowsEnd);
       loss += r.firstEpochLoss;
-      addGaussianNoise(delta, noiseStd, uniform);
+      addGaussianNoise(delta, deviceNoise, uniform);
       const codes = quantizeAtScale(delta, step, uniform);
       for (let j = 0; j < length; j++) sum[j]! += codes[j]!;
     }
@@ -187,11 +194,17 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     // The averaged update, as the server reconstructs it from the two aggregators' sums.
     const mean = new Float32Array(length);
     for (let j = 0; j < length; j++) mean[j] = (sum[j]! * step) / k;
+    if (p > 1) {
+      // The P·K replicas' noise, σ·C on the sum, on the average of P·K (the signal is unchanged).
+      const noise = new Float32Array(length);
+      addGaussianNoise(noise, (o.noiseMultiplier * s.clipNorm) / cohort, uniform);
+      for (let j = 0; j < length; j++) mean[j] = mean[j]! + noise[j]!;
+    }
     const next = Float32Array.from(before);
     denseOptimizer.step(next, 0, mean.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
     const rowDelta = mean.subarray(denseSize, rowsEnd);
-    if (hash) schedule.observePopularity(sketchEstimates(mean.subarray(rowsEnd).map((v) => v * k), hash, config.numItems));
+    if (hash) schedule.observePopularity(sketchEstimates(mean.subarray(rowsEnd).map((v) => v * cohort), hash, config.numItems));
     announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowDelta.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =

@@ -47,7 +47,9 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['delta', 'delta', 1e-12, 0.1, 'δ of the reported (ε, δ)'],
   ['localEpochs', 'local-epochs', 1, 1000, "local passes over a device's sessions per round"],
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
-  ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate (1 = plain FedAvg)'],
+  ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate of the dense tensors (1 = plain FedAvg)'],
+  ['rowServerLr', 'row-server-lr', 1e-6, 1e6, 'server learning rate of the item rows'],
+  ['populationScale', 'population-scale', 1, 1e6, 'replicas of each real device (> 1: a replicated population, labelled)'],
   ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated during the runs'],
   ['evalEvery', 'eval-every', 1, 1e6, 'evaluate the sample every N rounds'],
   ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'epochs of both references (first half; both halves)'],
@@ -72,6 +74,8 @@ export interface Quality {
 /** What a child process writes: a reference or a federated run. */
 interface RunResult {
   name: string;
+  /** The settings the run was made with (a cached run is reused only with the same). */
+  settings?: SimulationSettings;
   quality: Quality;
   /** Per-round progress (federated runs). */
   rows: RoundRow[];
@@ -134,8 +138,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const args = parseArgs(
     argv,
-    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', 'server-optimizer', ...OPTIONS.map((o) => o[1])],
-    ['json', 'sequential'],
+    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', 'server-optimizer', 'frontier-scales', ...OPTIONS.map((o) => o[1])],
+    ['json', 'sequential', 'reuse'],
   );
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
   for (const [key, opt, min, max] of OPTIONS) s[key] = numberArg(args, opt, s[key], min, max);
@@ -159,13 +163,14 @@ async function main(argv: string[]): Promise<void> {
   const preKey = runKey('pretrained', pre, setup.first.length, setup.firstItems);
   const cen = centralRun(s);
   const cenKey = runKey('central', cen, setup.all.length, setup.numItems);
+  // A replicated population (populationScale P) has P × the devices and P × the cohort: same q.
   const q = s.clientsPerRound / setup.devices.length;
 
   if (child) {
     const t0 = performance.now();
     const out = join(cache, `${child}.json`);
     const write = (r: Omit<RunResult, 'seconds'>): void =>
-      writeFileSync(out, JSON.stringify({ ...r, seconds: (performance.now() - t0) / 1000 }) + '\n');
+      writeFileSync(out, JSON.stringify({ ...r, settings: s, seconds: (performance.now() - t0) / 1000 }) + '\n');
     if (child === 'pretrained' || child === 'central') {
       const isPre = child === 'pretrained';
       const key = isPre ? preKey : cenKey;
@@ -242,9 +247,21 @@ async function main(argv: string[]): Promise<void> {
   );
   const me = fileURLToPath(import.meta.url);
   const results: Record<string, RunResult> = {};
-  const passThrough = argv.filter((a, i) => !['--json', '--sequential'].includes(a) && !(['--only', '--epsilons'].includes(argv[i - 1] ?? '')) && !['--only', '--epsilons'].includes(a));
+  const own = ['--only', '--epsilons', '--frontier-scales'];
+  const passThrough = argv.filter((a, i) => !['--json', '--sequential', '--reuse'].includes(a) && !own.includes(argv[i - 1] ?? '') && !own.includes(a));
   const runChild = (name: string, extra: string[] = []): Promise<void> =>
     new Promise((resolve, reject) => {
+      if (args.has('reuse')) {
+        // A run made earlier with exactly these settings (and σ, population) is read, not redone.
+        const prev = readJsonMaybe<RunResult>(join(cache, `${name}.json`));
+        const want = { ...s, ...(extra.includes('--population-scale') ? { populationScale: Number(extra[extra.indexOf('--population-scale') + 1]) } : {}) };
+        const sigma = extra.includes('--child-sigma') ? Number(extra[extra.indexOf('--child-sigma') + 1]) : 0;
+        if (prev && JSON.stringify(prev.settings) === JSON.stringify(want) && (prev.rows.length === 0 || Math.abs(prev.noiseMultiplier - sigma) < 1e-9)) {
+          log(`${name}: reusing ${join(cache, `${name}.json`)} (same settings)`);
+          results[name] = prev;
+          return resolve();
+        }
+      }
       const p = spawn(process.execPath, [...process.execArgv, me, ...passThrough, '--child', name, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
       p.on('error', reject);
       p.on('exit', (code) => {
@@ -260,6 +277,12 @@ async function main(argv: string[]): Promise<void> {
   if (want('catalogue')) jobs.push(['catalogue', []]);
   if (want('fedavg')) jobs.push(['fedavg', []]);
   if (want('fedavg_dp')) sigmas.forEach((sigma, i) => jobs.push([`fedavg_dp-eps${epsilons[i]}`, ['--child-sigma', String(sigma)]]));
+  // The frontier: the first target ε on replicated populations (P × the real devices, P × the cohort).
+  const scales = (args.get('frontier-scales') ?? '').split(',').filter(Boolean).map(Number);
+  if (scales.some((x) => !(Number.isInteger(x) && x > 1))) throw new UsageError('--frontier-scales must be integers > 1, e.g. 10,100');
+  if (want('fedavg_dp') && sigmas.length > 0)
+    for (const scale of scales)
+      jobs.push([`fedavg_dp-eps${epsilons[0]}-pop${scale}`, ['--child-sigma', String(sigmas[0]), '--population-scale', String(scale)]]);
   // The references first (the federated runs start from the pretrained model), then two at a time.
   const isRef = (n: string): boolean => n === 'pretrained' || n === 'central' || n === 'catalogue';
   const refs = jobs.filter(([n]) => isRef(n));
@@ -276,7 +299,7 @@ async function main(argv: string[]): Promise<void> {
   await pool(refs);
   if (fed.length > 0 && !results.pretrained) await runChild('pretrained');
   await pool(fed);
-  report(results, s, setup, epsilons, outDir, args.has('json'), (performance.now() - started) / 1000);
+  report(results, s, setup, epsilons, scales, outDir, args.has('json'), (performance.now() - started) / 1000);
 }
 
 function report(
@@ -284,6 +307,7 @@ function report(
   s: SimulationSettings,
   setup: SimulationSetup,
   epsilons: number[],
+  scales: number[],
   outDir: string,
   json: boolean,
   seconds: number,
@@ -297,7 +321,10 @@ function report(
   const ofCentralNew = (r: RunResult): string =>
     cen && cen.quality.new_items.recall20 > 0 ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%` : '–';
   const f4 = (x: number): string => x.toFixed(4);
-  const dp = epsilons.map((e) => results[`fedavg_dp-eps${e}`]).filter((r): r is RunResult => !!r);
+  const dp = [
+    ...epsilons.map((e) => results[`fedavg_dp-eps${e}`]),
+    ...scales.map((p) => results[`fedavg_dp-eps${epsilons[0]}-pop${p}`]),
+  ].filter((r): r is RunResult => !!r);
   const ordered = [pre, cen, results.catalogue, results.fedavg, ...dp].filter((r): r is RunResult => !!r);
   const table = [
     `| run | Recall@20 | MRR@20 | new-item R@20 | new-item MRR@20 | recovery | new-item R@20 / central's | ε (δ=${s.delta}) | σ | upload B/device/round | download B/device/round | wall time |`,
@@ -357,6 +384,9 @@ function report(
         new_items: r.quality.new_items,
         ...(r.rows.length > 0 ? { rounds: r.rows.length, seconds: r.seconds } : {}),
         ...(r.noiseMultiplier > 0 ? { epsilon: r.epsilon, delta: s.delta, noise_multiplier: r.noiseMultiplier } : {}),
+        ...(r.settings && r.settings.populationScale > 1
+          ? { replicated_population: r.settings.populationScale * setup.devices.length, cohort: r.settings.populationScale * s.clientsPerRound }
+          : {}),
       };
     const out = {
       pretrained: entry(pre),

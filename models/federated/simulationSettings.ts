@@ -26,8 +26,16 @@ export interface SimulationSettings {
   localEpochs: number;
   /** Local SGD learning rate. */
   localLr: number;
-  /** Server learning rate (FedAvg: 1 = plain averaging). */
+  /** Server learning rate of the dense tensors (FedAvg: 1 = plain averaging). */
   serverLr: number;
+  /**
+   * Server learning rate of the item rows. A row that m of K devices touched moves by m/K of one
+   * device's step under plain averaging, and one device's update is clipped as a whole, so rows
+   * need a far larger step than the dense tensors.
+   */
+  rowServerLr: number;
+  /** Replicas of each real device (1 = the real population; > 1 is labelled a replicated population). */
+  populationScale: number;
   /** How the server applies the averaged update (see src/server/serverOptimizer.ts). */
   serverOptimizer: ServerOptimizerKind;
   /** Evaluate the per-round sample every this many rounds (and after the last). */
@@ -61,6 +69,8 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   localEpochs: 1,
   localLr: 0.5,
   serverLr: 1,
+  rowServerLr: 512,
+  populationScale: 1,
   serverOptimizer: 'sgd',
   evalEvery: 5,
   evalCases: 3000,
