@@ -57,8 +57,8 @@ export interface SimulationSettings {
  * coordinate of the average is what matters).
  */
 export const DEFAULT_SIMULATION: SimulationSettings = {
-  rounds: 40,
-  clientsPerRound: 300,
+  rounds: 60,
+  clientsPerRound: 256,
   sessionsPerDevice: 4,
   rowsPerRound: 896,
   exploitShare: 0.75,
