@@ -14,8 +14,8 @@ import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
 import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
 import { StorageError } from './updateLog';
-import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate } from './validateUpdate';
-import { maxReportBytes, validateSecureReport } from './secureAggregation/leaderShares';
+import { checkContentType, tooLarge, validateUpdate } from './validateUpdate';
+import { validateSecureReport } from './secureAggregation/leaderShares';
 import { SECURE_REPORT_CONTENT_TYPE } from '../federated/secureAggregation/secureReport';
 import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
 
@@ -97,7 +97,6 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   const rounds = new RoundManager(opts);
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit.burst, opts.rateLimit.perMinute, opts.now) : null;
   const secure = opts.secureAggregation;
-  const bodyLimit = secure ? maxReportBytes(rounds.secureContext().length, secure.bits) : maxUpdateBytes(rounds.modelConfig);
   let tokens: ParticipationTokens | null = null;
   try {
     tokens = opts.participationTokens ? openParticipationTokens(opts.dataDir, opts.participationTokens) : null;
@@ -196,6 +195,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
           }
       : checkContentType(contentType);
     if (badType) return refuse(res, badType, { Connection: 'close' });
+    const bodyLimit = rounds.maxBodyBytes();
     const body = await admitAndRead(req, res, bodyLimit, tooLarge(bodyLimit));
     if (!body) return;
     const checked = secure

@@ -43,6 +43,9 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --example-cap N          example buckets above N count as N (default 16)
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
+  --rows-per-round N       item-embedding rows each round trains (default: as many as fit one
+                           upload of 256 KB as masked for secure aggregation, at most the
+                           catalogue; 0 = none; more than fit is refused with the arithmetic)
   --clip F                 L2 clip norm devices apply (default 0.1)
   --device-lr F            learning rate devices train with, in (0, 1] (default 0.02)
   --device-epochs N        local passes over a device's sessions, 1-5 (default 1)
@@ -91,6 +94,7 @@ const OPTIONS = [
   'example-cap',
   'expected-weight',
   'server-lr',
+  'rows-per-round',
   'clip',
   'device-lr',
   'device-epochs',
@@ -273,6 +277,7 @@ async function serve(argv: string[]): Promise<void> {
     exampleCap: num('example-cap', 1, 1e6),
     expectedWeight: num('expected-weight', 1e-6, 1),
     serverLr: num('server-lr', 1e-9, 1e3),
+    rowsPerRound: int('rows-per-round', 0, 1e9),
     clipNorm: num('clip', 1e-9, 1e6),
     deviceLr: num('device-lr', 1e-9, 1),
     deviceEpochs: int('device-epochs', 1, 5),

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkManifest } from '../model/plain/modelFile';
 import type { ModelConfig } from '../model/plain/modelConfig';
-import { decodeUpdate } from '../federated/modelUpdate';
+import { decodeUpdate, updateLayout, type UpdateLayout } from '../federated/modelUpdate';
 import { DataDirLock } from './dataDirLock';
 import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable } from './fedAvg';
 import { epsilonFor } from './privacyAccountant';
@@ -194,7 +194,7 @@ export class RoundManager {
   /** What {@link validateUpdate} needs, as of now. */
   context(): ValidationContext {
     return {
-      config: this.config,
+      layoutFor: (roundId) => this.layoutFor(roundId),
       clipNorm: this.opts.clipNorm,
       noiseStd: this.opts.noiseStd,
       versionIndex: this.versionIndex(),
@@ -204,6 +204,11 @@ export class RoundManager {
       hasNonce: (n) => this.nonces.has(n),
       weightPolicy: { exampleCap: this.opts.exampleCap, stalenessDecay: this.opts.stalenessDecay },
     };
+  }
+
+  /** The layout of an update for round `roundId` (the open round's for a round not known). */
+  layoutFor(_roundId: string): UpdateLayout {
+    return updateLayout(this.config, 0);
   }
 
   /** A version's index among every version ever published (the state keeps only the newest few). */
@@ -270,7 +275,7 @@ export class RoundManager {
       };
     }
     const free = freeBytes(this.opts.dataDir);
-    const perUpdate = this.secure ? maxReportBytes(this.vectorLength, this.secure.bits) : maxUpdateBytes(this.config);
+    const perUpdate = this.maxBodyBytes();
     const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * perUpdate + (1 << 20);
     if (free !== null && free < needed) {
       return {
@@ -314,6 +319,12 @@ export class RoundManager {
     count(meta);
     this.counts.acceptedSinceStart++;
     return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
+  }
+
+  /** The body limit of an upload to the open round (a plain update, or a secure report). */
+  maxBodyBytes(): number {
+    const layout = this.layoutFor(String(this.state.round.id));
+    return this.secure ? maxReportBytes(layout.length, this.secure.bits) : maxUpdateBytes(layout);
   }
 
   /** What {@link validateSecureReport} needs, as of now (secure aggregation only). */
@@ -708,7 +719,7 @@ export class RoundManager {
         if (this.secure) {
           addShare(this.shares, decodeSecureReport(r.bytes, this.vectorLength).leaderShare, this.secure.bits);
           this.note(r.meta, r.bytes.length);
-        } else this.add(r.meta, decodeUpdate(r.bytes, this.config).delta, r.bytes.length);
+        } else this.add(r.meta, decodeUpdate(r.bytes, (id) => this.layoutFor(id)).delta, r.bytes.length);
       } catch (err) {
         throw new DataDirError(`${log.path}: a logged update no longer decodes (${(err as Error).message})`);
       }
@@ -728,7 +739,7 @@ export class RoundManager {
     let sum = secure ? secure.sum : this.sum;
     if (equalWeights && !secure) {
       sum = new Float64Array(sum.length);
-      for (const r of readUpdateLog(this.log.path).records) accumulate(sum, decodeUpdate(r.bytes, this.config).delta, 1);
+      for (const r of readUpdateLog(this.log.path).records) accumulate(sum, decodeUpdate(r.bytes, (id) => this.layoutFor(id)).delta, 1);
       o.log(`round ${id}: its weights would spend too much ε; averaged with equal weights`);
     }
     const next = applyFedAvg(trainable, sum, o.serverLr, fedAvgDenominator(o.targetUpdates, o.expectedWeight));

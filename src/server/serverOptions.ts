@@ -28,6 +28,13 @@ export interface AggregationServerOptions {
   exampleCap?: number;
   /** The average weight expected per update, for the fixed FedAvg denominator. Default 1. */
   expectedWeight?: number;
+  /**
+   * Item-embedding rows each round trains (announced on `GET /v1/model`, chosen by the server's
+   * row schedule). Default: as many as fit one upload of 256 KB as masked for secure aggregation
+   * (or as int8 for plain rounds), at most the catalogue (see rowsPerRound.ts); 0: no row is
+   * trained. More than fit is refused at start with the arithmetic.
+   */
+  rowsPerRound?: number;
   /** Server learning rate. Default 1. */
   serverLr?: number;
   /** L2 clip norm C devices apply. Default 0.1. */
@@ -88,7 +95,11 @@ export interface AggregationServerOptions {
 }
 
 /** Options with every default filled in and the derived device noise. */
-export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens' | 'secureAggregation'>> & {
+export type ResolvedOptions = Required<
+  Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens' | 'secureAggregation' | 'rowsPerRound'>
+> & {
+  /** As given (undefined: as many as fit; the model decides, see rowsPerRound.ts). */
+  rowsPerRound: number | undefined;
   secureAggregation: SecureAggregation | null;
   rateLimit: { burst: number; perMinute: number } | null;
   participationTokens: { issuerName: string; tokensPerAddressPerRound: number } | null;
@@ -115,6 +126,7 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     stalenessDecay: o.stalenessDecay ?? 0.5,
     exampleCap: o.exampleCap ?? 16,
     expectedWeight: o.expectedWeight ?? 1,
+    rowsPerRound: o.rowsPerRound,
     serverLr: o.serverLr ?? 1,
     clipNorm: o.clipNorm ?? 0.1,
     noiseMultiplier: o.noiseMultiplier ?? 1,

@@ -9,7 +9,7 @@ import type { ServerModelInfo } from '../../../src/federated/contribution/server
 import type { ContributionHost, ContributionOptions } from '../../../src/federated/contribution/types';
 import type { FederatedState, PendingUpload } from '../../../src/federated/federatedState';
 import { toBase64Url } from '../../../src/federated/base64Url';
-import { decodeUpdate, federatedSize, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { decodeUpdate, federatedSize, updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
 import { expandSeed, recombine } from '../../../src/federated/secureAggregation/additiveShares';
 import { generateHelperKeys, openSeed, reportContext } from '../../../src/federated/secureAggregation/helperEncryption';
 import { decodeSecureReport, SECURE_REPORT_CONTENT_TYPE, secureStep } from '../../../src/federated/secureAggregation/secureReport';
@@ -141,7 +141,7 @@ describe('contribute: one contribution, start to end', () => {
     expect(post.contentType).toBe(UPDATE_CONTENT_TYPE);
     expect(post.authorization).toBeNull();
     expect(post.credentials).toBe('omit');
-    const { header } = decodeUpdate(post.body, config);
+    const { header } = decodeUpdate(post.body, updateLayout(config));
     expect(header).toMatchObject({ roundId: '4', modelVersion: 'v1', clipNorm: 0.5, noiseStd: 0.01 });
     expect(h.state.pending).toBeNull();
     expect(h.state.contributedRounds).toEqual(['4']);
