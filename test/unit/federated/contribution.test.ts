@@ -152,6 +152,52 @@ describe('contribute: one contribution, start to end', () => {
     expect(h.adopted).toEqual(['v1', 'v1']);
   });
 
+  it('trains every announced row, seen or not, and sends them after the dense values; refuses rows that are not the model’s', async () => {
+    const info = {
+      ...plainInfo(),
+      round: {
+        ...plainInfo().round,
+        rows: [
+          [2, 4],
+          [13, 13],
+          [25, 28],
+        ] as Array<[number, number]>,
+      },
+    };
+    const s = server(info);
+    const result = await contribute(options({ fetch: s.fetch }), host());
+    expect(result).toMatchObject({ outcome: 'uploaded', roundId: '4' });
+    const layout = updateLayout(config, 8);
+    const { header, delta } = decodeUpdate(s.posts[0]!.body, layout);
+    expect(header.scales).toHaveLength(layout.blocks.length);
+    const rowDelta = (k: number): number => {
+      let e = 0;
+      for (let j = 0; j < config.embedDim; j++) e += delta[layout.denseSize + k * config.embedDim + j]! ** 2;
+      return e;
+    };
+    // Rows 2-4 and 13 are in the device's sessions, 25-28 are not: all move (negatives of the softmax).
+    for (let k = 0; k < 8; k++) expect(rowDelta(k)).toBeGreaterThan(0);
+    expect(rowDelta(0)).toBeGreaterThan(rowDelta(5));
+    // The same contribution without rows has another length: what the server checks.
+    const plain = server(plainInfo());
+    await contribute(options({ fetch: plain.fetch }), host());
+    expect(s.posts[0]!.body.length).toBeGreaterThan(plain.posts[0]!.body.length + 8 * config.embedDim - 1);
+    // Rows outside the model, or not ascending: the round is skipped, nothing is posted.
+    for (const rows of [
+      [[28, 30]],
+      [
+        [5, 6],
+        [3, 4],
+      ],
+    ] as Array<Array<[number, number]>>) {
+      const bad = server({ ...plainInfo(), round: { ...plainInfo().round, rows } });
+      const r = await contribute(options({ fetch: bad.fetch }), host());
+      expect(r.outcome).toBe('skipped');
+      expect(r.reason).toMatch(/the round's rows cannot be trained/);
+      expect(bad.posts).toHaveLength(0);
+    }
+  });
+
   it("to a secure server: one secure report whose leader share and the helper's seed recombine to exactly the device's codes", async () => {
     const { info, keys } = await secureInfo();
     const s = server(info);
