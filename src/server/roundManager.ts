@@ -31,6 +31,7 @@ import { noiseCohort } from './serverOptions';
 import { VersionStore, type MasterModel } from './versionStore';
 import { RoundRows, RowSums } from './roundRows';
 import { rowsPerRound } from './rowsPerRound';
+import { appendItems, checkNewItems, type CatalogueItem } from './catalogue';
 import { toRowRanges, type RowRanges } from '../federated/announcedRows';
 
 /** One accepted update as the status endpoint shows it: no address, no content. */
@@ -67,7 +68,8 @@ const RECENT_KEPT = 50;
 export class RoundManager {
   private readonly store: UpdateStore;
   private readonly versions: VersionStore;
-  private readonly config: ModelConfig;
+  /** The model's shape: the dense tensors never change; `numItems` grows with the catalogue. */
+  private config: ModelConfig;
   private ledger: PrivacyLedger;
   private state: ServerState;
   private master: MasterModel;
@@ -100,7 +102,7 @@ export class RoundManager {
   private rows!: RoundRows;
   private rowSums!: RowSums;
   /** Rows per round as the options and the model allow (see rowsPerRound.ts). */
-  private readonly rowsPerRound: number;
+  private rowsPerRound: number;
   /** Set by {@link shutdown}: a helper answer arriving later changes nothing. */
   private stopped = false;
 
@@ -173,7 +175,7 @@ export class RoundManager {
     return this.state.versions[this.state.versions.length - 1]!;
   }
 
-  /** The model's shape (the same for every version). */
+  /** The model's shape (the dense tensors are the same for every version; the item table may grow). */
   get modelConfig(): ModelConfig {
     return this.config;
   }
@@ -379,6 +381,29 @@ export class RoundManager {
    */
   tokenSpent(tokenId: string): boolean {
     return this.nonces.has(TOKEN_PREFIX + tokenId);
+  }
+
+  /**
+   * Adds products to the catalogue (`body`: `{ items: [{ id, name?, category? }] }`): checked
+   * all together (throws `CatalogueError`; nothing is stored then), stored durably in the state,
+   * and published with the next version, appended to the vocabulary (see catalogue.ts), their
+   * rows trained first from the round after. Returns each item's row.
+   */
+  addItems(body: unknown): { added: Array<{ id: string; row: number }>; publishedFrom: string } {
+    const pending = this.state.catalogue?.pending ?? [];
+    const known = new Set([...this.master.vocab, ...pending.map((i) => i.id)]);
+    const items = checkNewItems(body, (id) => known.has(id));
+    const categories = { ...(this.state.catalogue?.categories ?? {}) };
+    for (const i of items) if (i.category !== undefined) categories[i.id] = i.category;
+    const state: ServerState = { ...this.state, catalogue: { pending: [...pending, ...items], categories } };
+    this.store.saveState(state);
+    this.state = state;
+    const first = this.master.vocab.length + pending.length;
+    this.opts.log(`catalogue: ${items.length} items added; published with the version round ${this.state.round.id} closes`);
+    return {
+      added: items.map((i, k) => ({ id: i.id, row: first + k })),
+      publishedFrom: `the version round ${this.state.round.id} publishes`,
+    };
   }
 
   /** Counts a refusal by reason (for the status endpoint). */
@@ -619,6 +644,10 @@ export class RoundManager {
       accepting: this.admission()?.reason ?? 'yes',
       // The item rows rounds train (the open round's are in `round.rows`): chosen by the server, never by a device.
       rows: { perRound: this.rows.perRound, untrained: this.rows.untrained, numItems: this.config.numItems },
+      catalogue: {
+        pending: (this.state.catalogue?.pending ?? []).length,
+        next: (this.state.catalogue?.pending ?? []).slice(0, 50).map((i) => i.id),
+      },
       privacy: {
         budget: { maxEpsilon: Number.isFinite(o.maxEpsilon) ? o.maxEpsilon : null, spent: this.state.budgetSpent },
         noiseCheck: this.noiseCheck,
@@ -713,6 +742,25 @@ export class RoundManager {
     this.note(meta, bytes);
   }
 
+  /** `weights` with `added` appended to the item table and the vocabulary (nothing changes when there are none). */
+  private grow(weights: ModelWeightsOf<MasterModel>, added: readonly CatalogueItem[]) {
+    const vocab = this.master.vocab;
+    if (added.length === 0) return { weights, vocab, rows: this.rows, added, first: vocab.length, starts: [] as string[] };
+    const categories = this.state.catalogue?.categories ?? {};
+    const grown = appendItems(weights.items, vocab, this.config.embedDim, added, (id) => categories[id] ?? this.opts.itemCategories[id]);
+    const config = { ...this.config, numItems: grown.vocab.length };
+    const perRound = rowsPerRound(config, this.secure?.bits ?? null, this.opts.rowsPerRound);
+    const newRows = added.map((_, k) => vocab.length + k);
+    return {
+      weights: { ...weights, config, items: grown.items },
+      vocab: grown.vocab,
+      rows: this.rows.grown(config, perRound, newRows),
+      added,
+      first: vocab.length,
+      starts: grown.starts as string[],
+    };
+  }
+
   /** Values of a report for the open round. */
   private openLength(): number {
     return this.rows.layout(this.state.round.id).length;
@@ -796,7 +844,9 @@ export class RoundManager {
     const summed = secure ? secure.summed : this.weights.length;
     // The noise's share of a row's change: embedDim values, each the sum of `summed` devices' noise, scaled.
     const noiseEnergy = this.config.embedDim * summed * ((o.serverLr * o.noiseStd) / denominator) ** 2;
-    const rows = this.rows.next(id, { rows: applied.rows, delta: applied.delta, noiseEnergy }, this.oldestAcceptedRound(id + 1));
+    // Products added since the last version: appended, scheduled first from the next round.
+    const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
+    const rows = grown.rows.next(id, { rows: applied.rows, delta: applied.delta, noiseEnergy }, this.oldestAcceptedRound(id + 1));
     const epsilon = epsilonFor({ ...privacy, rounds: 1, delta: o.delta }).epsilon;
     const closed: ClosedRound = {
       id,
@@ -809,7 +859,10 @@ export class RoundManager {
       epsilon: Number.isFinite(epsilon) ? epsilon : null,
       closedAt: now,
     };
-    this.versions.publish(version, weights, this.master.vocab, {
+    this.versions.publish(version, grown.weights, grown.vocab, {
+      ...(grown.added.length > 0
+        ? { catalogue: { added: grown.added.map((i, k) => ({ id: i.id, row: grown.first + k, start: grown.starts[k] })) } }
+        : {}),
       federated: {
         ...closed,
         baseVersion: this.state.baseVersion,
@@ -827,13 +880,16 @@ export class RoundManager {
       versionsPublished: this.state.versionsPublished + 1,
       round: { id: id + 1, openedAt: now, deadline: now + o.roundDeadlineMs },
       rows: rows.state,
+      ...(this.state.catalogue ? { catalogue: { ...this.state.catalogue, pending: [] } } : {}),
       closed: [...this.state.closed, closed].slice(-RECENT_ROUNDS),
       totals: { rounds: this.state.totals.rounds + 1, updates: this.state.totals.updates + closed.updates },
       ledger: ledger.snapshot(),
     };
     this.store.saveState(state); // the commit point: before it, a restart redoes this round's close
     this.state = state;
-    this.master = { ...this.master, weights };
+    this.master = { ...this.master, weights: grown.weights, vocab: grown.vocab };
+    this.config = grown.weights.config;
+    this.rowsPerRound = grown.rows.perRound;
     this.rows = rows;
     this.ledger = ledger;
     // The new round starts empty whatever happens next: its log is opened below, and if that
@@ -871,6 +927,8 @@ export class RoundManager {
     );
   }
 }
+
+type ModelWeightsOf<M extends { weights: unknown }> = M['weights'];
 
 const fmtEpsilon = (e: number): string => (Number.isFinite(e) ? e.toFixed(3) : '∞');
 

@@ -4,6 +4,7 @@ import { PrivacyLedger, type LedgerSnapshot } from './privacyLedger';
 import { readUpdateLog, UpdateLog, type LogRecord } from './updateLog';
 import { writeFileDurable } from './writeFileDurable';
 import type { RoundRowsState } from './roundRows';
+import type { CatalogueState } from './catalogue';
 
 /**
  * The server's embedded storage: plain files under one data directory, no database to set up.
@@ -77,6 +78,8 @@ export interface ServerState {
    * trains none, the next ones do.
    */
   rows?: RoundRowsState;
+  /** Products added since the current version, and the categories of added items (see catalogue.ts). */
+  catalogue?: CatalogueState;
   /** The most recent abandoned secure rounds (for the status page). */
   abandoned?: AbandonedRound[];
   /** The most recent closed rounds (for the status page). */
