@@ -129,7 +129,12 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const uniform = (): number => rng.next();
   const fresh: number[] = [];
   for (let i = o.firstItems; i < config.numItems; i++) fresh.push(i);
-  const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: s.rowsPerRound, newRows: fresh, exploitShare: s.exploitShare });
+  const schedule = new RowSchedule({
+    numItems: config.numItems,
+    rowsPerRound: s.rowsPerRound,
+    newRows: fresh,
+    exploitShare: s.exploitShare,
+  });
   // With a sketch, it takes a fixed share of the clip norm and the rest of the update what is left.
   const sketchNorm = s.sketchBuckets > 0 ? s.sketchShare * s.clipNorm : 0;
   const updateClip = Math.sqrt(s.clipNorm ** 2 - sketchNorm ** 2);
@@ -145,7 +150,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   for (const v of dense.values()) denseValues += v.length;
   const downloadBytes = config.numItems * d + denseValues;
   // Expected squared norm the noise alone gives one row of the averaged update (the schedule's usage estimate).
-  const noiseEnergy = d * (o.noiseMultiplier * s.clipNorm / cohort) ** 2;
+  const noiseEnergy = d * ((o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
   const denseOptimizer = new ServerOptimizer(denseSize, { kind: s.serverOptimizer, lr: s.serverLr });
   const rowOptimizer = new ServerOptimizer(config.numItems * d, { kind: s.serverOptimizer, lr: s.rowServerLr });
   const rows: RoundRow[] = [];
@@ -204,7 +209,14 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     denseOptimizer.step(next, 0, mean.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
     const rowDelta = mean.subarray(denseSize, rowsEnd);
-    if (hash) schedule.observePopularity(sketchEstimates(mean.subarray(rowsEnd).map((v) => v * cohort), hash, config.numItems));
+    if (hash)
+      schedule.observePopularity(
+        sketchEstimates(
+          mean.subarray(rowsEnd).map((v) => v * cohort),
+          hash,
+          config.numItems,
+        ),
+      );
     announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowDelta.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =

@@ -138,7 +138,18 @@ async function main(argv: string[]): Promise<void> {
   }
   const args = parseArgs(
     argv,
-    ['data', 'cache', 'out', 'epsilons', 'only', 'child', 'child-sigma', 'server-optimizer', 'frontier-scales', ...OPTIONS.map((o) => o[1])],
+    [
+      'data',
+      'cache',
+      'out',
+      'epsilons',
+      'only',
+      'child',
+      'child-sigma',
+      'server-optimizer',
+      'frontier-scales',
+      ...OPTIONS.map((o) => o[1]),
+    ],
     ['json', 'sequential', 'reuse'],
   );
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
@@ -175,7 +186,16 @@ async function main(argv: string[]): Promise<void> {
       const isPre = child === 'pretrained';
       const key = isPre ? preKey : cenKey;
       const items = isPre ? setup.firstItems : setup.numItems;
-      const w = await trainCentral(cache, key, isPre ? pre : cen, isPre ? setup.first : setup.all, items, data.vocab.slice(0, items), null, log);
+      const w = await trainCentral(
+        cache,
+        key,
+        isPre ? pre : cen,
+        isPre ? setup.first : setup.all,
+        items,
+        data.vocab.slice(0, items),
+        null,
+        log,
+      );
       const cached = readJsonMaybe<RunResult>(join(cache, key, 'result.json'));
       const ev = modelEval(data.vocab, items);
       const r: RunResult = cached ?? {
@@ -194,7 +214,16 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     const sigma = Number(args.get('child-sigma') ?? '0');
-    const pretrained = await trainCentral(cache, preKey, pre, setup.first, setup.firstItems, data.vocab.slice(0, setup.firstItems), null, log);
+    const pretrained = await trainCentral(
+      cache,
+      preKey,
+      pre,
+      setup.first,
+      setup.firstItems,
+      data.vocab.slice(0, setup.firstItems),
+      null,
+      log,
+    );
     const start = growItemTable(pretrained, setup.numItems, s.seed + 11);
     const ev = modelEval(data.vocab, setup.numItems);
     if (child === 'catalogue') {
@@ -248,21 +277,32 @@ async function main(argv: string[]): Promise<void> {
   const me = fileURLToPath(import.meta.url);
   const results: Record<string, RunResult> = {};
   const own = ['--only', '--epsilons', '--frontier-scales'];
-  const passThrough = argv.filter((a, i) => !['--json', '--sequential', '--reuse'].includes(a) && !own.includes(argv[i - 1] ?? '') && !own.includes(a));
+  const passThrough = argv.filter(
+    (a, i) => !['--json', '--sequential', '--reuse'].includes(a) && !own.includes(argv[i - 1] ?? '') && !own.includes(a),
+  );
   const runChild = (name: string, extra: string[] = []): Promise<void> =>
     new Promise((resolve, reject) => {
       if (args.has('reuse')) {
         // A run made earlier with exactly these settings (and σ, population) is read, not redone.
         const prev = readJsonMaybe<RunResult>(join(cache, `${name}.json`));
-        const want = { ...s, ...(extra.includes('--population-scale') ? { populationScale: Number(extra[extra.indexOf('--population-scale') + 1]) } : {}) };
+        const want = {
+          ...s,
+          ...(extra.includes('--population-scale') ? { populationScale: Number(extra[extra.indexOf('--population-scale') + 1]) } : {}),
+        };
         const sigma = extra.includes('--child-sigma') ? Number(extra[extra.indexOf('--child-sigma') + 1]) : 0;
-        if (prev && JSON.stringify(prev.settings) === JSON.stringify(want) && (prev.rows.length === 0 || Math.abs(prev.noiseMultiplier - sigma) < 1e-9)) {
+        if (
+          prev &&
+          JSON.stringify(prev.settings) === JSON.stringify(want) &&
+          (prev.rows.length === 0 || Math.abs(prev.noiseMultiplier - sigma) < 1e-9)
+        ) {
           log(`${name}: reusing ${join(cache, `${name}.json`)} (same settings)`);
           results[name] = prev;
           return resolve();
         }
       }
-      const p = spawn(process.execPath, [...process.execArgv, me, ...passThrough, '--child', name, ...extra], { stdio: ['ignore', 'ignore', 'inherit'] });
+      const p = spawn(process.execPath, [...process.execArgv, me, ...passThrough, '--child', name, ...extra], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       p.on('error', reject);
       p.on('exit', (code) => {
         if (code !== 0) return reject(new Error(`the ${name} run exited with code ${code}`));
@@ -319,7 +359,9 @@ function report(
       ? `${(((r.quality.recall20 - pre.quality.recall20) / (cen.quality.recall20 - pre.quality.recall20)) * 100).toFixed(1)}%`
       : '–';
   const ofCentralNew = (r: RunResult): string =>
-    cen && cen.quality.new_items.recall20 > 0 ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%` : '–';
+    cen && cen.quality.new_items.recall20 > 0
+      ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%`
+      : '–';
   const f4 = (x: number): string => x.toFixed(4);
   const dp = [
     ...epsilons.map((e) => results[`fedavg_dp-eps${e}`]),
@@ -346,7 +388,15 @@ function report(
   const fedRuns = [results.fedavg, ...dp].filter((r): r is RunResult => !!r);
   if (fedRuns.length > 0) {
     const colors = ['#1f77b4', '#ff7f0e', '#d62728', '#9467bd'];
-    const flat = (y: number, color: string, label: string) => ({ label, color, dashed: true, points: [[0, y], [s.rounds, y]] as Array<[number, number]> });
+    const flat = (y: number, color: string, label: string) => ({
+      label,
+      color,
+      dashed: true,
+      points: [
+        [0, y],
+        [s.rounds, y],
+      ] as Array<[number, number]>,
+    });
     const svg = plotSvg(
       [
         {
@@ -365,7 +415,11 @@ function report(
         {
           title: `cumulative ε (δ = ${s.delta})`,
           yLabel: 'ε',
-          series: dp.map((r, i) => ({ label: `${r.name} (σ ${r.noiseMultiplier.toFixed(2)})`, color: colors[(i + 1) % colors.length]!, points: r.rows.map((x): [number, number] => [x.round, x.epsilon]) })),
+          series: dp.map((r, i) => ({
+            label: `${r.name} (σ ${r.noiseMultiplier.toFixed(2)})`,
+            color: colors[(i + 1) % colors.length]!,
+            points: r.rows.map((x): [number, number] => [x.round, x.epsilon]),
+          })),
         },
       ],
       'round',
@@ -385,7 +439,10 @@ function report(
         ...(r.rows.length > 0 ? { rounds: r.rows.length, seconds: r.seconds } : {}),
         ...(r.noiseMultiplier > 0 ? { epsilon: r.epsilon, delta: s.delta, noise_multiplier: r.noiseMultiplier } : {}),
         ...(r.settings && r.settings.populationScale > 1
-          ? { replicated_population: r.settings.populationScale * setup.devices.length, cohort: r.settings.populationScale * s.clientsPerRound }
+          ? {
+              replicated_population: r.settings.populationScale * setup.devices.length,
+              cohort: r.settings.populationScale * s.clientsPerRound,
+            }
           : {}),
       };
     const out = {

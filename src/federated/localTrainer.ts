@@ -275,7 +275,11 @@ export class LocalTrainer {
       const loss = value.dataSync()[0]!;
       if (!Number.isFinite(loss)) throw new Error(`local training diverged: loss ${loss}`);
       const all = grads.map((g) => g.dataSync() as Float32Array);
-      return { loss, grads: all.slice(0, FEDERATED_TENSORS.length), ...(announced && this._announced ? { rowGrad: all[FEDERATED_TENSORS.length]! } : {}) };
+      return {
+        loss,
+        grads: all.slice(0, FEDERATED_TENSORS.length),
+        ...(announced && this._announced ? { rowGrad: all[FEDERATED_TENSORS.length]! } : {}),
+      };
     });
   }
 
@@ -290,7 +294,13 @@ export class LocalTrainer {
     for (let i = 0; i < windows.length; i += batchSize) {
       const layout = buildBatch(windows.slice(i, i + batchSize));
       const rows = lossRows(layout, this.config.repeat);
-      out.push({ layout, rows, x: gatherRows(layout.items, this._rows, d), tgt: gatherRows(rows.target, this._rows, d), ...this._local(layout.items, rows.target) });
+      out.push({
+        layout,
+        rows,
+        x: gatherRows(layout.items, this._rows, d),
+        tgt: gatherRows(rows.target, this._rows, d),
+        ...this._local(layout.items, rows.target),
+      });
     }
     return out;
   }

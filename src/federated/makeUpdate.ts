@@ -1,13 +1,17 @@
 import { sdkError } from '../errors';
 import type { ModelConfig } from '../model/plain/modelConfig';
 import { addGaussianNoise, clipToNorm } from './clipAndNoise';
-import { federatedDelta, type NamedWeights } from './federatedDelta';
-import { encodeUpdate, exampleBucket, UPDATE_FORMAT_VERSION } from './modelUpdate';
+import { federatedDelta, type NamedWeights, type TrainedRows } from './federatedDelta';
+import { encodeUpdate, exampleBucket, updateLayout, UPDATE_FORMAT_VERSION } from './modelUpdate';
 import { quantizeUpdate } from './quantizeUpdate';
 import { randomNonce, secureUniform, type UniformSource } from './randomSource';
 
-/** The most bytes one device may upload per round (the issue's bar: ≤ 64 KB). */
-export const MAX_UPDATE_BYTES = 64 * 1024;
+/**
+ * The most bytes one device may upload per round, plain update or secure report (issue 15's bar:
+ * ≤ 256 KB as masked for secure aggregation); the server sizes a round's rows to fit it
+ * (src/server/rowsPerRound.ts).
+ */
+export const MAX_UPDATE_BYTES = 256 * 1024;
 
 /** Inputs of {@link makeUpdate}. */
 export interface MakeUpdateOptions {
@@ -16,6 +20,8 @@ export interface MakeUpdateOptions {
   /** The same tensors after local training. */
   after: NamedWeights;
   config: ModelConfig;
+  /** The round's announced item rows, before and after training (absent: the round trains none). */
+  rows?: TrainedRows;
   modelVersion: string;
   roundId: string;
   /** True number of local training examples; only its bucket is sent. */
@@ -29,17 +35,19 @@ export interface MakeUpdateOptions {
 }
 
 /**
- * Builds the bytes a device uploads: delta = after − before → clip to `clipNorm` → add
+ * Builds the bytes a device uploads: delta = after − before (dense tensors, then the announced
+ * rows: the round's `updateLayout`) → clip the whole vector to `clipNorm` → add
  * N(0, noiseStd²) per coordinate → int8 with stochastic rounding → `encodeUpdate` with a fresh
  * 128-bit nonce and the bucketed example count. Noise is added *before* quantization so the
  * server never sees an un-noised value, and the update carries nothing but the header fields.
  */
 export function makeUpdate(o: MakeUpdateOptions): Uint8Array {
   const rng = o.rng ?? secureUniform();
-  const delta = federatedDelta(o.before, o.after, o.config);
+  const delta = federatedDelta(o.before, o.after, o.config, o.rows);
   clipToNorm(delta, o.clipNorm);
   addGaussianNoise(delta, o.noiseStd, rng);
-  const { values, scales } = quantizeUpdate(delta, o.config, rng);
+  const layout = updateLayout(o.config, o.rows ? o.rows.start.length / o.config.embedDim : 0);
+  const { values, scales } = quantizeUpdate(delta, layout, rng);
   const bytes = encodeUpdate(
     {
       formatVersion: UPDATE_FORMAT_VERSION,
@@ -57,7 +65,7 @@ export function makeUpdate(o: MakeUpdateOptions): Uint8Array {
     // A model too large to federate.
     throw sdkError(
       'UpdateTooLargeError',
-      `update is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: federate fewer or smaller tensors`,
+      `update is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: the server announced more rows than fit, or the model is too large to federate`,
     );
   }
   return bytes;

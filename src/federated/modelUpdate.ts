@@ -5,18 +5,22 @@ import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
  * same tensors: see secureAggregation/secureReport.ts). Shared by the browser client, the Node
  * simulation and the aggregation server, so all three read and write the same bytes.
  *
- * What is trained and uploaded: the GRU's recurrent weights and biases and the output-side
- * projections ({@link FEDERATED_TENSORS}). The item-embedding table and the input-side weights
- * stay frozen: a row of the embedding table changes only for items the shopper touched, so an
- * embedding update would reveal item ids. Every coordinate of a dense update moves for any
- * session, so its support says nothing about which items were seen.
+ * What is trained and uploaded ({@link updateLayout}, the one layout the device, the validator and
+ * the server's apply share): the GRU's recurrent weights and biases and the output-side
+ * projections ({@link FEDERATED_TENSORS}), then the item-embedding rows the round announced, in
+ * announcement order. The server picks those rows from public information (src/server/rowSchedule.ts)
+ * and every device of the round sends all of them, so the update's shape and byte length are the
+ * same for every device and say nothing about which items it touched (a row it never saw carries
+ * noise only). The other rows and the input-side weights stay frozen.
  *
  * Wire format (`Content-Type: application/vnd.edge-personalize.update`):
  *   bytes 0-3   ASCII "EPU1"
  *   bytes 4-7   header length H (uint32, little-endian)
- *   bytes 8…    H bytes of UTF-8 JSON: {@link UpdateHeader}
- *   then        the int8 values of every tensor of {@link FEDERATED_TENSORS}, in that order,
- *               row-major; value = int8 × scale of its tensor.
+ *   bytes 8…    H bytes of UTF-8 JSON: {@link UpdateHeader}, padded with spaces to a length that
+ *               depends on the round only ({@link encodeUpdate})
+ *   then        the int8 values of every block of the layout, in order: each tensor of
+ *               {@link FEDERATED_TENSORS} row-major, then the announced rows (`embedDim` each);
+ *               value = int8 × scale of its block.
  */
 export const UPDATE_CONTENT_TYPE = 'application/vnd.edge-personalize.update';
 /** The media type of the other thing a device may send, a secure report (see secureAggregation/secureReport.ts). */
@@ -45,7 +49,7 @@ export interface UpdateHeader {
   clipNorm: number;
   /** Standard deviation of the Gaussian noise the device added to each coordinate. */
   noiseStd: number;
-  /** One quantization step per tensor of {@link FEDERATED_TENSORS}. */
+  /** One quantization step per block of the round's {@link updateLayout}: each tensor, then the rows. */
   scales: number[];
 }
 
@@ -90,6 +94,36 @@ export function federatedSize(config: ModelConfig): number {
   return federatedShapes(config).reduce((n, [, shape]) => n + shape.reduce((a, b) => a * b, 1), 0);
 }
 
+/** The name of the announced rows' block in an {@link UpdateLayout}. */
+export const ROWS_BLOCK = 'items/rows';
+
+/**
+ * What a round's update holds, in wire order: the dense tensors, then `rows` announced
+ * item-embedding rows of `embedDim` values. Plain updates carry one int8 scale per block; a
+ * secure report carries `length` values.
+ */
+export interface UpdateLayout {
+  /** Values of the dense tensors ({@link federatedSize}). */
+  denseSize: number;
+  /** Announced rows (0: the round trains no row). */
+  rows: number;
+  embedDim: number;
+  /** Every value: `denseSize + rows × embedDim`. */
+  length: number;
+  /** The blocks that each get a scale in a plain update, in order. */
+  blocks: ReadonlyArray<{ name: string; size: number }>;
+}
+
+/** The layout of an update for a model with `rows` announced rows. */
+export function updateLayout(config: ModelConfig, rows = 0): UpdateLayout {
+  if (!Number.isInteger(rows) || rows < 0 || rows > config.numItems)
+    throw new RangeError(`updateLayout: rows must be an integer in [0, ${config.numItems}], got ${rows}`);
+  const blocks = federatedShapes(config).map(([name, shape]) => ({ name, size: shape.reduce((a, b) => a * b, 1) }));
+  const denseSize = blocks.reduce((n, b) => n + b.size, 0);
+  if (rows > 0) blocks.push({ name: ROWS_BLOCK, size: rows * config.embedDim });
+  return { denseSize, rows, embedDim: config.embedDim, length: denseSize + rows * config.embedDim, blocks };
+}
+
 /** The bucket for `count` examples. */
 export function exampleBucket(count: number): number {
   let b: number = EXAMPLE_BUCKETS[0];
@@ -104,9 +138,23 @@ export function l2Norm(v: Float32Array): number {
   return Math.sqrt(s);
 }
 
-/** Writes an update: `values` are the int8 codes, already clipped, noised and quantized by the client. */
+/**
+ * The header's padded length: its JSON with the widest values the fields that differ between the
+ * devices of a round can take (the example bucket, every scale), so that the header, and so the
+ * whole update, has the same byte length for every device of the round.
+ */
+function paddedHeaderLength(header: UpdateHeader): number {
+  const widest = { ...header, exampleBucket: 64, scales: header.scales.map(() => -1.2345678901234567e-300) };
+  return new TextEncoder().encode(JSON.stringify(widest)).length;
+}
+
+/**
+ * Writes an update: `values` are the int8 codes, already clipped, noised and quantized by the
+ * client. The header JSON is padded with spaces (JSON ignores them) to {@link paddedHeaderLength}.
+ */
 export function encodeUpdate(header: UpdateHeader, values: Int8Array): Uint8Array {
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const text = JSON.stringify(header);
+  const json = new TextEncoder().encode(text + ' '.repeat(Math.max(0, paddedHeaderLength(header) - text.length)));
   const out = new Uint8Array(8 + json.length + values.length);
   out.set(new TextEncoder().encode(UPDATE_MAGIC), 0);
   new DataView(out.buffer).setUint32(4, json.length, true);
@@ -116,11 +164,12 @@ export function encodeUpdate(header: UpdateHeader, values: Int8Array): Uint8Arra
 }
 
 /**
- * Reads an update and checks it against the model it claims to update: magic, header fields and
- * types, one scale per tensor, and exactly {@link federatedSize} values. Throws
- * {@link UpdateFormatError} with a machine-readable `reason` otherwise.
+ * Reads an update and checks it against the layout of the round it names (`layout`, or a function
+ * from its `roundId` to the layout): magic, header fields and types, one scale per block, and
+ * exactly `layout.length` values. Throws {@link UpdateFormatError} with a machine-readable
+ * `reason` otherwise.
  */
-export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdate {
+export function decodeUpdate(bytes: Uint8Array, layout: UpdateLayout | ((roundId: string) => UpdateLayout)): ModelUpdate {
   const fail = (reason: string, message: string): never => {
     throw new UpdateFormatError(reason, message);
   };
@@ -168,16 +217,17 @@ export function decodeUpdate(bytes: Uint8Array, config: ModelConfig): ModelUpdat
   if (!(EXAMPLE_BUCKETS as readonly number[]).includes(header.exampleBucket))
     fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
   if (!/^[0-9a-f]{32,64}$/.test(header.nonce)) fail('bad_nonce', 'nonce must be 32-64 lowercase hex digits');
-  const shapes = federatedShapes(config);
-  if (header.scales.length !== shapes.length) fail('wrong_shape', `expected ${shapes.length} scales, got ${header.scales.length}`);
-  const size = federatedSize(config);
+  const l = typeof layout === 'function' ? layout(header.roundId) : layout;
+  const rowsNote = l.rows > 0 ? ` (the dense tensors and ${l.rows} announced rows)` : '';
+  if (header.scales.length !== l.blocks.length)
+    fail('wrong_shape', `expected ${l.blocks.length} scales${rowsNote} for round ${header.roundId}, got ${header.scales.length}`);
+  const size = l.length;
   const values = bytes.length - 8 - headerLength;
-  if (values !== size) fail('wrong_shape', `expected ${size} values for this model version, got ${values}`);
+  if (values !== size) fail('wrong_shape', `expected ${size} values${rowsNote} for round ${header.roundId}, got ${values}`);
   const codes = new Int8Array(bytes.buffer, bytes.byteOffset + 8 + headerLength, size);
   const delta = new Float32Array(size);
   let offset = 0;
-  shapes.forEach(([, shape], t) => {
-    const n = shape.reduce((a, b) => a * b, 1);
+  l.blocks.forEach(({ size: n }, t) => {
     const scale = header.scales[t]!;
     for (let i = 0; i < n; i++) delta[offset + i] = codes[offset + i]! * scale;
     offset += n;

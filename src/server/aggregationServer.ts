@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,10 +15,11 @@ import { readBody } from './readBody';
 import { RoundManager } from './roundManager';
 import { resolveServerOptions, type AggregationServerOptions, type ResolvedOptions } from './serverOptions';
 import { StorageError } from './updateLog';
-import { checkContentType, maxUpdateBytes, tooLarge, validateUpdate } from './validateUpdate';
-import { maxReportBytes, validateSecureReport } from './secureAggregation/leaderShares';
+import { checkContentType, tooLarge, validateUpdate } from './validateUpdate';
+import { validateSecureReport } from './secureAggregation/leaderShares';
 import { SECURE_REPORT_CONTENT_TYPE } from '../federated/secureAggregation/secureReport';
 import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
+import { CatalogueError } from './catalogue';
 
 /**
  * The aggregation server's HTTP API (paths below are under `basePath`):
@@ -29,7 +31,11 @@ import { SERVED_FILES, VERSION_PATTERN } from './versionStore';
  * - `POST /v1/updates` (body: one update, `Content-Type: application/vnd.edge-personalize.update`)
  *   → `202 { accepted: true, roundId, received, target }`, sent only once the update is fsynced;
  *   or `{ accepted: false, reason, message }` with 400/409/413/415/429/503 (see validateUpdate.ts);
- * - `GET /v1/status` → rounds, versions, per-round and cumulative ε, counts, recent updates.
+ * - `GET /v1/status` → rounds, versions, per-round and cumulative ε, counts, recent updates;
+ * - `POST /v1/admin/catalogue` (only with an admin token; `Authorization: Bearer <token>`, JSON
+ *   `{ items: [{ id, name?, category? }] }`) → `202 { added: [{ id, row }], publishedFrom }`: new
+ *   products, published with the next version (see catalogue.ts); 404 without a token configured,
+ *   401 for a wrong one, 400/409 for malformed or duplicate items (nothing is added then).
  *
  * Browsers may call it from `allowedOrigins` only (CORS). Neither bodies nor client addresses
  * are ever logged or stored; addresses live in the rate limiter's memory only.
@@ -49,6 +55,15 @@ export interface AggregationServer {
 }
 
 type Headers = Record<string, string>;
+
+/** The largest admin request body (1,000 items of a few hundred bytes). */
+const MAX_ADMIN_BYTES = 1 << 20;
+
+/** Constant-time comparison of a presented secret with the expected one (hashed first: equal lengths). */
+function sameSecret(presented: string, expected: string): boolean {
+  const h = (x: string): Buffer => createHash('sha256').update(x).digest();
+  return timingSafeEqual(h(presented), h(expected));
+}
 
 /** A type-2 TokenRequest is 2 + 1 + 256 bytes; a little slack for other key sizes. */
 const MAX_TOKEN_REQUEST_BYTES = 1024;
@@ -97,7 +112,6 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
   const rounds = new RoundManager(opts);
   const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit.burst, opts.rateLimit.perMinute, opts.now) : null;
   const secure = opts.secureAggregation;
-  const bodyLimit = secure ? maxReportBytes(rounds.secureContext().length, secure.bits) : maxUpdateBytes(rounds.modelConfig);
   let tokens: ParticipationTokens | null = null;
   try {
     tokens = opts.participationTokens ? openParticipationTokens(opts.dataDir, opts.participationTokens) : null;
@@ -196,6 +210,7 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
           }
       : checkContentType(contentType);
     if (badType) return refuse(res, badType, { Connection: 'close' });
+    const bodyLimit = rounds.maxBodyBytes();
     const body = await admitAndRead(req, res, bodyLimit, tooLarge(bodyLimit));
     if (!body) return;
     const checked = secure
@@ -312,8 +327,41 @@ export function createAggregationServer(options: AggregationServerOptions): Aggr
     );
   }
 
+  /** `POST /v1/admin/catalogue`: new products (see the API list above). Never answered cross-origin. */
+  async function postCatalogue(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') return sendJson(res, 405, { reason: 'method_not_allowed', message: 'use POST' }, { Allow: 'POST' });
+    const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    if (!sameSecret(auth, opts.adminToken!))
+      return sendJson(
+        res,
+        401,
+        { reason: 'unauthorized', message: 'the admin route needs Authorization: Bearer <the admin token>' },
+        { 'WWW-Authenticate': 'Bearer', Connection: 'close' },
+      );
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type !== 'application/json')
+      return sendJson(res, 415, { reason: 'content_type', message: 'Content-Type must be application/json' }, { Connection: 'close' });
+    const body = await readBody(req, MAX_ADMIN_BYTES);
+    if (body === 'aborted') return void res.destroy();
+    if (body === 'too_large')
+      return sendJson(res, 413, { reason: 'too_large', message: `at most ${MAX_ADMIN_BYTES} bytes` }, { Connection: 'close' });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    } catch {
+      return sendJson(res, 400, { reason: 'bad_request', message: 'the body is not UTF-8 JSON' });
+    }
+    try {
+      sendJson(res, 202, rounds.addItems(parsed));
+    } catch (err) {
+      if (err instanceof CatalogueError) return sendJson(res, err.status, { reason: err.reason, message: err.message });
+      throw err;
+    }
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams): Promise<void> {
     const method = req.method ?? 'GET';
+    if (path === '/v1/admin/catalogue' && opts.adminToken) return postCatalogue(req, res);
     const file = /^\/v1\/models\/([^/]+)\/([^/]+)$/.exec(path);
     const allow =
       path === '/v1/updates' || path === '/v1/tokens' ? 'POST' : path === '/v1/model' || path === '/v1/status' || file ? 'GET, HEAD' : null;

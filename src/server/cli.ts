@@ -22,6 +22,11 @@ const USAGE = `usage: edge-personalize <command>
 
   serve [options]          runs the aggregation server (serve --help lists its options;
                            in a clone: npm run server -- [options])
+  add-items --server URL FILE
+                           adds the products in FILE (JSON {"items": [{"id", "name", "category"}]})
+                           to a running server's catalogue (its admin route; the token from
+                           --admin-token-file FILE or EDGE_PERSONALIZE_ADMIN_TOKEN); they are
+                           published with the next version and trained from the round after
   assets DIR               copies the files the SDK loads beside its Worker (the Worker, its tfjs
                            chunks, the wasm binaries, the web-vitals module) into DIR, for a site
                            that bundles the SDK: serve DIR and set workerUrl to DIR's
@@ -43,6 +48,9 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --example-cap N          example buckets above N count as N (default 16)
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
+  --rows-per-round N       item-embedding rows each round trains (default: as many as fit one
+                           upload of 256 KB as masked for secure aggregation, at most the
+                           catalogue; 0 = none; more than fit is refused with the arithmetic)
   --clip F                 L2 clip norm devices apply (default 0.1)
   --device-lr F            learning rate devices train with, in (0, 1] (default 0.02)
   --device-epochs N        local passes over a device's sessions, 1-5 (default 1)
@@ -74,6 +82,11 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
                            options: --data (default .data/helper), --port (default 8788), --host,
                            --min-cohort N (default 2), --max-cohort N (default 1000),
                            --helper-token-file
+  --admin-token-file FILE  enables POST /v1/admin/catalogue (new products, see add-items) with the
+                           token in FILE (or EDGE_PERSONALIZE_ADMIN_TOKEN), ≥ 16 characters;
+                           without one the route does not exist
+  --catalogue FILE         the shop's catalogue, JSON [{"id", "category"}, …]: a new product of a
+                           known category starts from its category's rows
   --help                   this text
 `;
 
@@ -91,6 +104,7 @@ const OPTIONS = [
   'example-cap',
   'expected-weight',
   'server-lr',
+  'rows-per-round',
   'clip',
   'device-lr',
   'device-epochs',
@@ -111,6 +125,8 @@ const OPTIONS = [
   'helper',
   'helper-token-file',
   'role',
+  'admin-token-file',
+  'catalogue',
 ];
 
 const HELPER_OPTIONS = ['role', 'data', 'port', 'host', 'min-cohort', 'max-cohort', 'helper-token-file'];
@@ -206,6 +222,42 @@ async function serveHelper(argv: string[]): Promise<void> {
 
 const log = (line: string): void => console.log(`server: ${line}`);
 
+/** The admin token: from --admin-token-file, else EDGE_PERSONALIZE_ADMIN_TOKEN; undefined when neither is set. */
+function adminToken(args: Map<string, string>): string | undefined {
+  const file = args.get('admin-token-file');
+  const token = file ? readFileSync(file, 'utf8').trim() : process.env.EDGE_PERSONALIZE_ADMIN_TOKEN;
+  if (token !== undefined && token.length < 16) throw new UsageError('the admin token must have at least 16 characters');
+  return token || undefined;
+}
+
+/** `add-items --server URL FILE`: posts FILE to the server's admin route and prints the rows it gave. */
+async function addItems(argv: string[]): Promise<void> {
+  const file = argv.at(-1);
+  if (!file || file.startsWith('--'))
+    throw new UsageError('usage: edge-personalize add-items --server URL [--admin-token-file FILE] ITEMS.json');
+  const args = parseArgs(argv.slice(0, -1), ['server', 'admin-token-file']);
+  const server = args.get('server');
+  const token = adminToken(args);
+  if (!server || !token)
+    throw new UsageError('add-items needs --server URL and the admin token (--admin-token-file FILE or EDGE_PERSONALIZE_ADMIN_TOKEN)');
+  const res = await fetch(`${server.replace(/\/+$/, '')}/v1/admin/catalogue`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: readFileSync(file),
+  }).catch((err: Error) => {
+    throw new UsageError(`cannot reach ${server}: ${err.message}`);
+  });
+  const answer = (await res.json().catch(() => ({}))) as {
+    added?: Array<{ id: string; row: number }>;
+    publishedFrom?: string;
+    message?: string;
+  };
+  if (res.status !== 202) throw new UsageError(`the server refused (HTTP ${res.status}): ${answer.message ?? ''}`);
+  console.log(
+    `add-items: ${answer.added!.length} items added (rows ${answer.added![0]!.row}-${answer.added!.at(-1)!.row}), published with ${answer.publishedFrom}`,
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   // `serve` is the command; without one (npm run server) the options are the server's too.
   const [command, ...rest] = argv;
@@ -214,6 +266,7 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'serve') return serve(rest);
+  if (command === 'add-items') return addItems(rest);
   if (command === 'assets') {
     if (rest.length !== 1 || rest[0]!.startsWith('-')) throw new UsageError('usage: edge-personalize assets DIR');
     const copied = copySdkAssets(rest[0]!);
@@ -273,6 +326,7 @@ async function serve(argv: string[]): Promise<void> {
     exampleCap: num('example-cap', 1, 1e6),
     expectedWeight: num('expected-weight', 1e-6, 1),
     serverLr: num('server-lr', 1e-9, 1e3),
+    rowsPerRound: int('rows-per-round', 0, 1e9),
     clipNorm: num('clip', 1e-9, 1e6),
     deviceLr: num('device-lr', 1e-9, 1),
     deviceEpochs: int('device-epochs', 1, 5),
@@ -292,6 +346,8 @@ async function serve(argv: string[]): Promise<void> {
       .map((o) => o.trim())
       .filter(Boolean),
     secureAggregation,
+    adminToken: adminToken(args),
+    itemCategories: args.has('catalogue') ? readCategories(args.get('catalogue')!) : undefined,
     log,
   });
   const port = int('port', 0, 65535) ?? 8787;
@@ -330,3 +386,18 @@ async function serve(argv: string[]): Promise<void> {
 }
 
 runCli('server', main, ['ServerConfigError', 'DataDirError']);
+
+/** id → category from a catalogue file (JSON [{ id, category }, …], e.g. models/online-retail/data/catalogue.json). */
+function readCategories(file: string): Record<string, string> {
+  let list: unknown;
+  try {
+    list = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--catalogue ${file}: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(list)) throw new UsageError(`--catalogue ${file} must hold a JSON array of {"id", "category"}`);
+  const out: Record<string, string> = {};
+  for (const p of list as Array<{ id?: unknown; category?: unknown }>)
+    if (typeof p?.id === 'string' && typeof p.category === 'string') out[p.id] = p.category;
+  return out;
+}

@@ -12,13 +12,18 @@ export interface NoiseCheck {
 
 /**
  * Refuses settings whose noise would swamp the model (throws {@link ServerConfigError} with the
- * arithmetic): with a target of 5 and σ = C = 1, one honest round once added noise of norm 26.8
+ * arithmetic), over the values a round trains: the dense tensors and the announced rows: with a target of 5 and σ = C = 1, one honest round once added noise of norm 26.8
  * to a model whose trainable weights have norm 24.3 and took Recall@20 from 0.335 to 0.096.
  */
-export function checkNoise(o: ResolvedOptions, trainable: Float32Array): NoiseCheck {
-  const d = trainable.length;
-  let sq = 0;
-  for (let i = 0; i < d; i++) sq += trainable[i]! * trainable[i]!;
+export function checkNoise(
+  o: ResolvedOptions,
+  trainable: Float32Array,
+  /** The announced rows of a round: their values and (expected) squared norm, counted with the dense ones. */
+  rows: { values: number; squaredNorm: number } = { values: 0, squaredNorm: 0 },
+): NoiseCheck {
+  const d = trainable.length + rows.values;
+  let sq = rows.squaredNorm;
+  for (let i = 0; i < trainable.length; i++) sq += trainable[i]! * trainable[i]!;
   const weightsNorm = Math.sqrt(sq);
   // A full round's sum carries the noise of `target` devices (std noiseStd each, per value). In a
   // plain round noiseStd = σ·C/√target, so this is serverLr·σ·C·√d/(target·expectedWeight); with

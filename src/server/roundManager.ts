@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkManifest } from '../model/plain/modelFile';
 import type { ModelConfig } from '../model/plain/modelConfig';
-import { decodeUpdate } from '../federated/modelUpdate';
+import { decodeUpdate, updateLayout, type UpdateLayout } from '../federated/modelUpdate';
 import { DataDirLock } from './dataDirLock';
 import { accumulate, applyFedAvg, fedAvgDenominator, trainableVector, withTrainable } from './fedAvg';
 import { epsilonFor } from './privacyAccountant';
@@ -29,6 +29,10 @@ import {
 } from './secureAggregation/leaderShares';
 import { noiseCohort } from './serverOptions';
 import { VersionStore, type MasterModel } from './versionStore';
+import { RoundRows, RowSums } from './roundRows';
+import { rowsPerRound } from './rowsPerRound';
+import { appendItems, checkNewItems, type CatalogueItem } from './catalogue';
+import { toRowRanges, type RowRanges } from '../federated/announcedRows';
 
 /** One accepted update as the status endpoint shows it: no address, no content. */
 export interface RecentUpdate {
@@ -64,7 +68,8 @@ const RECENT_KEPT = 50;
 export class RoundManager {
   private readonly store: UpdateStore;
   private readonly versions: VersionStore;
-  private readonly config: ModelConfig;
+  /** The model's shape: the dense tensors never change; `numItems` grows with the catalogue. */
+  private config: ModelConfig;
   private ledger: PrivacyLedger;
   private state: ServerState;
   private master: MasterModel;
@@ -93,7 +98,11 @@ export class RoundManager {
   /** Why the last request to the helper failed (null: it did not), and when to ask again. */
   private helperFailure: string | null = null;
   private helperRetryAt = 0;
-  private vectorLength = 0;
+  /** The rows of the rounds (see roundRows.ts) and the open round's sum of row updates (plain rounds). */
+  private rows!: RoundRows;
+  private rowSums!: RowSums;
+  /** Rows per round as the options and the model allow (see rowsPerRound.ts). */
+  private rowsPerRound: number;
   /** Set by {@link shutdown}: a helper answer arriving later changes nothing. */
   private stopped = false;
 
@@ -131,8 +140,13 @@ export class RoundManager {
         };
       }
       this.config = this.master.weights.config;
-      this.vectorLength = trainableVector(this.master.weights.dense, this.config).length;
-      this.noiseCheck = checkNoise(opts, trainableVector(this.master.weights.dense, this.config));
+      this.rowsPerRound = rowsPerRound(this.config, this.secure?.bits ?? null, opts.rowsPerRound);
+      this.rows = RoundRows.resume(this.config, this.rowsPerRound, this.state.rows, this.state.round.id, !saved);
+      this.state = { ...this.state, rows: this.rows.state };
+      this.noiseCheck = checkNoise(opts, trainableVector(this.master.weights.dense, this.config), {
+        values: this.rowsPerRound * this.config.embedDim,
+        squaredNorm: this.rowsPerRound * meanSquaredRowNorm(this.master.weights.items, this.config.embedDim),
+      });
       this.ledger = new PrivacyLedger(opts.delta, this.state.ledger ?? undefined);
       this.keepVersionWindow();
       this.store.saveState(this.state);
@@ -161,15 +175,16 @@ export class RoundManager {
     return this.state.versions[this.state.versions.length - 1]!;
   }
 
-  /** The model's shape (the same for every version). */
+  /** The model's shape (the dense tensors are the same for every version; the item table may grow). */
   get modelConfig(): ModelConfig {
     return this.config;
   }
 
-  /** The open round. */
-  get round(): { id: string; target: number; received: number; deadline: string; samplingRate: number } {
+  /** The open round; `rows`: the item rows it trains, ascending, as inclusive ranges (see announcedRows.ts). */
+  get round(): { id: string; target: number; received: number; deadline: string; samplingRate: number; rows: RowRanges } {
     return {
       id: String(this.state.round.id),
+      rows: toRowRanges(this.rows.rowsOf(this.state.round.id)),
       target: this.opts.targetUpdates,
       received: this.weights.length,
       deadline: new Date(this.state.round.deadline).toISOString(),
@@ -194,7 +209,7 @@ export class RoundManager {
   /** What {@link validateUpdate} needs, as of now. */
   context(): ValidationContext {
     return {
-      config: this.config,
+      layoutFor: (roundId) => this.layoutFor(roundId),
       clipNorm: this.opts.clipNorm,
       noiseStd: this.opts.noiseStd,
       versionIndex: this.versionIndex(),
@@ -204,6 +219,11 @@ export class RoundManager {
       hasNonce: (n) => this.nonces.has(n),
       weightPolicy: { exampleCap: this.opts.exampleCap, stalenessDecay: this.opts.stalenessDecay },
     };
+  }
+
+  /** The layout of an update for round `roundId` (the open round's for a round not known). */
+  layoutFor(roundId: string): UpdateLayout {
+    return this.rows.layout(this.rows.knows(roundId) ? roundId : this.state.round.id);
   }
 
   /** A version's index among every version ever published (the state keeps only the newest few). */
@@ -270,7 +290,7 @@ export class RoundManager {
       };
     }
     const free = freeBytes(this.opts.dataDir);
-    const perUpdate = this.secure ? maxReportBytes(this.vectorLength, this.secure.bits) : maxUpdateBytes(this.config);
+    const perUpdate = this.maxBodyBytes();
     const needed = 2 * this.versionBytes + (this.opts.targetUpdates - this.weights.length + 1) * perUpdate + (1 << 20);
     if (free !== null && free < needed) {
       return {
@@ -292,7 +312,7 @@ export class RoundManager {
   accept(accepted: AcceptedUpdate, bytes: Uint8Array, tokenId?: string): { ack: AcceptResult; durable: Promise<void> } {
     const h = accepted.update.header;
     return this.appendToRound(this.logMeta(h.nonce, accepted.weight, accepted.staleness, h.modelVersion, tokenId), bytes, (meta) =>
-      this.add(meta, accepted.update.delta, bytes.length),
+      this.add(meta, h.roundId, accepted.update.delta, bytes.length),
     );
   }
 
@@ -316,10 +336,16 @@ export class RoundManager {
     return { ack: { roundId: String(this.state.round.id), received: this.weights.length, target: this.opts.targetUpdates }, durable };
   }
 
+  /** The body limit of an upload to the open round (a plain update, or a secure report). */
+  maxBodyBytes(): number {
+    const layout = this.layoutFor(String(this.state.round.id));
+    return this.secure ? maxReportBytes(layout.length, this.secure.bits) : maxUpdateBytes(layout);
+  }
+
   /** What {@link validateSecureReport} needs, as of now (secure aggregation only). */
   secureContext(): SecureContext {
     return {
-      length: this.vectorLength,
+      length: this.openLength(),
       clipNorm: this.opts.clipNorm,
       noiseStd: this.opts.noiseStd,
       secure: this.secure!,
@@ -355,6 +381,29 @@ export class RoundManager {
    */
   tokenSpent(tokenId: string): boolean {
     return this.nonces.has(TOKEN_PREFIX + tokenId);
+  }
+
+  /**
+   * Adds products to the catalogue (`body`: `{ items: [{ id, name?, category? }] }`): checked
+   * all together (throws `CatalogueError`; nothing is stored then), stored durably in the state,
+   * and published with the next version, appended to the vocabulary (see catalogue.ts), their
+   * rows trained first from the round after. Returns each item's row.
+   */
+  addItems(body: unknown): { added: Array<{ id: string; row: number }>; publishedFrom: string } {
+    const pending = this.state.catalogue?.pending ?? [];
+    const known = new Set([...this.master.vocab, ...pending.map((i) => i.id)]);
+    const items = checkNewItems(body, (id) => known.has(id));
+    const categories = { ...(this.state.catalogue?.categories ?? {}) };
+    for (const i of items) if (i.category !== undefined) categories[i.id] = i.category;
+    const state: ServerState = { ...this.state, catalogue: { pending: [...pending, ...items], categories } };
+    this.store.saveState(state);
+    this.state = state;
+    const first = this.master.vocab.length + pending.length;
+    this.opts.log(`catalogue: ${items.length} items added; published with the version round ${this.state.round.id} closes`);
+    return {
+      added: items.map((i, k) => ({ id: i.id, row: first + k })),
+      publishedFrom: `the version round ${this.state.round.id} publishes`,
+    };
   }
 
   /** Counts a refusal by reason (for the status endpoint). */
@@ -454,10 +503,10 @@ export class RoundManager {
       const records = readUpdateLog(this.log.path).records;
       if (records.length < n)
         return this.abandonRound(now, `its log holds ${records.length} reports, ${n} were summed: the cohort is lost`);
-      const reports = records.slice(0, n).map((r) => decodeSecureReport(r.bytes, this.vectorLength));
+      const reports = records.slice(0, n).map((r) => decodeSecureReport(r.bytes, this.openLength()));
       const started = performance.now();
       this.summing = s.helper
-        .aggregate(helperRequest(id, this.vectorLength, s.bits, reports))
+        .aggregate(helperRequest(id, this.openLength(), s.bits, reports))
         .then(
           (answer) => this.finishSecure(id, reports, answer, started),
           (err: Error) => {
@@ -498,10 +547,10 @@ export class RoundManager {
           ? this.shares
           : leaderSum(
               reports.filter((r) => ids.has(r.header.reportId)),
-              this.vectorLength,
+              this.openLength(),
               s.bits,
             );
-      sum = combine(leader, answer, { length: this.vectorLength, bits: s.bits, step: s.step, summed });
+      sum = combine(leader, answer, { length: this.openLength(), bits: s.bits, step: s.step, summed });
     } catch (err) {
       return this.abandonRound(now, (err as Error).message);
     }
@@ -519,13 +568,16 @@ export class RoundManager {
     if (this.stopped) return;
     const id = this.state.round.id;
     const reports = this.state.round.closing?.reports ?? this.weights.length;
+    const rows = this.rows.next(id, null, this.oldestAcceptedRound(id + 1));
     const state: ServerState = {
       ...this.state,
       round: { id: id + 1, openedAt: now, deadline: now + this.opts.roundDeadlineMs },
+      rows: rows.state,
       abandoned: [...(this.state.abandoned ?? []), { id, reports, reason: why, at: now }].slice(-RECENT_ROUNDS),
     };
     this.store.saveState(state); // the commit point: before it, a restart resumes the round
     this.state = state;
+    this.rows = rows;
     this.helperFailure = null;
     this.helperRetryAt = 0;
     try {
@@ -590,6 +642,12 @@ export class RoundManager {
           : null,
       },
       accepting: this.admission()?.reason ?? 'yes',
+      // The item rows rounds train (the open round's are in `round.rows`): chosen by the server, never by a device.
+      rows: { perRound: this.rows.perRound, untrained: this.rows.untrained, numItems: this.config.numItems },
+      catalogue: {
+        pending: (this.state.catalogue?.pending ?? []).length,
+        next: (this.state.catalogue?.pending ?? []).slice(0, 50).map((i) => i.id),
+      },
       privacy: {
         budget: { maxEpsilon: Number.isFinite(o.maxEpsilon) ? o.maxEpsilon : null, spent: this.state.budgetSpent },
         noiseCheck: this.noiseCheck,
@@ -676,9 +734,41 @@ export class RoundManager {
     return this.state.round.id - this.opts.maxStaleness - 1;
   }
 
-  private add(meta: LogMeta, delta: Float32Array, bytes: number): void {
-    accumulate(this.sum, delta, meta.weight);
+  /** Adds a plain update for round `roundId`: its dense part to the sum, its rows to those rows' sums. */
+  private add(meta: LogMeta, roundId: string, delta: Float32Array, bytes: number): void {
+    const dense = this.sum.length;
+    accumulate(this.sum, delta.subarray(0, dense), meta.weight);
+    this.rowSums.add(this.rows.rowsOf(roundId), delta.subarray(dense), meta.weight);
     this.note(meta, bytes);
+  }
+
+  /** `weights` with `added` appended to the item table and the vocabulary (nothing changes when there are none). */
+  private grow(weights: ModelWeightsOf<MasterModel>, added: readonly CatalogueItem[]) {
+    const vocab = this.master.vocab;
+    if (added.length === 0) return { weights, vocab, rows: this.rows, added, first: vocab.length, starts: [] as string[] };
+    const categories = this.state.catalogue?.categories ?? {};
+    const grown = appendItems(weights.items, vocab, this.config.embedDim, added, (id) => categories[id] ?? this.opts.itemCategories[id]);
+    const config = { ...this.config, numItems: grown.vocab.length };
+    const perRound = rowsPerRound(config, this.secure?.bits ?? null, this.opts.rowsPerRound);
+    const newRows = added.map((_, k) => vocab.length + k);
+    return {
+      weights: { ...weights, config, items: grown.items },
+      vocab: grown.vocab,
+      rows: this.rows.grown(config, perRound, newRows),
+      added,
+      first: vocab.length,
+      starts: grown.starts as string[],
+    };
+  }
+
+  /** Values of a report for the open round. */
+  private openLength(): number {
+    return this.rows.layout(this.state.round.id).length;
+  }
+
+  /** The oldest round an update may still be for while `openRound` is open (see validateUpdate's round check). */
+  private oldestAcceptedRound(openRound: number): number {
+    return openRound - this.opts.maxStaleness;
   }
 
   /** Counts an accepted update or report in the open round (weight, nonce, token, recent list). */
@@ -700,15 +790,19 @@ export class RoundManager {
   private openLog(): void {
     const { log, records } = this.store.openRoundLog(this.state.round.id);
     this.log = log;
-    this.sum = new Float64Array(this.secure ? 0 : this.vectorLength);
-    this.shares = new Uint32Array(this.secure ? this.vectorLength : 0);
+    this.sum = new Float64Array(this.secure ? 0 : updateLayout(this.config).denseSize);
+    this.shares = new Uint32Array(this.secure ? this.openLength() : 0);
+    this.rowSums = new RowSums(this.config.embedDim);
     this.weights = [];
     for (const r of records) {
       try {
         if (this.secure) {
-          addShare(this.shares, decodeSecureReport(r.bytes, this.vectorLength).leaderShare, this.secure.bits);
+          addShare(this.shares, decodeSecureReport(r.bytes, this.openLength()).leaderShare, this.secure.bits);
           this.note(r.meta, r.bytes.length);
-        } else this.add(r.meta, decodeUpdate(r.bytes, this.config).delta, r.bytes.length);
+        } else {
+          const update = decodeUpdate(r.bytes, (id) => this.layoutFor(id));
+          this.add(r.meta, update.header.roundId, update.delta, r.bytes.length);
+        }
       } catch (err) {
         throw new DataDirError(`${log.path}: a logged update no longer decodes (${(err as Error).message})`);
       }
@@ -725,14 +819,34 @@ export class RoundManager {
     const parentVersion = this.currentVersion;
     const version = `${this.state.baseVersion}-r${id}`;
     const trainable = trainableVector(this.master.weights.dense, this.config);
-    let sum = secure ? secure.sum : this.sum;
-    if (equalWeights && !secure) {
+    const denseSize = trainable.length;
+    let sum = secure ? secure.sum.subarray(0, denseSize) : this.sum;
+    let rowSums = this.rowSums;
+    if (secure) {
+      // A secure report is for the open round: its values past the dense ones are that round's rows.
+      rowSums = new RowSums(this.config.embedDim);
+      rowSums.add(this.rows.rowsOf(id), secure.sum.subarray(denseSize), 1);
+    } else if (equalWeights) {
       sum = new Float64Array(sum.length);
-      for (const r of readUpdateLog(this.log.path).records) accumulate(sum, decodeUpdate(r.bytes, this.config).delta, 1);
+      rowSums = new RowSums(this.config.embedDim);
+      for (const r of readUpdateLog(this.log.path).records) {
+        const u = decodeUpdate(r.bytes, (round) => this.layoutFor(round));
+        accumulate(sum, u.delta.subarray(0, denseSize), 1);
+        rowSums.add(this.rows.rowsOf(u.header.roundId), u.delta.subarray(denseSize), 1);
+      }
       o.log(`round ${id}: its weights would spend too much ε; averaged with equal weights`);
     }
-    const next = applyFedAvg(trainable, sum, o.serverLr, fedAvgDenominator(o.targetUpdates, o.expectedWeight));
-    const weights = { ...this.master.weights, dense: withTrainable(this.master.weights.dense, next, this.config) };
+    // The same fixed denominator for the rows as for the dense tensors (see fedAvg.ts).
+    const denominator = fedAvgDenominator(o.targetUpdates, o.expectedWeight);
+    const next = applyFedAvg(trainable, sum, o.serverLr, denominator);
+    const applied = rowSums.apply(this.master.weights.items, o.serverLr / denominator);
+    const weights = { ...this.master.weights, items: applied.items, dense: withTrainable(this.master.weights.dense, next, this.config) };
+    const summed = secure ? secure.summed : this.weights.length;
+    // The noise's share of a row's change: embedDim values, each the sum of `summed` devices' noise, scaled.
+    const noiseEnergy = this.config.embedDim * summed * ((o.serverLr * o.noiseStd) / denominator) ** 2;
+    // Products added since the last version: appended, scheduled first from the next round.
+    const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
+    const rows = grown.rows.next(id, { rows: applied.rows, delta: applied.delta, noiseEnergy }, this.oldestAcceptedRound(id + 1));
     const epsilon = epsilonFor({ ...privacy, rounds: 1, delta: o.delta }).epsilon;
     const closed: ClosedRound = {
       id,
@@ -745,7 +859,10 @@ export class RoundManager {
       epsilon: Number.isFinite(epsilon) ? epsilon : null,
       closedAt: now,
     };
-    this.versions.publish(version, weights, this.master.vocab, {
+    this.versions.publish(version, grown.weights, grown.vocab, {
+      ...(grown.added.length > 0
+        ? { catalogue: { added: grown.added.map((i, k) => ({ id: i.id, row: grown.first + k, start: grown.starts[k] })) } }
+        : {}),
       federated: {
         ...closed,
         baseVersion: this.state.baseVersion,
@@ -762,18 +879,24 @@ export class RoundManager {
       versions: [...this.state.versions, version].slice(-o.keepVersions),
       versionsPublished: this.state.versionsPublished + 1,
       round: { id: id + 1, openedAt: now, deadline: now + o.roundDeadlineMs },
+      rows: rows.state,
+      ...(this.state.catalogue ? { catalogue: { ...this.state.catalogue, pending: [] } } : {}),
       closed: [...this.state.closed, closed].slice(-RECENT_ROUNDS),
       totals: { rounds: this.state.totals.rounds + 1, updates: this.state.totals.updates + closed.updates },
       ledger: ledger.snapshot(),
     };
     this.store.saveState(state); // the commit point: before it, a restart redoes this round's close
     this.state = state;
-    this.master = { ...this.master, weights };
+    this.master = { ...this.master, weights: grown.weights, vocab: grown.vocab };
+    this.config = grown.weights.config;
+    this.rowsPerRound = grown.rows.perRound;
+    this.rows = rows;
     this.ledger = ledger;
     // The new round starts empty whatever happens next: its log is opened below, and if that
     // fails no update is accepted (see admission) until it opens at a later tick.
     this.sum = new Float64Array(this.sum.length);
-    this.shares = new Uint32Array(this.shares.length);
+    this.shares = new Uint32Array(this.secure ? this.openLength() : 0);
+    this.rowSums = new RowSums(this.config.embedDim);
     this.weights = [];
     try {
       this.log.close();
@@ -805,7 +928,16 @@ export class RoundManager {
   }
 }
 
+type ModelWeightsOf<M extends { weights: unknown }> = M['weights'];
+
 const fmtEpsilon = (e: number): string => (Number.isFinite(e) ? e.toFixed(3) : '∞');
+
+/** The mean squared L2 norm of a table's rows of `dim` values. */
+function meanSquaredRowNorm(items: Float32Array, dim: number): number {
+  let s = 0;
+  for (let i = 0; i < items.length; i++) s += items[i]! * items[i]!;
+  return items.length > 0 ? s / (items.length / dim) : 0;
+}
 
 /** Free bytes for an unprivileged writer on the file system holding `dir`, or null when unknown. */
 function freeBytes(dir: string): number | null {

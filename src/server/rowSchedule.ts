@@ -55,7 +55,8 @@ export class RowSchedule {
   private _popularity: Float64Array | null = null;
 
   constructor(o: RowScheduleOptions, state?: RowScheduleState) {
-    if (!Number.isInteger(o.numItems) || o.numItems < 1) throw new RangeError(`RowSchedule: numItems must be a positive integer, got ${o.numItems}`);
+    if (!Number.isInteger(o.numItems) || o.numItems < 1)
+      throw new RangeError(`RowSchedule: numItems must be a positive integer, got ${o.numItems}`);
     if (!Number.isInteger(o.rowsPerRound) || o.rowsPerRound < 0 || o.rowsPerRound > o.numItems)
       throw new RangeError(`RowSchedule: rowsPerRound must be an integer in [0, ${o.numItems}], got ${o.rowsPerRound}`);
     const share = o.exploitShare ?? 0.5;
@@ -65,7 +66,8 @@ export class RowSchedule {
     this._exploit = Math.floor(o.rowsPerRound * share);
     this._usage = new Float64Array(o.numItems).fill(-1);
     const fresh = Array.from(o.newRows ?? [], Number);
-    for (const r of fresh) if (!Number.isInteger(r) || r < 0 || r >= o.numItems) throw new RangeError(`RowSchedule: new row ${r} is not a row of ${o.numItems}`);
+    for (const r of fresh)
+      if (!Number.isInteger(r) || r < 0 || r >= o.numItems) throw new RangeError(`RowSchedule: new row ${r} is not a row of ${o.numItems}`);
     this._untrained = [...new Set(fresh)];
     if (state) {
       this._cursor = state.cursor;
@@ -115,7 +117,8 @@ export class RowSchedule {
    * the noise alone gives one row (dim × the noise's variance on the average).
    */
   observe(rows: Int32Array, rowDelta: Float32Array, dim: number, noiseEnergy = 0): void {
-    if (rowDelta.length !== rows.length * dim) throw new RangeError(`RowSchedule.observe: ${rowDelta.length} values for ${rows.length} rows of ${dim}`);
+    if (rowDelta.length !== rows.length * dim)
+      throw new RangeError(`RowSchedule.observe: ${rowDelta.length} values for ${rows.length} rows of ${dim}`);
     const trained = new Set<number>();
     rows.forEach((r, k) => {
       let e = 0;
@@ -132,7 +135,8 @@ export class RowSchedule {
    * about the last 50 rounds count).
    */
   observePopularity(estimates: ArrayLike<number>, decay = 0.98): void {
-    if (estimates.length !== this.numItems) throw new RangeError(`RowSchedule.observePopularity: ${estimates.length} estimates for ${this.numItems} rows`);
+    if (estimates.length !== this.numItems)
+      throw new RangeError(`RowSchedule.observePopularity: ${estimates.length} estimates for ${this.numItems} rows`);
     if (!(decay >= 0 && decay <= 1)) throw new RangeError(`RowSchedule.observePopularity: decay must be in [0, 1], got ${decay}`);
     const p = (this._popularity ??= new Float64Array(this.numItems));
     for (let i = 0; i < this.numItems; i++) p[i] = decay * p[i]! + estimates[i]!;
@@ -141,7 +145,8 @@ export class RowSchedule {
   /** Rows added to the catalogue (e.g. new products): trained first, from the next round. */
   addRows(rows: ArrayLike<number>): void {
     for (const r of Array.from(rows, Number)) {
-      if (!Number.isInteger(r) || r < 0 || r >= this.numItems) throw new RangeError(`RowSchedule.addRows: ${r} is not a row of ${this.numItems}`);
+      if (!Number.isInteger(r) || r < 0 || r >= this.numItems)
+        throw new RangeError(`RowSchedule.addRows: ${r} is not a row of ${this.numItems}`);
       if (!this._untrained.includes(r)) this._untrained.push(r);
     }
   }

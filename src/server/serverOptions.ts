@@ -28,6 +28,23 @@ export interface AggregationServerOptions {
   exampleCap?: number;
   /** The average weight expected per update, for the fixed FedAvg denominator. Default 1. */
   expectedWeight?: number;
+  /**
+   * Item-embedding rows each round trains (announced on `GET /v1/model`, chosen by the server's
+   * row schedule). Default: as many as fit one upload of 256 KB as masked for secure aggregation
+   * (or as int8 for plain rounds), at most the catalogue (see rowsPerRound.ts); 0: no row is
+   * trained. More than fit is refused at start with the arithmetic.
+   */
+  rowsPerRound?: number;
+  /**
+   * The token of the admin route `POST /v1/admin/catalogue` (new products, see catalogue.ts),
+   * at least 16 characters, compared in constant time. Absent: the route does not exist (404).
+   */
+  adminToken?: string;
+  /**
+   * Categories of the base model's items (id → category), e.g. from the shop's catalogue: a new
+   * item of a known category starts from its category's rows. Default none.
+   */
+  itemCategories?: Record<string, string>;
   /** Server learning rate. Default 1. */
   serverLr?: number;
   /** L2 clip norm C devices apply. Default 0.1. */
@@ -88,7 +105,13 @@ export interface AggregationServerOptions {
 }
 
 /** Options with every default filled in and the derived device noise. */
-export type ResolvedOptions = Required<Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens' | 'secureAggregation'>> & {
+export type ResolvedOptions = Required<
+  Omit<AggregationServerOptions, 'rateLimit' | 'participationTokens' | 'secureAggregation' | 'rowsPerRound' | 'adminToken'>
+> & {
+  /** The admin route's token, or null: no admin route. */
+  adminToken: string | null;
+  /** As given (undefined: as many as fit; the model decides, see rowsPerRound.ts). */
+  rowsPerRound: number | undefined;
   secureAggregation: SecureAggregation | null;
   rateLimit: { burst: number; perMinute: number } | null;
   participationTokens: { issuerName: string; tokensPerAddressPerRound: number } | null;
@@ -115,6 +138,9 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     stalenessDecay: o.stalenessDecay ?? 0.5,
     exampleCap: o.exampleCap ?? 16,
     expectedWeight: o.expectedWeight ?? 1,
+    rowsPerRound: o.rowsPerRound,
+    adminToken: o.adminToken ?? null,
+    itemCategories: o.itemCategories ?? {},
     serverLr: o.serverLr ?? 1,
     clipNorm: o.clipNorm ?? 0.1,
     noiseMultiplier: o.noiseMultiplier ?? 1,
@@ -151,6 +177,10 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(
     Number.isInteger(r.minUpdates) && r.minUpdates >= 1 && r.minUpdates <= r.targetUpdates,
     'minUpdates must be an integer in [1, targetUpdates]',
+  );
+  check(
+    r.adminToken === null || (typeof r.adminToken === 'string' && r.adminToken.length >= 16),
+    'adminToken must have at least 16 characters',
   );
   check(r.roundDeadlineMs >= 1000, 'roundDeadlineMs must be ≥ 1000');
   check(Number.isInteger(r.maxStaleness) && r.maxStaleness >= 0, 'maxStaleness must be an integer ≥ 0');

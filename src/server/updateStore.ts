@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { PrivacyLedger, type LedgerSnapshot } from './privacyLedger';
 import { readUpdateLog, UpdateLog, type LogRecord } from './updateLog';
 import { writeFileDurable } from './writeFileDurable';
+import type { RoundRowsState } from './roundRows';
+import type { CatalogueState } from './catalogue';
 
 /**
  * The server's embedded storage: plain files under one data directory, no database to set up.
@@ -70,6 +72,14 @@ export interface ServerState {
      */
     closing?: { reports: number; since: number };
   };
+  /**
+   * The item rows of the rounds: the row schedule and the rows each recent round announced (see
+   * roundRows.ts). Absent in state written before rounds trained rows: the open round then
+   * trains none, the next ones do.
+   */
+  rows?: RoundRowsState;
+  /** Products added since the current version, and the categories of added items (see catalogue.ts). */
+  catalogue?: CatalogueState;
   /** The most recent abandoned secure rounds (for the status page). */
   abandoned?: AbandonedRound[];
   /** The most recent closed rounds (for the status page). */

@@ -1,12 +1,4 @@
-import type { ModelConfig } from '../model/plain/modelConfig';
-import {
-  decodeUpdate,
-  federatedShapes,
-  federatedSize,
-  UPDATE_CONTENT_TYPE,
-  UpdateFormatError,
-  type ModelUpdate,
-} from '../federated/modelUpdate';
+import { decodeUpdate, UPDATE_CONTENT_TYPE, UpdateFormatError, type ModelUpdate, type UpdateLayout } from '../federated/modelUpdate';
 import { updateWeight, type WeightPolicy } from './fedAvg';
 
 /**
@@ -59,7 +51,11 @@ export interface AcceptedUpdate {
 
 /** What the checks need to know about the server. */
 export interface ValidationContext {
-  config: ModelConfig;
+  /**
+   * The layout of an update for round `roundId` (the dense tensors and that round's announced
+   * rows); for a round the server does not know, the open round's (the round check refuses it).
+   */
+  layoutFor: (roundId: string) => UpdateLayout;
   clipNorm: number;
   noiseStd: number;
   /** Published versions, oldest first; the last is current. */
@@ -74,9 +70,9 @@ export interface ValidationContext {
 /** Largest update header accepted. */
 export const MAX_HEADER_BYTES = 4096;
 
-/** The body size limit for a model config: magic + length + the largest header + one int8 per value. */
-export function maxUpdateBytes(config: ModelConfig): number {
-  return 8 + MAX_HEADER_BYTES + federatedSize(config);
+/** The body size limit for a layout: magic + length + the largest header + one int8 per value. */
+export function maxUpdateBytes(layout: UpdateLayout): number {
+  return 8 + MAX_HEADER_BYTES + layout.length;
 }
 
 const reject = (status: number, reason: RejectReason, message: string): UpdateRejection => ({ ok: false, status, reason, message });
@@ -104,14 +100,14 @@ function headerHasNonFiniteScale(body: Uint8Array): boolean {
 }
 
 /**
- * The largest int8 step an honest device can use: its step is max|v|/127 per tensor, and an honest
+ * The largest int8 step an honest device can use: its step is max|v|/127 per block, and an honest
  * value is a clipped signal (|s_i| ≤ C) plus Gaussian noise; the largest of d Gaussians stays
  * below `σ_n·(√(2 ln 2d) + 4)` except with probability far below 1e-9. A larger step is refused:
  * otherwise codes of ±1 with an enormous step would pass any norm allowance that grows with the
  * step (one such update once overflowed the published model's scales).
  */
-export function maxScale(config: ModelConfig, clipNorm: number, noiseStd: number): number {
-  const d = federatedSize(config);
+export function maxScale(layout: UpdateLayout, clipNorm: number, noiseStd: number): number {
+  const d = layout.length;
   return (clipNorm + noiseStd * (Math.sqrt(2 * Math.log(2 * d)) + 4)) / 127;
 }
 
@@ -127,18 +123,20 @@ export function maxScale(config: ModelConfig, clipNorm: number, noiseStd: number
  *
  * This bounds what one update can do, not whether it was clipped: noise hides the signal, so
  * a device that sends no noise may send a signal of norm up to about σ_n·√d (see README.md).
+ * `d` is the whole layout, the announced rows included: the device clips dense values and rows as
+ * one vector, so one bound covers both.
  */
-export function normBound(config: ModelConfig, clipNorm: number, noiseStd: number, scales?: readonly number[]): number {
-  const d = federatedSize(config);
+export function normBound(layout: UpdateLayout, clipNorm: number, noiseStd: number, scales?: readonly number[]): number {
+  const d = layout.length;
   const v = noiseStd * noiseStd;
-  const cap = maxScale(config, clipNorm, noiseStd);
+  const cap = maxScale(layout, clipNorm, noiseStd);
   // The rounding allowance: one step per value, each step capped (so at most √d·maxScale).
   let rounding = d * cap * cap;
   if (scales) {
     rounding = 0;
-    federatedShapes(config).forEach(([, shape], t) => {
+    layout.blocks.forEach(({ size }, t) => {
       const step = Math.min(scales[t] ?? cap, cap);
-      rounding += shape.reduce((a, b) => a * b, 1) * step * step;
+      rounding += size * step * step;
     });
   }
   return Math.sqrt(clipNorm * clipNorm + v * (d + 8 * Math.sqrt(2 * d)) + 16 * clipNorm * noiseStd) + Math.sqrt(rounding);
@@ -158,12 +156,14 @@ export function validateUpdate(
 ): AcceptedUpdate | UpdateRejection {
   const badType = checkContentType(contentType);
   if (badType) return badType;
-  const limit = maxUpdateBytes(ctx.config);
+  // The open round's layout bounds the size (rowsPerRound only grows, with the catalogue).
+  let layout = ctx.layoutFor(String(ctx.openRound));
+  const limit = maxUpdateBytes(layout);
   if (body.length > limit) return tooLarge(limit);
 
   let update: ModelUpdate;
   try {
-    update = decodeUpdate(body, ctx.config);
+    update = decodeUpdate(body, (roundId) => (layout = ctx.layoutFor(roundId)));
   } catch (err) {
     if (!(err instanceof UpdateFormatError)) throw err;
     if (err.reason === 'bad_scale' && headerHasNonFiniteScale(body))
@@ -171,7 +171,8 @@ export function validateUpdate(
     return reject(400, err.reason as RejectReason, err.message);
   }
   const h = update.header;
-  const stepLimit = maxScale(ctx.config, ctx.clipNorm, ctx.noiseStd);
+  const l = layout;
+  const stepLimit = maxScale(l, ctx.clipNorm, ctx.noiseStd);
   const bigStep = h.scales.findIndex((x) => x > stepLimit * (1 + 1e-9));
   let sumSq = 0;
   for (let i = 0; i < update.delta.length; i++) sumSq += update.delta[i]! * update.delta[i]!;
@@ -184,11 +185,11 @@ export function validateUpdate(
     return reject(
       400,
       'scale_too_large',
-      `the int8 step of tensor ${bigStep} is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`,
+      `the int8 step of block ${bigStep} (${l.blocks[bigStep]!.name}) is ${h.scales[bigStep]!.toPrecision(4)}; an honest update's is at most ${stepLimit.toPrecision(4)} at clip norm ${ctx.clipNorm} and noise ${ctx.noiseStd.toPrecision(4)}`,
     );
   }
   const norm = Math.sqrt(sumSq);
-  const bound = normBound(ctx.config, ctx.clipNorm, ctx.noiseStd, h.scales);
+  const bound = normBound(l, ctx.clipNorm, ctx.noiseStd, h.scales);
   if (norm > bound)
     return reject(
       400,

@@ -1,9 +1,11 @@
+import { fromRowRanges } from '../announcedRows';
 import { fromBase64Url } from '../base64Url';
-import type { NamedWeights } from '../federatedDelta';
+import type { NamedWeights, TrainedRows } from '../federatedDelta';
 import type { FederatedState } from '../federatedState';
 import { LocalTrainer } from '../localTrainer';
-import { makeUpdate } from '../makeUpdate';
-import { SECURE_REPORT_CONTENT_TYPE, UPDATE_CONTENT_TYPE } from '../modelUpdate';
+import { makeUpdate, MAX_UPDATE_BYTES } from '../makeUpdate';
+import { SECURE_REPORT_CONTENT_TYPE, updateLayout, UPDATE_CONTENT_TYPE } from '../modelUpdate';
+import { gatherRows } from '../../model/tfjs/sessionLoss';
 import type { SecureRoundInfo } from '../secureAggregation/secureReport';
 import type { ModelConfig } from '../../model/plain/modelConfig';
 import { postPending } from './postPending';
@@ -16,6 +18,7 @@ interface ReportInputs {
   before: NamedWeights;
   after: NamedWeights;
   config: ModelConfig;
+  rows?: TrainedRows;
   modelVersion: string;
   clipNorm: number;
   noiseStd: number;
@@ -24,8 +27,10 @@ interface ReportInputs {
 /**
  * A new contribution to the open round, when no earlier one is pending: if the device is
  * eligible (enough new events, the round's model version, its draw, a session to learn from),
- * obtain the round's participation token, train the federated tensors on the device's sessions
- * (starting from the published model it runs), and post the change: as a plain update
+ * obtain the round's participation token, train the federated tensors and the item rows the round
+ * announced on the device's sessions (starting from the published model it runs; every announced
+ * row, whether or not the device saw the item, so the upload says nothing about its items), and
+ * post the change: as a plain update
  * (`makeUpdate`: clipped, noised, int8) or, when `secure` is set, as a secure report
  * (`makeSecureReport`: the same at the round's fixed step, split into the leader's share and a
  * seed sealed to the helper). Only those bytes leave the device: no cookie, no Referer, no
@@ -56,6 +61,16 @@ export async function newContribution(
   if (notThisRound) return { outcome: 'skipped', reason: notThisRound };
   const usable = sessions.filter((s) => s.length >= 2);
   if (usable.length === 0) return { outcome: 'skipped', reason: 'no session with two or more known items to learn from' };
+  const config = files.manifest.config;
+  const rows = fromRowRanges(server.round.rows ?? [], config.numItems, config.numItems);
+  if (typeof rows === 'string') return { outcome: 'skipped', reason: `the round's rows cannot be trained: ${rows}` };
+  // The upload's size is fixed by the round (dense values and rows): refuse a round whose upload could not be sent.
+  const bytes = updateLayout(config, rows.length).length * (secure ? secure.bits / 8 : 1);
+  if (bytes > MAX_UPDATE_BYTES)
+    return {
+      outcome: 'skipped',
+      reason: `the round announces ${rows.length} rows: ${bytes} bytes, over the ${MAX_UPDATE_BYTES}-byte upload limit`,
+    };
   // The secure-report code and a check of the helper key before the token: a token is one per
   // address and round, not to be spent on a report that cannot be built.
   let secureReport: ((r: ReportInputs) => Promise<Uint8Array>) | null = null;
@@ -72,7 +87,7 @@ export async function newContribution(
     authorization = got;
   }
   const t = performance.now();
-  const trainer = new LocalTrainer(files.manifest.config, files.items);
+  const trainer = new LocalTrainer(config, files.items, { rows });
   const settings = trainingSettings(server, { lr: o.lr, epochs: o.localEpochs });
   const yieldFn = o.yieldFn ?? (() => new Promise<void>((r) => setTimeout(r, 0)));
   let trained;
@@ -85,7 +100,8 @@ export async function newContribution(
   const inputs: ReportInputs = {
     before: files.dense,
     after: trained.weights,
-    config: files.manifest.config,
+    config,
+    ...(rows.length > 0 ? { rows: { start: gatherRows(rows, files.items, config.embedDim), trained: trained.rows! } } : {}),
     modelVersion: server.modelVersion,
     ...privacy,
   };

@@ -1,4 +1,5 @@
 import { sdkError } from '../../errors';
+import type { RowRanges } from '../announcedRows';
 import type { SecureAggregationAnnouncement } from './secureRound';
 
 /** What the aggregation server's `GET /v1/model` says. */
@@ -6,7 +7,8 @@ export interface ServerModelInfo {
   modelVersion: string;
   /** Absolute URL of that version's `model.json`. */
   modelUrl: string;
-  round: { id: string; target: number; received: number; deadline: number; samplingRate?: number };
+  /** `rows`: the item rows the round trains, ascending, as inclusive ranges (absent from older servers: none). */
+  round: { id: string; target: number; received: number; deadline: number; samplingRate?: number; rows?: RowRanges };
   privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
   /** The participation-token issuer, when the server requires tokens (see participationToken.ts). */
   participation?: { tokenType: number; issuerName: string; publicKey: string; tokenKeyId: string };

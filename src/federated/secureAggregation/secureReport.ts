@@ -1,5 +1,7 @@
 import { addGaussianNoise, clipToNorm } from '../clipAndNoise';
-import { federatedDelta, type NamedWeights } from '../federatedDelta';
+import { sdkError } from '../../errors';
+import { federatedDelta, type NamedWeights, type TrainedRows } from '../federatedDelta';
+import { MAX_UPDATE_BYTES } from '../makeUpdate';
 import { fromBase64Url, toBase64Url } from '../base64Url';
 import { quantizeAtScale } from '../quantizeUpdate';
 import { secureUniform, type UniformSource } from '../randomSource';
@@ -70,11 +72,17 @@ export function secureStep(clipNorm: number, noiseStd = 0): number {
   return (clipNorm + 4 * noiseStd) / 127;
 }
 
-/** Builds a device's report: delta → clip → its share of the noise → int8 at the step → shares. */
+/**
+ * Builds a device's report: delta (dense tensors, then the round's announced rows: `updateLayout`
+ * in modelUpdate.ts) → clip → its share of the noise → int8 at the step → shares. Throws a named
+ * `UpdateTooLargeError` past {@link MAX_UPDATE_BYTES} (a server that announced too many rows).
+ */
 export async function makeSecureReport(o: {
   before: NamedWeights;
   after: NamedWeights;
   config: ModelConfig;
+  /** The round's announced item rows, before and after training (absent: the round trains none). */
+  rows?: TrainedRows;
   modelVersion: string;
   round: SecureRoundInfo;
   clipNorm: number;
@@ -82,7 +90,7 @@ export async function makeSecureReport(o: {
   rng?: UniformSource;
 }): Promise<{ bytes: Uint8Array; header: SecureReportHeader; codes: Int8Array }> {
   const rng = o.rng ?? secureUniform();
-  const delta = federatedDelta(o.before, o.after, o.config);
+  const delta = federatedDelta(o.before, o.after, o.config, o.rows);
   clipToNorm(delta, o.clipNorm);
   addGaussianNoise(delta, o.noiseStd, rng);
   const codes = quantizeAtScale(delta, o.round.step, rng);
@@ -106,6 +114,11 @@ export async function makeSecureReport(o: {
     step: o.round.step,
   };
   const bytes = encodeSecureReport({ header, enc: sealed.enc, sealedSeed: sealed.ciphertext, leaderShare: share });
+  if (bytes.length > MAX_UPDATE_BYTES)
+    throw sdkError(
+      'UpdateTooLargeError',
+      `secure report is ${bytes.length} bytes, over the ${MAX_UPDATE_BYTES}-byte limit: the server announced more rows than fit`,
+    );
   return { bytes, header, codes };
 }
 

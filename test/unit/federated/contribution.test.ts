@@ -9,7 +9,7 @@ import type { ServerModelInfo } from '../../../src/federated/contribution/server
 import type { ContributionHost, ContributionOptions } from '../../../src/federated/contribution/types';
 import type { FederatedState, PendingUpload } from '../../../src/federated/federatedState';
 import { toBase64Url } from '../../../src/federated/base64Url';
-import { decodeUpdate, federatedSize, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { decodeUpdate, federatedSize, updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
 import { expandSeed, recombine } from '../../../src/federated/secureAggregation/additiveShares';
 import { generateHelperKeys, openSeed, reportContext } from '../../../src/federated/secureAggregation/helperEncryption';
 import { decodeSecureReport, SECURE_REPORT_CONTENT_TYPE, secureStep } from '../../../src/federated/secureAggregation/secureReport';
@@ -141,7 +141,7 @@ describe('contribute: one contribution, start to end', () => {
     expect(post.contentType).toBe(UPDATE_CONTENT_TYPE);
     expect(post.authorization).toBeNull();
     expect(post.credentials).toBe('omit');
-    const { header } = decodeUpdate(post.body, config);
+    const { header } = decodeUpdate(post.body, updateLayout(config));
     expect(header).toMatchObject({ roundId: '4', modelVersion: 'v1', clipNorm: 0.5, noiseStd: 0.01 });
     expect(h.state.pending).toBeNull();
     expect(h.state.contributedRounds).toEqual(['4']);
@@ -150,6 +150,52 @@ describe('contribute: one contribution, start to end', () => {
     expect(h.saves).toBe(1);
     // Before training, and after the upload (the round may have published a version).
     expect(h.adopted).toEqual(['v1', 'v1']);
+  });
+
+  it('trains every announced row, seen or not, and sends them after the dense values; refuses rows that are not the model’s', async () => {
+    const info = {
+      ...plainInfo(),
+      round: {
+        ...plainInfo().round,
+        rows: [
+          [2, 4],
+          [13, 13],
+          [25, 28],
+        ] as Array<[number, number]>,
+      },
+    };
+    const s = server(info);
+    const result = await contribute(options({ fetch: s.fetch }), host());
+    expect(result).toMatchObject({ outcome: 'uploaded', roundId: '4' });
+    const layout = updateLayout(config, 8);
+    const { header, delta } = decodeUpdate(s.posts[0]!.body, layout);
+    expect(header.scales).toHaveLength(layout.blocks.length);
+    const rowDelta = (k: number): number => {
+      let e = 0;
+      for (let j = 0; j < config.embedDim; j++) e += delta[layout.denseSize + k * config.embedDim + j]! ** 2;
+      return e;
+    };
+    // Rows 2-4 and 13 are in the device's sessions, 25-28 are not: all move (negatives of the softmax).
+    for (let k = 0; k < 8; k++) expect(rowDelta(k)).toBeGreaterThan(0);
+    expect(rowDelta(0)).toBeGreaterThan(rowDelta(5));
+    // The same contribution without rows has another length: what the server checks.
+    const plain = server(plainInfo());
+    await contribute(options({ fetch: plain.fetch }), host());
+    expect(s.posts[0]!.body.length).toBeGreaterThan(plain.posts[0]!.body.length + 8 * config.embedDim - 1);
+    // Rows outside the model, or not ascending: the round is skipped, nothing is posted.
+    for (const rows of [
+      [[28, 30]],
+      [
+        [5, 6],
+        [3, 4],
+      ],
+    ] as Array<Array<[number, number]>>) {
+      const bad = server({ ...plainInfo(), round: { ...plainInfo().round, rows } });
+      const r = await contribute(options({ fetch: bad.fetch }), host());
+      expect(r.outcome).toBe('skipped');
+      expect(r.reason).toMatch(/the round's rows cannot be trained/);
+      expect(bad.posts).toHaveLength(0);
+    }
   });
 
   it("to a secure server: one secure report whose leader share and the helper's seed recombine to exactly the device's codes", async () => {

@@ -51,7 +51,18 @@ describe('runFederated (a simulation of CI size)', () => {
       const before = tf.memory().numTensors;
       const r = await runFederated({
         name: 't',
-        settings: { ...DEFAULT_SIMULATION, rounds: 12, clientsPerRound: 20, sessionsPerDevice: 3, rowsPerRound: 20, rowServerLr: 2, sketchBuckets: 64, clipNorm: 1, localLr: 0.5, localEpochs: 2 },
+        settings: {
+          ...DEFAULT_SIMULATION,
+          rounds: 12,
+          clientsPerRound: 20,
+          sessionsPerDevice: 3,
+          rowsPerRound: 20,
+          rowServerLr: 2,
+          sketchBuckets: 64,
+          clipNorm: 1,
+          localLr: 0.5,
+          localEpochs: 2,
+        },
         noiseMultiplier: sigma,
         start,
         firstItems: OLD,

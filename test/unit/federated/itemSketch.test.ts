@@ -5,7 +5,14 @@ import { Random } from '../../../models/random';
 describe('item sketch', () => {
   it('counts each distinct item of a device once and has exactly the norm asked for', () => {
     const h = sketchHash(64, 7);
-    const sk = itemSketch([[1, 2, 2, 3], [3, 1]], h, 0.3);
+    const sk = itemSketch(
+      [
+        [1, 2, 2, 3],
+        [3, 1],
+      ],
+      h,
+      0.3,
+    );
     let e = 0;
     for (const v of sk) e += v * v;
     expect(Math.sqrt(e)).toBeCloseTo(0.3, 6);

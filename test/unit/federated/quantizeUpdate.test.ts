@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { federatedShapes, federatedSize } from '../../../src/federated/modelUpdate';
+import { federatedShapes, federatedSize, updateLayout } from '../../../src/federated/modelUpdate';
 import { quantizeUpdate } from '../../../src/federated/quantizeUpdate';
 import type { ModelConfig } from '../../../src/model/plain/modelConfig';
 import { Random } from '../../../models/random';
@@ -19,7 +19,7 @@ describe('quantizeUpdate', () => {
       for (let i = 0; i < n; i++) delta[offset + i] = rand.normal() * 10 ** -t;
       offset += n;
     });
-    const { values, scales } = quantizeUpdate(delta, config, uniform);
+    const { values, scales } = quantizeUpdate(delta, updateLayout(config), uniform);
     expect(values.length).toBe(size);
     expect(scales.length).toBe(federatedShapes(config).length);
     offset = 0;
@@ -43,7 +43,7 @@ describe('quantizeUpdate', () => {
     const reps = 400;
     let scale0 = 0;
     for (let r = 0; r < reps; r++) {
-      const { values, scales } = quantizeUpdate(delta, config, uniform);
+      const { values, scales } = quantizeUpdate(delta, updateLayout(config), uniform);
       scale0 = scales[0]!;
       const n0 = config.hiddenDim * config.hiddenDim; // the first tensor, gru/Uz
       for (let i = 0; i < n0; i++) sum[i]! += values[i]! * scales[0]!;
@@ -63,7 +63,7 @@ describe('quantizeUpdate', () => {
   });
 
   it('codes an all-zero tensor as zeros with scale 0', () => {
-    const { values, scales } = quantizeUpdate(new Float32Array(federatedSize(config)), config, uniform);
+    const { values, scales } = quantizeUpdate(new Float32Array(federatedSize(config)), updateLayout(config), uniform);
     expect(scales.every((s) => s === 0)).toBe(true);
     expect(values.every((v) => v === 0)).toBe(true);
   });

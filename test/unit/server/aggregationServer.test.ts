@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
 import { maxUpdateBytes } from '../../../src/server/validateUpdate';
 import { rawPost, startServer, type Harness } from './serverHarness';
 import { BASE_VERSION, CONFIG, editHeaderText, freshNonce, makeUpdate } from './updateFixtures';
@@ -69,7 +69,7 @@ describe('aggregation server: every update is validated, refusals carry a status
   });
 
   it('refuses an oversized body (413) whether or not it declares its length, and keeps serving', async () => {
-    const big = new Uint8Array(maxUpdateBytes(CONFIG) + 1);
+    const big = new Uint8Array(maxUpdateBytes(updateLayout(CONFIG)) + 1);
     big.set(valid().bytes);
     const declared = await rawPost(h.url, big);
     expect(declared.status).toBe(413);

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
 import { readModelDir } from '../../../src/node/modelDir';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { maxScale, normBound } from '../../../src/server/validateUpdate';
@@ -62,7 +62,7 @@ describe('inflated scales', () => {
   it('refuses a step just above maxScale, accepts ±1 codes at it, refuses ±127 codes at it (norm_too_large)', async () => {
     const h = await server({ targetUpdates: 3 });
     const noiseStd = 1 / Math.sqrt(3);
-    const s = maxScale(CONFIG, 1, noiseStd);
+    const s = maxScale(updateLayout(CONFIG), 1, noiseStd);
     const scales = (x: number, t = -1): number[] => TENSOR_SIZES.map((_, i) => (t < 0 || i === t ? x : s));
     // Above the limit in one tensor only (the last) is enough to be refused.
     const above = await h.post(craftUpdate(plusMinusOne(), scales(s * (1 + 1e-6), TENSOR_SIZES.length - 1), { noiseStd }));
@@ -79,8 +79,8 @@ describe('inflated scales', () => {
     const target = 3;
     const h = await server({ targetUpdates: target });
     const noiseStd = 1 / Math.sqrt(target);
-    const s = maxScale(CONFIG, 1, noiseStd);
-    const bound = normBound(CONFIG, 1, noiseStd);
+    const s = maxScale(updateLayout(CONFIG), 1, noiseStd);
+    const bound = normBound(updateLayout(CONFIG), 1, noiseStd);
     // The largest norm allowed, packed into as few coordinates as possible at code 127, all of the
     // same sign in every update, so the round moves those weights as far as the bounds permit.
     const budget = (bound / s) ** 2 * (1 - 1e-6);

@@ -26,6 +26,8 @@ function startCli(dataDir: string, ...extra: string[]): Promise<{ child: ChildPr
       'inf',
       '--max-epsilon',
       'inf',
+      '--rows-per-round',
+      '0',
       '--tokens',
       '0',
       ...extra,

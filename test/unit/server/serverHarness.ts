@@ -19,8 +19,9 @@ export interface Harness {
 
 /**
  * The settings most tests run with: clip norm 1 (the fixtures' updates), the budget and noise
- * checks off, so that a test of one behaviour can use tiny rounds, and no participation tokens
- * (their own tests turn them on). Tests of the defaults
+ * checks off, so that a test of one behaviour can use tiny rounds, no participation tokens
+ * (their own tests turn them on), and no announced item rows (the fixtures' updates are dense
+ * only; roundRows.test.ts runs rounds with rows). Tests of the defaults
  * and of the checks pass their own values.
  */
 export const TEST_SETTINGS: Partial<AggregationServerOptions> = {
@@ -28,6 +29,7 @@ export const TEST_SETTINGS: Partial<AggregationServerOptions> = {
   maxNoiseRatio: Infinity,
   maxEpsilon: Infinity,
   participationTokens: null,
+  rowsPerRound: 0,
 };
 
 export async function startServer(options: Partial<AggregationServerOptions> = {}): Promise<Harness> {

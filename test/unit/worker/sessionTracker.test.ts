@@ -85,6 +85,34 @@ describe('SessionTracker', () => {
     ]);
   });
 
+  it('a session saved by the old version stays usable when the next version’s vocabulary grew (append-only)', async () => {
+    const v1 = ['A', 'B', 'C'];
+    const v2 = [...v1, 'NEW']; // the server appends new items: no existing index changes
+    const saved = {
+      modelVersion: 'v1',
+      eventCount: 3,
+      items: [0, 2],
+      hidden: [
+        [0, 1],
+        [2, 4],
+      ],
+    };
+    const store = fakeStore({ id: 's', startedAt: 0, lastAt: 3, eventCount: 3, state: saved }, ['A', 'NEW', 'C']);
+    const t = new SessionTracker();
+    // The old version's state is not reused by the new version (its weights differ): the events are replayed.
+    expect(await t.load(store, 1000, 'v2')).toBe('stale');
+    await t.replay(store, fakeModel('v2', v2));
+    expect(t.state.items).toEqual([0, 3, 2]);
+    // The old state's indices name the same products in the new vocabulary.
+    expect(saved.items.map((i) => v2[i])).toEqual(saved.items.map((i) => v1[i]));
+    expect(store.saved.at(-1)).toMatchObject({ modelVersion: 'v2', eventCount: 3, items: [0, 3, 2] });
+    // The new item, unknown to the old version, was left out there and is known now.
+    const old = new SessionTracker();
+    await old.load(store, 1000, 'v1-other');
+    await old.replay(store, fakeModel('v1', v1));
+    expect(old.state.items).toEqual([0, 2]);
+  });
+
   it('keeps items met before the model is up pending, and steps them once it is', () => {
     const t = new SessionTracker();
     t.record([at(view('A', 1), 's', true)], null);

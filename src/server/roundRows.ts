@@ -1,0 +1,160 @@
+import { updateLayout, type UpdateLayout } from '../federated/modelUpdate';
+import type { ModelConfig } from '../model/plain/modelConfig';
+import { RowSchedule, type RowScheduleState } from './rowSchedule';
+
+/**
+ * The item rows of the server's rounds: the {@link RowSchedule} that picks them, and the rows
+ * each round announced, fixed when the round opens (kept in `state.json`, so a restart reloads
+ * them) for as long as an update for that round can still be accepted. Immutable: a change
+ * returns a new value, which the round manager keeps only once its state is committed.
+ */
+
+/** What `state.json` keeps of the rows (see updateStore.ts). */
+export interface RoundRowsState {
+  schedule: RowScheduleState;
+  /** Announced rows by round id, ascending: the open round's and those of closed rounds still accepted. */
+  announced: Record<string, number[]>;
+}
+
+/** What a closed round's aggregate did to its rows, for the schedule. */
+export interface RowObservation {
+  rows: Int32Array;
+  /** The change applied to each row (`rows.length × embedDim`, in the order of `rows`). */
+  delta: Float32Array;
+  /** The squared norm the noise alone puts on one row of `delta`. */
+  noiseEnergy: number;
+}
+
+export class RoundRows {
+  private constructor(
+    readonly config: ModelConfig,
+    readonly perRound: number,
+    private readonly _state: RoundRowsState,
+  ) {}
+
+  /**
+   * The rows as saved, or a fresh schedule (no row is new: the base model trained them all) whose
+   * first rows go to `openRound` when `announceOpen` (a new data directory; an open round of an
+   * older server keeps the layout its updates were made with).
+   */
+  static resume(
+    config: ModelConfig,
+    perRound: number,
+    saved: RoundRowsState | undefined,
+    openRound: number,
+    announceOpen: boolean,
+  ): RoundRows {
+    const rows = Math.min(perRound, config.numItems);
+    if (saved) return new RoundRows(config, rows, saved);
+    const fresh = new RoundRows(config, rows, {
+      schedule: new RowSchedule({ numItems: config.numItems, rowsPerRound: rows }).toJSON(),
+      announced: {},
+    });
+    return announceOpen ? fresh.opened(openRound) : fresh;
+  }
+
+  get state(): RoundRowsState {
+    return this._state;
+  }
+
+  /** The rows round `roundId` announced (none for a round that announced none, or one not known). */
+  rowsOf(roundId: number | string): readonly number[] {
+    return this._state.announced[String(roundId)] ?? [];
+  }
+
+  /** Whether the rows of round `roundId` are still known (it is open, or recent enough). */
+  knows(roundId: number | string): boolean {
+    return String(roundId) in this._state.announced;
+  }
+
+  /** The layout of an update for round `roundId`. */
+  layout(roundId: number | string): UpdateLayout {
+    return updateLayout(this.config, this.rowsOf(roundId).length);
+  }
+
+  /** Rows still waiting for their first round. */
+  get untrained(): number {
+    return this._state.schedule.untrained.length;
+  }
+
+  /**
+   * After round `closed`: the schedule records `observed` (null: the round published nothing),
+   * round `closed + 1` gets the schedule's next rows, and rounds before `keepFrom` are forgotten.
+   */
+  next(closed: number, observed: RowObservation | null, keepFrom: number): RoundRows {
+    const schedule = this._schedule();
+    if (observed && observed.rows.length > 0) schedule.observe(observed.rows, observed.delta, this.config.embedDim, observed.noiseEnergy);
+    const announced: Record<string, number[]> = {};
+    for (const [id, rows] of Object.entries(this._state.announced)) if (Number(id) >= keepFrom) announced[id] = rows;
+    return new RoundRows(this.config, this.perRound, { schedule: schedule.toJSON(), announced }).opened(closed + 1);
+  }
+
+  /**
+   * The model grew to `config.numItems` rows (`added`, appended): they are scheduled first, from
+   * the next round that opens. Rows per round grow with the catalogue up to `perRound`.
+   */
+  grown(config: ModelConfig, perRound: number, added: readonly number[]): RoundRows {
+    const rows = Math.min(perRound, config.numItems);
+    const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: rows }, this._state.schedule);
+    schedule.addRows(added);
+    return new RoundRows(config, rows, { schedule: schedule.toJSON(), announced: this._state.announced });
+  }
+
+  private opened(round: number): RoundRows {
+    const schedule = this._schedule();
+    const rows = Array.from(schedule.next());
+    return new RoundRows(this.config, this.perRound, {
+      schedule: schedule.toJSON(),
+      announced: { ...this._state.announced, [String(round)]: rows },
+    });
+  }
+
+  private _schedule(): RowSchedule {
+    return new RowSchedule({ numItems: this.config.numItems, rowsPerRound: this.perRound }, this._state.schedule);
+  }
+}
+
+/**
+ * A round's weighted sum of row updates, by row: updates of a round and stale ones of the rounds
+ * before it announce different rows, so each adds into the rows it carries.
+ */
+export class RowSums {
+  private readonly _sums = new Map<number, Float64Array>();
+
+  constructor(private readonly _dim: number) {}
+
+  /** Adds `weight × values` (`rows.length × dim`, in the order of `rows`). */
+  add(rows: readonly number[], values: ArrayLike<number>, weight: number): void {
+    const d = this._dim;
+    if (values.length !== rows.length * d) throw new RangeError(`RowSums.add: ${values.length} values for ${rows.length} rows of ${d}`);
+    rows.forEach((r, k) => {
+      let s = this._sums.get(r);
+      if (!s) this._sums.set(r, (s = new Float64Array(d)));
+      for (let j = 0; j < d; j++) s[j]! += weight * values[k * d + j]!;
+    });
+  }
+
+  get size(): number {
+    return this._sums.size;
+  }
+
+  /**
+   * `items[row] += k × sum[row]` for every row summed, on a copy of `items`; returns it with the
+   * rows (ascending) and the change applied to each.
+   */
+  apply(items: Float32Array, k: number): { items: Float32Array; rows: Int32Array; delta: Float32Array } {
+    const d = this._dim;
+    const out = Float32Array.from(items);
+    const rows = Int32Array.from(this._sums.keys()).sort();
+    const delta = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => {
+      const s = this._sums.get(r)!;
+      for (let j = 0; j < d; j++) {
+        const step = k * s[j]!;
+        delta[i * d + j] = step;
+        out[r * d + j] = out[r * d + j]! + step;
+      }
+    });
+    return { items: out, rows, delta };
+  }
+}
