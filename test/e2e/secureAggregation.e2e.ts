@@ -97,14 +97,25 @@ test('secure aggregation: 8 pages join a round, 2 close before sending; the vers
   const { dataDir } = await api('/fl-secure-test/data-dir');
   const base = readModelDir('models/online-retail');
   const d = trainableVector(base.weights.dense, base.weights.config).length;
+  // Every report of the round has the same length and byte size: the dense tensors, then the
+  // announced item rows (the server's choice, the same for every device).
+  const headerOf = (bytes: Uint8Array): { length: number } => {
+    const h = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
+    return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + h))) as { length: number };
+  };
+  const length = headerOf(reports[0]!).length;
+  expect(reports.map((b) => headerOf(b).length)).toEqual(reports.map(() => length));
+  expect(new Set(reports.map((b) => b.length)).size).toBe(1);
+  expect(length).toBeGreaterThan(d);
+  expect((length - d) % base.weights.config.embedDim).toBe(0);
   const codes: Int32Array[] = [];
   for (const bytes of reports) {
-    const r = decodeSecureReport(bytes, d);
+    const r = decodeSecureReport(bytes, length);
     const context = reportContext(r.header.roundId, r.header.reportId);
     const seed = await openSeed(Buffer.from(privateKey, 'base64url'), { enc: r.enc, ciphertext: r.sealedSeed }, context);
-    codes.push(recombine(r.leaderShare, expandSeed(seed, context, d, r.header.bits), r.header.bits));
+    codes.push(recombine(r.leaderShare, expandSeed(seed, context, length, r.header.bits), r.header.bits));
   }
-  const step = decodeSecureReport(reports[0]!, d).header.step;
+  const step = decodeSecureReport(reports[0]!, length).header.step;
   // What the two aggregators could rebuild together is exactly what the devices computed.
   const key = (v: ArrayLike<number>): string => Array.from(v).join(',');
   expect(codes.map(key).sort()).toEqual(deviceValues.map(key).sort());
