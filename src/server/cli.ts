@@ -48,6 +48,7 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --example-cap N          example buckets above N count as N (default 16)
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
+  --row-server-lr F        server learning rate of the announced item rows (default: --server-lr)
   --rows-per-round N       item-embedding rows each round trains (default: as many as fit one
                            upload of 256 KB as masked for secure aggregation, at most the
                            catalogue; 0 = none; more than fit is refused with the arithmetic)
@@ -104,6 +105,7 @@ const OPTIONS = [
   'example-cap',
   'expected-weight',
   'server-lr',
+  'row-server-lr',
   'rows-per-round',
   'clip',
   'device-lr',
@@ -326,6 +328,7 @@ async function serve(argv: string[]): Promise<void> {
     exampleCap: num('example-cap', 1, 1e6),
     expectedWeight: num('expected-weight', 1e-6, 1),
     serverLr: num('server-lr', 1e-9, 1e3),
+    rowServerLr: num('row-server-lr', 1e-9, 1e6),
     rowsPerRound: int('rows-per-round', 0, 1e9),
     clipNorm: num('clip', 1e-9, 1e6),
     deviceLr: num('device-lr', 1e-9, 1),

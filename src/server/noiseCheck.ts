@@ -25,23 +25,24 @@ export function checkNoise(
   let sq = rows.squaredNorm;
   for (let i = 0; i < trainable.length; i++) sq += trainable[i]! * trainable[i]!;
   const weightsNorm = Math.sqrt(sq);
+  // The rows move at their own learning rate: the noise counts each part at its rate (`lr` below is
+  // their root mean square over the d values, = serverLr when both rates are the same).
+  const lr = Math.sqrt((o.serverLr ** 2 * trainable.length + o.rowServerLr ** 2 * rows.values) / Math.max(d, 1));
   // A full round's sum carries the noise of `target` devices (std noiseStd each, per value). In a
   // plain round noiseStd = σ·C/√target, so this is serverLr·σ·C·√d/(target·expectedWeight); with
   // secure aggregation each device's noise is sized for the minimum cohort, so a full round has more.
-  const roundNoiseNorm = (o.serverLr * o.noiseStd * Math.sqrt(o.targetUpdates * d)) / (o.targetUpdates * o.expectedWeight);
+  const roundNoiseNorm = (lr * o.noiseStd * Math.sqrt(o.targetUpdates * d)) / (o.targetUpdates * o.expectedWeight);
   const ratio = weightsNorm > 0 ? roundNoiseNorm / weightsNorm : Infinity;
   const check = { roundNoiseNorm, weightsNorm, ratio, limit: o.maxNoiseRatio };
   if (ratio > o.maxNoiseRatio) {
-    const minTarget = Math.ceil(
-      (o.serverLr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight),
-    );
+    const minTarget = Math.ceil((lr * o.noiseMultiplier * o.clipNorm * Math.sqrt(d)) / (o.maxNoiseRatio * weightsNorm * o.expectedWeight));
     if (o.secureAggregation)
       throw new ServerConfigError(
-        `the noise of one round would swamp the model: serverLr·noiseStd·√(target·d)/(target·expectedWeight) = ${o.serverLr}·${o.noiseStd.toPrecision(3)}·√(${o.targetUpdates}·${d})/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
+        `the noise of one round would swamp the model: serverLr·noiseStd·√(target·d)/(target·expectedWeight) = ${lr.toPrecision(3)}·${o.noiseStd.toPrecision(3)}·√(${o.targetUpdates}·${d})/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
           `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %; noiseStd = σ·C/√minCohort with secure aggregation): raise the minimum cohort (minUpdates) or the target, or lower the clip norm or noise multiplier`,
       );
     throw new ServerConfigError(
-      `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${o.serverLr}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
+      `the noise of one round would swamp the model: serverLr·σ·C·√d/(target·expectedWeight) = ${lr.toPrecision(3)}·${o.noiseMultiplier}·${o.clipNorm}·√${d}/(${o.targetUpdates}·${o.expectedWeight}) = ${roundNoiseNorm.toPrecision(3)}, ` +
         `${(ratio * 100).toPrecision(3)} % of the trainable weights' norm ${weightsNorm.toPrecision(3)} (at most ${o.maxNoiseRatio * 100} %): raise the target to ≥ ${minTarget}, or lower the clip norm or noise multiplier`,
     );
   }

@@ -839,11 +839,11 @@ export class RoundManager {
     // The same fixed denominator for the rows as for the dense tensors (see fedAvg.ts).
     const denominator = fedAvgDenominator(o.targetUpdates, o.expectedWeight);
     const next = applyFedAvg(trainable, sum, o.serverLr, denominator);
-    const applied = rowSums.apply(this.master.weights.items, o.serverLr / denominator);
+    const applied = rowSums.apply(this.master.weights.items, o.rowServerLr / denominator);
     const weights = { ...this.master.weights, items: applied.items, dense: withTrainable(this.master.weights.dense, next, this.config) };
     const summed = secure ? secure.summed : this.weights.length;
     // The noise's share of a row's change: embedDim values, each the sum of `summed` devices' noise, scaled.
-    const noiseEnergy = this.config.embedDim * summed * ((o.serverLr * o.noiseStd) / denominator) ** 2;
+    const noiseEnergy = this.config.embedDim * summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
     // Products added since the last version: appended, scheduled first from the next round.
     const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
     const rows = grown.rows.next(id, { rows: applied.rows, delta: applied.delta, noiseEnergy }, this.oldestAcceptedRound(id + 1));

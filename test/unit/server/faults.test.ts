@@ -527,6 +527,22 @@ describe('the noise check at start', () => {
   });
 });
 
+describe('the noise check counts the rows at their learning rate', () => {
+  it('starts with the defaults, and refuses a row learning rate whose noise would swamp the model', async () => {
+    const ok = createAggregationServer({ modelDir: MODEL_DIR, dataDir: tempDir() });
+    const base = (ok.status() as Record<string, any>).privacy.noiseCheck.ratio as number;
+    await ok.close();
+    expect(() => createAggregationServer({ modelDir: MODEL_DIR, dataDir: tempDir(), rowServerLr: 1000 })).toThrow(ServerConfigError);
+    // A modest row rate raises the counted noise but stays within the limit.
+    const more = createAggregationServer({ modelDir: MODEL_DIR, dataDir: tempDir(), rowServerLr: 1.1 });
+    try {
+      expect((more.status() as Record<string, any>).privacy.noiseCheck.ratio).toBeGreaterThan(base);
+    } finally {
+      await more.close();
+    }
+  });
+});
+
 describe('kill -9 under load', () => {
   it('three kills at random moments, with restarts: every acknowledged update counted once, every version loads', async () => {
     const dataDir = tempDir('fl-crash-');

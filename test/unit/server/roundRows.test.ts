@@ -42,10 +42,11 @@ afterEach(async () => {
 });
 
 describe('rounds with item rows', () => {
-  it('announces the rows, applies the average of the devices’ row updates with the dense denominator, and schedules the next', async () => {
+  it('announces the rows, applies the average of the devices’ row updates with the dense denominator at the row learning rate, and schedules the next', async () => {
     const target = 3;
     const serverLr = 0.5;
-    const h = await startServer({ targetUpdates: target, rowsPerRound: 64, noiseMultiplier: 0, serverLr });
+    const rowServerLr = 4;
+    const h = await startServer({ targetUpdates: target, rowsPerRound: 64, noiseMultiplier: 0, serverLr, rowServerLr });
     servers.push(h);
     const m = (await (await fetch(`${h.url}/v1/model`)).json()) as any;
     // A fresh data directory: the catalogue cycle from row 0, compact as one range.
@@ -72,7 +73,7 @@ describe('rounds with item rows', () => {
     let moved = 0;
     for (let k = 0; k < 64; k++)
       for (let j = 0; j < d; j++) {
-        const step = (serverLr * deltas.reduce((a, delta, i) => a + weights[i]! * delta[layout.denseSize + k * d + j]!, 0)) / target;
+        const step = (rowServerLr * deltas.reduce((a, delta, i) => a + weights[i]! * delta[layout.denseSize + k * d + j]!, 0)) / target;
         worst = Math.max(worst, Math.abs(master.items[k * d + j]! - (base.items[k * d + j]! + step)));
         if (Math.abs(step) > 1e-4) moved++;
       }
