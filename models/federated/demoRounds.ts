@@ -44,6 +44,8 @@ import { DEMO_FEDERATED_SETTINGS } from '../../demo/federatedSettings';
 import { federatedDelta } from '../../src/federated/federatedDelta';
 import { LocalTrainer } from '../../src/federated/localTrainer';
 import { makeUpdate } from '../../src/federated/makeUpdate';
+import { fromRowRanges } from '../../src/federated/announcedRows';
+import { gatherRows } from '../../src/model/tfjs/sessionLoss';
 import { FEDERATED_TENSORS, federatedSize, l2Norm, UPDATE_CONTENT_TYPE } from '../../src/federated/modelUpdate';
 import { obtainToken } from '../../src/federated/participationToken';
 import { fetchServerModel, trainingSettings, type ServerModelInfo } from '../../src/federated/contribution/serverModel';
@@ -338,7 +340,17 @@ async function main(argv: string[]): Promise<void> {
       return f;
     };
 
-    const first = await fetchServerModel(endpoint);
+    // The server runs in this process, whose event loop the evaluations block for seconds: its
+    // keep-alive timer then closes a pooled socket just as the next request goes out on it
+    // (ECONNRESET). A GET is idempotent: asked again once, as a browser does on a reused socket.
+    const serverModel = async (): Promise<ServerModelInfo> => {
+      try {
+        return await fetchServerModel(endpoint);
+      } catch {
+        return fetchServerModel(endpoint);
+      }
+    };
+    const first = await serverModel();
     const startFiles = await load(first);
     log(
       `start: ${first.modelVersion} (round ${first.round.id}; announced privacy ${JSON.stringify(first.privacy)}, training ${JSON.stringify(first.training ?? null)})`,
@@ -356,7 +368,7 @@ async function main(argv: string[]): Promise<void> {
     const runStarted = performance.now();
     for (let r = 1; r <= rounds; r++) {
       const rt = performance.now();
-      const open = await fetchServerModel(endpoint);
+      const open = await serverModel();
       const roundId = open.round.id;
       const order = rng.shuffle(Array.from({ length: devices.length }, (_, i) => i));
       let next = 0;
@@ -373,7 +385,7 @@ async function main(argv: string[]): Promise<void> {
             `round ${roundId}: every device took part and the round is still open (${updates} accepted, ${rejected} refused)`,
           );
         const device = order[next++]!;
-        const info = await fetchServerModel(endpoint);
+        const info = await serverModel();
         if (info.round.id !== roundId) break;
         const files = await load(info);
         // As the round client does: the round's participation token first, then training.
@@ -388,7 +400,11 @@ async function main(argv: string[]): Promise<void> {
           });
         }
         const training = trainingSettings(info, SDK_FALLBACK_TRAINING);
-        const trainer = new LocalTrainer(files.manifest.config, files.items);
+        // The item rows the round announces, trained and uploaded by every device (as the browser does).
+        const config = files.manifest.config;
+        const rows = fromRowRanges(info.round.rows ?? [], config.numItems, config.numItems);
+        if (typeof rows === 'string') throw new Error(`the server announced rows a device cannot train: ${rows}`);
+        const trainer = new LocalTrainer(config, files.items, { rows });
         let result;
         try {
           result = await trainer.train(files.dense, devices[device]!, {
@@ -405,6 +421,7 @@ async function main(argv: string[]): Promise<void> {
           before: files.dense,
           after: result.weights,
           config: files.manifest.config,
+          ...(rows.length > 0 ? { rows: { start: gatherRows(rows, files.items, config.embedDim), trained: result.rows! } } : {}),
           modelVersion: info.modelVersion,
           roundId: info.round.id,
           exampleCount: result.examples,
@@ -439,10 +456,10 @@ async function main(argv: string[]): Promise<void> {
         }
       }
       // The round closed by the server's own rule; wait until the new version is current.
-      let info = await fetchServerModel(endpoint);
+      let info = await serverModel();
       for (let tries = 0; info.round.id === roundId && tries < 100; tries++) {
         await new Promise((ok) => setTimeout(ok, 50));
-        info = await fetchServerModel(endpoint);
+        info = await serverModel();
       }
       if (info.round.id === roundId) throw new Error(`round ${roundId} did not close`);
       const status = await getJson<StatusDoc>(`${endpoint}/v1/status`);
