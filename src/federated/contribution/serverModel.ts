@@ -31,7 +31,10 @@ export async function fetchServerModel(
   try {
     res = await fetchFn(url, { cache: 'no-cache', credentials: 'omit', referrerPolicy: 'no-referrer' });
   } catch (err) {
-    throw sdkError('FederatedNetworkError', `cannot reach ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause?: Error }).cause!.message})` : ''}`);
+    throw sdkError(
+      'FederatedNetworkError',
+      `cannot reach ${url}: ${(err as Error).message}${(err as { cause?: Error }).cause ? ` (${(err as { cause?: Error }).cause!.message})` : ''}`,
+    );
   }
   if (!res.ok) throw sdkError('FederatedNetworkError', `${url}: HTTP ${res.status}`);
   const info = (await res.json()) as ServerModelInfo;
