@@ -9,13 +9,20 @@
  * secret shared by the two on start), so the shop's server never reads one device's update. A
  * real shop has another party run the helper (see src/server/README.md). `FL_ROUND_TARGET=1`
  * (the e2e tests' rounds of one) cannot be secure (one report alone would be its sum): plain.
+ *
+ * New products: `npm run demo:add-product -- --id …` (demo/addProduct.ts) posts to
+ * `/admin/products`, open to this machine only (demo/shop/adminRoutes.ts). The shop lists the
+ * product at once and keeps it in `<FL_DATA_DIR>-shop/added-products.json`; the aggregation server
+ * (given a random admin token that never leaves this process) adds it to the model's vocabulary
+ * at its next version.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { loadCatalogue } from './shop/catalogue';
+import { addProduct, loadCatalogue } from './shop/catalogue';
+import { adminRoutes, loadAddedProducts } from './shop/adminRoutes';
 import { notFoundPage } from './shop/pages';
 import { sendHtml, shopRoutes, type Handler } from './shop/shopRoutes';
 import { createAggregationServer } from '../src/server/aggregationServer';
@@ -40,6 +47,9 @@ const catalogue = loadCatalogue(`${root}models/online-retail`);
 // carries one device's whole noise, so the budget and the noise check cannot apply.
 const roundsOfOne = DEMO_FEDERATED_SETTINGS.targetUpdates === 1 ? { minUpdates: 1, maxEpsilon: Infinity, maxNoiseRatio: Infinity } : {};
 const flDataDir = process.env.FL_DATA_DIR ?? `${root}.data/demo-fl`;
+const addedProductsPath = `${flDataDir}-shop/added-products.json`;
+// Products added in earlier runs: the aggregation server keeps them in its own store.
+for (const product of loadAddedProducts(addedProductsPath)) addProduct(catalogue, product);
 
 /** Starts the helper (the second aggregator) as its own process; resolves to its URL once it listens. */
 function startHelper(secret: string): Promise<string> {
@@ -77,9 +87,15 @@ if (DEMO_FEDERATED_SETTINGS.targetUpdates >= 2) {
   secureAggregation = { helper: httpHelperClient(helperUrl, secret), helperPublicKey: info.publicKey };
 }
 
+/** The aggregation server's admin token: only `/admin/products` (in this process) uses it. */
+const adminToken = randomBytes(24).toString('base64url');
+
 const fl = createAggregationServer({
   ...DEMO_FEDERATED_SETTINGS,
   ...roundsOfOne,
+  adminToken,
+  // A new product of a known category starts from its category's rows.
+  itemCategories: Object.fromEntries([...catalogue.byId].map(([id, p]) => [id, p.category])),
   modelDir: `${root}models/online-retail`,
   dataDir: flDataDir,
   basePath: '/fl',
@@ -93,7 +109,22 @@ const fl = createAggregationServer({
  */
 function routes(): Handler[] {
   const mounts = { '/sdk': `${root}dist`, '/models/online-retail': `${root}models/online-retail`, '/static': `${root}demo/static` };
-  return [(req, res) => fl.handle(req, res), shopRoutes(catalogue), (req, res) => serveStatic(req, res, mounts)];
+  const admin = adminRoutes(catalogue, { addToModel, savedPath: addedProductsPath });
+  return [(req, res) => fl.handle(req, res), admin, shopRoutes(catalogue), (req, res) => serveStatic(req, res, mounts)];
+}
+
+/** Posts a new product to the aggregation server's admin route, over this server's own socket. */
+async function addToModel(item: { id: string; name: string; category: string }): Promise<{ status: number; body: unknown }> {
+  const address = server.address();
+  if (!address || typeof address === 'string')
+    return { status: 503, body: { reason: 'not_listening', message: 'the demo is not listening yet' } };
+  const ip = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  const res = await fetch(`http://${ip.includes(':') ? `[${ip}]` : ip}:${address.port}/fl/v1/admin/catalogue`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ items: [item] }),
+  });
+  return { status: res.status, body: await res.json() };
 }
 
 const handlers = routes();

@@ -2,6 +2,9 @@
  * The shop's products: the demo model's catalogue (`models/online-retail/data/catalogue.json`,
  * derived from the UCI Online Retail data set), cut to the items in the model's vocabulary,
  * because only those can be personalized: the SDK leaves unknown items where the page put them.
+ * Products added while the shop runs ({@link addProduct}, `POST /admin/products`) join it: the
+ * aggregation server appends them to the vocabulary at its next version, and pages rank them once
+ * they run that version.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +36,13 @@ export interface Catalogue {
   bySlug: Map<string, Category>;
   /** The data set's credit line (first line of CREDIT.txt), shown in every page's footer. */
   credit: string;
+  /**
+   * Products of the data set that the shipped model does not know (not in vocab.txt): the shop
+   * does not list them, but `POST /admin/products` can add one by id alone.
+   */
+  unlisted: Map<string, Product>;
+  /** Grows by one with every added product (the catalogue endpoint rebuilds on a change). */
+  revision: number;
 }
 
 /** "Candles & Lights" → "candles-lights". */
@@ -53,6 +63,7 @@ export function loadCatalogue(dir: string): Catalogue {
   );
   const all = JSON.parse(readFileSync(join(dir, 'data', 'catalogue.json'), 'utf8')) as Product[];
   const products = all.filter((p) => vocab.has(p.id)).sort((a, b) => b.popularity - a.popularity);
+  const unlisted = new Map(all.filter((p) => !vocab.has(p.id)).map((p) => [p.id, p]));
   const groups = new Map<string, Product[]>();
   for (const p of products) groups.set(p.category, [...(groups.get(p.category) ?? []), p]);
   const total = (list: Product[]): number => list.reduce((sum, p) => sum + p.popularity, 0);
@@ -67,7 +78,28 @@ export function loadCatalogue(dir: string): Catalogue {
     categories,
     bySlug: new Map(categories.map((c) => [c.slug, c])),
     credit,
+    unlisted,
+    revision: 0,
   };
+}
+
+/**
+ * Adds a new product to the shop (the caller checked that its id is new). It goes first in its
+ * category (a new category goes last), so the category page lists it at once: a product with no
+ * sales yet would otherwise sit below the page's cut of bestsellers.
+ */
+export function addProduct(cat: Catalogue, product: Product): void {
+  cat.byId.set(product.id, product);
+  cat.unlisted.delete(product.id);
+  const slug = slugify(product.category);
+  const category = cat.bySlug.get(slug);
+  if (category) category.products.unshift(product);
+  else {
+    const created = { name: product.category, slug, products: [product] };
+    cat.categories.push(created);
+    cat.bySlug.set(slug, created);
+  }
+  cat.revision++;
 }
 
 /**

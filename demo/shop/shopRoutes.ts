@@ -20,18 +20,24 @@ export function sendHtml(req: IncomingMessage, res: ServerResponse, status: numb
 
 /**
  * `/api/catalogue.json`: id → [name, category, price] for every product, for the panel and the
- * cart, which turn item ids into names in the browser. Built once, gzipped once (about 45 kB on
- * the wire) and revalidated by ETag, since it changes only with the model.
+ * cart, which turn item ids into names in the browser. Built and gzipped once per catalogue
+ * revision (about 45 kB on the wire) and revalidated by ETag on every use, since products can be
+ * added while the shop runs.
  */
 function catalogueApi(cat: Catalogue): Handler {
-  const entries = Object.fromEntries([...cat.byId].map(([id, p]) => [id, [p.name, p.category, p.price]]));
-  const body = Buffer.from(JSON.stringify(entries));
-  const gzipped = gzipSync(body);
-  const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+  let built: { revision: number; body: Buffer; gzipped: Buffer; etag: string } | null = null;
+  const build = (): NonNullable<typeof built> => {
+    if (built?.revision === cat.revision) return built;
+    const entries = Object.fromEntries([...cat.byId].map(([id, p]) => [id, [p.name, p.category, p.price]]));
+    const body = Buffer.from(JSON.stringify(entries));
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    return (built = { revision: cat.revision, body, gzipped: gzipSync(body), etag });
+  };
   return (req, res) => {
+    const { body, gzipped, etag } = build();
     const headers = {
       'Content-Type': 'application/json; charset=utf-8',
-      'Cache-Control': 'max-age=3600',
+      'Cache-Control': 'no-cache',
       ETag: etag,
       Vary: 'Accept-Encoding',
     };
