@@ -1,5 +1,6 @@
 import { LocalTrainer } from '../../src/federated/localTrainer';
 import { federatedDelta } from '../../src/federated/federatedDelta';
+import { gatherRows } from '../../src/model/tfjs/sessionLoss';
 import { addGaussianNoise, clipToNorm } from '../../src/federated/clipAndNoise';
 import { quantizeAtScale } from '../../src/federated/quantizeUpdate';
 import { shareBits } from '../../src/federated/secureAggregation/additiveShares';
@@ -162,8 +163,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const isAnnounced = new Uint8Array(config.numItems);
     for (const r of announced) isAnnounced[r] = 1;
     const before = trainableVector(dense, config);
-    const startRows = new Float32Array(announced.length * d);
-    announced.forEach((r, j) => startRows.set(items.subarray(r * d, r * d + d), j * d));
+    const startRows = gatherRows(announced, items, d);
     const trainer = new LocalTrainer(config, items, { rows: announced });
     const hash = s.sketchBuckets > 0 ? sketchHash(s.sketchBuckets, s.seed * 1000 + round) : null;
     const picked = new Set<number>();
@@ -183,9 +183,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         }
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
-      delta.set(federatedDelta(dense, r.weights, config), 0);
-      const trainedRows = r.rows!;
-      for (let j = 0; j < trainedRows.length; j++) delta[denseSize + j] = trainedRows[j]! - startRows[j]!;
+      delta.set(federatedDelta(dense, r.weights, config, { start: startRows, trained: r.rows! }), 0);
       const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
       norms += norm;
       if (norm > updateClip) clipped++;

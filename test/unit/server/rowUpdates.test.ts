@@ -1,19 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { makeUpdate as deviceUpdate } from '../../../src/federated/makeUpdate';
-import {
-  encodeUpdate,
-  updateLayout,
-  UPDATE_CONTENT_TYPE,
-  UPDATE_FORMAT_VERSION,
-  type UpdateLayout,
-} from '../../../src/federated/modelUpdate';
+import { updateLayout, UPDATE_CONTENT_TYPE, type UpdateLayout } from '../../../src/federated/modelUpdate';
 import { readModelDir } from '../../../src/node/modelDir';
 import { maxScale, normBound, validateUpdate, type ValidationContext } from '../../../src/server/validateUpdate';
 import { rowsPerRound } from '../../../src/server/rowsPerRound';
 import { MAX_UPDATE_BYTES } from '../../../src/federated/makeUpdate';
 import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
 import type { ModelConfig } from '../../../src/model/plain/modelConfig';
-import { BASE_VERSION, CONFIG, freshNonce, MODEL_DIR } from './updateFixtures';
+import { BASE_VERSION, CONFIG, MODEL_DIR } from './updateFixtures';
+import { craftUpdate } from './reviewHelpers';
 
 /** Updates of a round that announces item rows: their layout, checked by the validator. */
 
@@ -37,22 +32,10 @@ function context(): ValidationContext {
   };
 }
 
-/** Codes and scales as given (what a malicious device can send) for round 1. */
+/** Codes and scales as given (what a malicious device can send) for round 1, in layout `l`. */
 function crafted(codes: Int8Array, scales: number[], l: UpdateLayout = layout): Uint8Array {
   expect(codes.length).toBe(l.length);
-  return encodeUpdate(
-    {
-      formatVersion: UPDATE_FORMAT_VERSION,
-      modelVersion: BASE_VERSION,
-      roundId: '1',
-      exampleBucket: 16,
-      nonce: freshNonce(),
-      clipNorm: 1,
-      noiseStd,
-      scales,
-    },
-    codes,
-  );
+  return craftUpdate(codes, scales, { noiseStd });
 }
 
 describe('updates with announced rows', () => {
