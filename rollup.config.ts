@@ -83,10 +83,12 @@ const nodeExternal = (id: string): boolean =>
  * that reads a secure report's values before masking (src/worker/testBuild.ts).
  */
 const workerBuild = (dir: string, testBuild: boolean): RollupOptions => ({
-  // The SDK's Worker, and the Worker it starts for one participation token (see participationTokenWorker.ts).
+  // The SDK's Worker, and the Workers it starts for one participation token (participationTokenWorker.ts)
+  // and for one contribution's training (src/federated/contribution/trainingWorker.ts).
   input: {
     'edge-personalize.worker': 'src/worker/workerEntry.ts',
     'edge-personalize.tokens-worker': 'src/federated/participationTokenWorker.ts',
+    'edge-personalize.training-worker': 'src/federated/contribution/trainingWorker.ts',
   },
   output: {
     dir,
@@ -101,6 +103,7 @@ const workerBuild = (dir: string, testBuild: boolean): RollupOptions => ({
       if (id.includes('commonjsHelpers')) return 'cjs-helpers';
       // The token Worker's entry stays an entry (a manual chunk holding it would become it).
       if (id.includes('/src/federated/participationTokenWorker')) return undefined;
+      if (id.includes('/src/federated/contribution/trainingWorker')) return undefined;
       // base64url, used by the token code and the secure-report code: in neither's chunk.
       if (id.includes('/src/federated/base64Url')) return 'cjs-helpers';
       if (id.includes('tfjs-backend-webgl')) return 'ml-webgl';
@@ -112,6 +115,8 @@ const workerBuild = (dir: string, testBuild: boolean): RollupOptions => ({
       // answers the first rank while tfjs loads.
       if (id.includes('/src/model/tfjs/')) return 'ml';
       if (id.includes('/src/model/plain/')) return 'model-format';
+      // The SDK's named errors, used by every chunk and the three Workers: with the plain model code.
+      if (id.includes('/src/errors')) return 'model-format';
       // Secure reports (additive shares with SHAKE128, the seed sealed by HPKE): loaded only when
       // the aggregation server announces secure aggregation, at a contribution.
       if (/\/src\/federated\/secureAggregation\/|node_modules\/@(hpke|noble)\//.test(id)) return 'secure';

@@ -78,6 +78,7 @@ const USAGE = `usage: npm run demo-rounds -- [options]
   --device-lr L           override deviceLr (devices accept (0, 1])
   --device-epochs E       override deviceEpochs (1-5)
   --server-lr S           override serverLr
+  --row-server-lr R       override rowServerLr (the item rows' server learning rate; default serverLr)
   --population N          override populationEstimate (with --target and no --population: the
                           server's default, since the demo's is its own target)
   --max-noise-ratio R     override maxNoiseRatio (the server's start-up check; for exploring settings it refuses)
@@ -88,7 +89,7 @@ const USAGE = `usage: npm run demo-rounds -- [options]
   --max-sessions B        sessions per device, at most (default 6)
   --device-optimizer O    sgd (default: what the browser's round client does) or adam (a what-if:
                           LocalTrainer's Adam, which the browser does NOT use today; printed as a deviation)
-  --device-train LIST     comma-separated federated tensors devices change (a what-if; default all:
+  --device-train LIST     comma-separated federated tensors devices change, or none (rows only) (a what-if; default all:
                           gru/Uz,gru/Ur,gru/Uh,gru/bz,gru/br,gru/bh,out/last,out/item)
   --central-epochs N      epochs of the central reference (default 2; 0 = skip it)
   --central-lr L          Adam learning rate of the central reference (default 0.001)
@@ -182,6 +183,7 @@ async function main(argv: string[]): Promise<void> {
       'central-lr',
       'bootstrap',
       'seed',
+      'row-server-lr',
       'model',
       'data',
     ],
@@ -216,6 +218,7 @@ async function main(argv: string[]): Promise<void> {
   override('device-lr', 'deviceLr', 1e-9, 1);
   override('device-epochs', 'deviceEpochs', 1, 5);
   override('server-lr', 'serverLr', 1e-9, 1000);
+  override('row-server-lr', 'rowServerLr', 1e-9, 1e6);
   override('max-noise-ratio', 'maxNoiseRatio', 1e-9, Infinity);
   override('population', 'populationEstimate', 1, 1e12);
   // With a larger target and no explicit minimum, keep the demo's rule relation (the server's default ⌈K/2⌉).
@@ -245,10 +248,13 @@ async function main(argv: string[]): Promise<void> {
     .get('device-train')
     ?.split(',')
     .map((t) => t.trim())
-    .filter(Boolean);
+    .filter((t) => t && t !== 'none');
   const unknownTensor = deviceTrain?.find((t) => !(FEDERATED_TENSORS as readonly string[]).includes(t));
   if (unknownTensor) throw new UsageError(`--device-train: ${unknownTensor} is not one of ${FEDERATED_TENSORS.join(', ')}`);
-  if (deviceTrain) deviations.push(`devices change only ${deviceTrain.join(', ')} (WHAT-IF: the browser trains every federated tensor)`);
+  if (deviceTrain)
+    deviations.push(
+      `devices change only ${deviceTrain.join(', ') || 'the announced rows'} (WHAT-IF: the browser trains every federated tensor)`,
+    );
   // The privacy budget: if `rounds` full rounds would spend it, the server would stop publishing
   // before the end, so the run lifts it and says after which round the demo would have stopped.
   const asked = resolveServerOptions(settings);

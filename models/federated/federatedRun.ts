@@ -183,7 +183,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         }
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
-      delta.set(federatedDelta(dense, r.weights, config, { start: startRows, trained: r.rows! }), 0);
+      delta.set(federatedDelta(dense, r.weights, config, r.rows ? { start: startRows, trained: r.rows } : undefined), 0);
       const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
       norms += norm;
       if (norm > updateClip) clipped++;

@@ -276,7 +276,12 @@ export class Personalizer implements WorkerApi {
     // Withdrawn consent terminates this Worker, which ends a contribution wherever it is.
     // The test build keeps each secure report's values before masking, for the e2e test to read
     // from status() (the only way they leave the device, and only in that build).
-    const options = TEST_BUILD ? { ...fed, onSecureReport: (r: { codes: Int8Array }) => this._testReports.push(Array.from(r.codes)) } : fed;
+    // The training and the report run in a Worker of their own on this Worker's backend, so that
+    // rank calls keep being answered (runTrainingJob.ts).
+    const withWorker = this._backend ? { ...fed, trainingWorker: { backend: this._backend.name } } : fed;
+    const options = TEST_BUILD
+      ? { ...withWorker, onSecureReport: (r: { codes: Int8Array }) => this._testReports.push(Array.from(r.codes)) }
+      : withWorker;
     const run = async (): Promise<ContributionResult> => (await import('../federated/contribution/contribute')).contribute(options, host);
     // One tab at a time: the others skip rather than wait (Web Locks; absent → just run).
     const locks = (globalThis.navigator as Navigator | undefined)?.locks;

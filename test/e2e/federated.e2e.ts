@@ -29,6 +29,9 @@ test.describe('federated learning', () => {
       .poll(async () => (await status(page)).worker.federated?.uploads.length ?? 0, { timeout: 30_000, intervals: [500] })
       .toBeGreaterThan(0);
     const upload = (await status(page)).worker.federated.uploads[0];
+    // The training and the report ran in the training Worker, not in the SDK's Worker (which
+    // keeps answering ranks meanwhile: `npm run bench -- --only secure-device` measures it).
+    expect(sent.map((r) => new URL(r.url).pathname)).toContain('/dist/edge-personalize.training-worker.js');
     // The dense tensors and the round's announced item rows: at most 256 KB (the format's limit).
     expect(upload.bytes).toBeLessThanOrEqual(256 * 1024);
     // The server accepted it and closed the round (target 1): a new version is published, and the
@@ -51,6 +54,24 @@ test.describe('federated learning', () => {
     const secrets = new Set<string>();
     for (const e of events) for (const v of [e.itemId, e.type, String(e.at), e.sessionId]) secrets.add(v);
     expectNoHistoryInRequests(sent, secrets, '/fl/v1/updates');
+  });
+
+  test("where the training Worker cannot start, the SDK's Worker trains and uploads itself", async ({ page, context }) => {
+    // The SDK's Worker under a policy that forbids it to start Workers (as a site's CSP may).
+    await context.route('**/dist/edge-personalize.worker.js', async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': "worker-src 'none'" } });
+    });
+    await page.goto('/recs.html?fl=3');
+    await viewProducts(page, ['22578', '22577', '22086']);
+    await page.goto('/recs.html?fl=3&autoTrack=false');
+    await waitReady(page);
+    await expect
+      .poll(async () => (await status(page)).worker.federated?.lastResult?.outcome ?? null, { timeout: 45_000, intervals: [500] })
+      .toBe('uploaded');
+    const last = (await status(page)).worker.federated.lastResult;
+    expect(last.training.inWorker).toBe(false);
+    expect(last.training.examples).toBeGreaterThan(0);
   });
 
   test("the site's cookies go with none of the SDK's requests: model files, the server's versions, tokens, updates", async ({

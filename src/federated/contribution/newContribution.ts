@@ -1,28 +1,14 @@
 import { fromRowRanges } from '../announcedRows';
 import { fromBase64Url } from '../base64Url';
-import type { NamedWeights, TrainedRows } from '../federatedDelta';
 import type { FederatedState } from '../federatedState';
-import { LocalTrainer } from '../localTrainer';
-import { makeUpdate, MAX_UPDATE_BYTES } from '../makeUpdate';
+import { MAX_UPDATE_BYTES } from '../makeUpdate';
 import { SECURE_REPORT_CONTENT_TYPE, updateLayout, UPDATE_CONTENT_TYPE } from '../modelUpdate';
-import { gatherRows } from '../../model/tfjs/sessionLoss';
 import type { SecureRoundInfo } from '../secureAggregation/secureReport';
-import type { ModelConfig } from '../../model/plain/modelConfig';
 import { postPending } from './postPending';
 import { participationAuthorization, roundParticipation } from './roundParticipation';
+import { runTrainingJob } from './runTrainingJob';
 import { trainingSettings, type ServerModelInfo } from './serverModel';
 import type { ContributionOptions, ContributionResult, DeviceSnapshot } from './types';
-
-/** What both kinds of report are made of. */
-interface ReportInputs {
-  before: NamedWeights;
-  after: NamedWeights;
-  config: ModelConfig;
-  rows?: TrainedRows;
-  modelVersion: string;
-  clipNorm: number;
-  noiseStd: number;
-}
 
 /**
  * A new contribution to the open round, when no earlier one is pending: if the device is
@@ -30,7 +16,8 @@ interface ReportInputs {
  * obtain the round's participation token, train the federated tensors and the item rows the round
  * announced on the device's sessions (starting from the published model it runs; every announced
  * row, whether or not the device saw the item, so the upload says nothing about its items), and
- * post the change: as a plain update
+ * post the change (the training and the report run in a Worker of their own where one starts:
+ * runTrainingJob.ts): as a plain update
  * (`makeUpdate`: clipped, noised, int8) or, when `secure` is set, as a secure report
  * (`makeSecureReport`: the same at the round's fixed step, split into the leader's share and a
  * seed sealed to the helper). Only those bytes leave the device: no cookie, no Referer, no
@@ -71,13 +58,11 @@ export async function newContribution(
       outcome: 'skipped',
       reason: `the round announces ${rows.length} rows: ${bytes} bytes, over the ${MAX_UPDATE_BYTES}-byte upload limit`,
     };
-  // The secure-report code and a check of the helper key before the token: a token is one per
-  // address and round, not to be spent on a report that cannot be built.
-  let secureReport: ((r: ReportInputs) => Promise<Uint8Array>) | null = null;
+  // A check of the helper key before the token: a token is one per address and round, not to be
+  // spent on a report that cannot be built.
   if (secure) {
-    const maker = await secureReportMaker(secure, o.onSecureReport);
-    if (typeof maker !== 'function') return maker;
-    secureReport = maker;
+    const refused = await checkSecureRound(secure);
+    if (refused) return refused;
   }
   // The round's participation token next: without one there is nothing to train for.
   let authorization: string | null = null;
@@ -87,27 +72,28 @@ export async function newContribution(
     authorization = got;
   }
   const t = performance.now();
-  const trainer = new LocalTrainer(config, files.items, { rows });
   const settings = trainingSettings(server, { lr: o.lr, epochs: o.localEpochs });
-  const yieldFn = o.yieldFn ?? (() => new Promise<void>((r) => setTimeout(r, 0)));
-  let trained;
-  try {
-    trained = await trainer.train(files.dense, usable, { epochs: settings.epochs, lr: settings.lr, yieldFn });
-  } finally {
-    trainer.dispose();
-  }
   const privacy = { clipNorm: server.privacy.clipNorm, noiseStd: server.privacy.noiseStd };
-  const inputs: ReportInputs = {
-    before: files.dense,
-    after: trained.weights,
-    config,
-    ...(rows.length > 0 ? { rows: { start: gatherRows(rows, files.items, config.embedDim), trained: trained.rows! } } : {}),
-    modelVersion: server.modelVersion,
-    ...privacy,
-  };
-  const body = secureReport
-    ? await secureReport(inputs)
-    : makeUpdate({ ...inputs, roundId: server.round.id, exampleCount: trained.examples });
+  const ran = await runTrainingJob(
+    {
+      config,
+      items: files.items,
+      dense: files.dense,
+      sessions: usable,
+      rows,
+      epochs: settings.epochs,
+      lr: settings.lr,
+      modelVersion: server.modelVersion,
+      roundId: server.round.id,
+      ...privacy,
+      secure,
+      keepCodes: o.onSecureReport !== undefined,
+    },
+    o.trainingWorker,
+    o.yieldFn ?? (() => new Promise<void>((r) => setTimeout(r, 0))),
+  );
+  if (ran.secureReport) o.onSecureReport?.(ran.secureReport);
+  const body = ran.body;
   state.contributedAtEvents = storedEvents;
   state.pending = {
     body,
@@ -123,25 +109,27 @@ export async function newContribution(
   const result = await postPending(o, state);
   return {
     ...result,
-    training: { examples: trained.examples, firstLoss: trained.firstEpochLoss, lastLoss: trained.lastEpochLoss, ms: performance.now() - t },
+    training: {
+      examples: ran.examples,
+      firstLoss: ran.firstLoss,
+      lastLoss: ran.lastLoss,
+      ms: performance.now() - t,
+      inWorker: ran.inWorker,
+    },
   };
 }
 
 /**
- * Loads the secure-report code (with HPKE, its own chunk, loaded only for a secure round) and
- * checks the round's helper key: a maker of this round's reports, or why the device cannot make one.
+ * Checks the round's helper key (loading the HPKE code, its own chunk, only for a secure round):
+ * null when the device can make this round's reports, else why not.
  */
-async function secureReportMaker(
-  round: SecureRoundInfo,
-  onSecureReport: ContributionOptions['onSecureReport'],
-): Promise<((r: ReportInputs) => Promise<Uint8Array>) | ContributionResult> {
-  let modules;
+async function checkSecureRound(round: SecureRoundInfo): Promise<ContributionResult | null> {
+  let isHelperKey;
   try {
-    modules = await Promise.all([import('../secureAggregation/secureReport'), import('../secureAggregation/helperEncryption')]);
+    ({ isHelperKey } = await import('../secureAggregation/helperEncryption'));
   } catch (err) {
     return { outcome: 'retry_later', reason: `cannot load the secure-aggregation code: ${(err as Error).message}` };
   }
-  const [{ makeSecureReport }, { isHelperKey }] = modules;
   // secureRound() checked that the key is 65 bytes of base64url; HPKE checks that it is a P-256 point.
   if (!(await isHelperKey(fromBase64Url(round.helperPublicKey)!))) {
     return {
@@ -149,9 +137,5 @@ async function secureReportMaker(
       reason: "the server's secure aggregation is not one this device can take part in: the helper key is not a P-256 point",
     };
   }
-  return async (r) => {
-    const report = await makeSecureReport({ ...r, round });
-    onSecureReport?.({ header: report.header, codes: report.codes });
-    return report.bytes;
-  };
+  return null;
 }

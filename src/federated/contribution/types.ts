@@ -1,6 +1,7 @@
 import type { ModelFiles } from '../../model/plain/modelFiles';
 import type { FederatedState } from '../federatedState';
 import type { SecureReportHeader } from '../secureAggregation/secureReport';
+import type { TrainingWorkerOptions } from './runTrainingJob';
 
 // The interface between the Worker and a contribution (`contribute` in contribute.ts): what the
 // Worker supplies, what it may set, what it gets back.
@@ -12,7 +13,14 @@ export interface ContributionResult {
   bytes?: number;
   roundId?: string;
   /** Local training: examples, first and last epoch loss, ms. */
-  training?: { examples: number; firstLoss: number; lastLoss: number; ms: number };
+  training?: {
+    examples: number;
+    firstLoss: number;
+    lastLoss: number;
+    ms: number;
+    /** True when the training Worker did the work (`runTrainingJob.ts`), false when the SDK's Worker did. */
+    inWorker: boolean;
+  };
 }
 
 /**
@@ -55,6 +63,11 @@ export interface ContributionOptions {
   lr: number;
   /** Awaited between training steps, so the Worker keeps answering rank calls. Default: a macrotask. */
   yieldFn?: () => Promise<void>;
+  /**
+   * Run the training and the report in a Worker of their own, on this backend (the SDK's Worker
+   * sets it; absent: in the caller's thread, between `yieldFn` macrotasks).
+   */
+  trainingWorker?: TrainingWorkerOptions;
   /** Every request goes through it. Default: the global `fetch`. */
   fetch?: typeof fetch;
   /**
