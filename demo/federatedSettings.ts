@@ -49,7 +49,5 @@ export const DEMO_FEDERATED_SETTINGS = {
    * per device of a round. Each device still takes part once per round (it remembers), so a round
    * closes only when three devices (three browser profiles) contributed.
    */
-  // (At least 3: a contribution cut short by a navigation after its token, e.g. while the
-  // training Worker starts, has spent one; with a target of 1, as in the e2e, the round stalled.)
-  participationTokens: { tokensPerAddressPerRound: Math.max(targetUpdates, 3) },
+  participationTokens: { tokensPerAddressPerRound: targetUpdates },
 } satisfies Partial<AggregationServerOptions>;

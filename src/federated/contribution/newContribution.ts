@@ -13,14 +13,14 @@ import type { ContributionOptions, ContributionResult, DeviceSnapshot } from './
 /**
  * A new contribution to the open round, when no earlier one is pending: if the device is
  * eligible (enough new events, the round's model version, its draw, a session to learn from),
- * obtain the round's participation token, train the federated tensors and the item rows the round
- * announced on the device's sessions (starting from the published model it runs; every announced
+ * train the federated tensors and the item rows the round announced on the device's sessions (starting from the published model it runs; every announced
  * row, whether or not the device saw the item, so the upload says nothing about its items), and
  * post the change (the training and the report run in a Worker of their own where one starts:
  * runTrainingJob.ts): as a plain update
  * (`makeUpdate`: clipped, noised, int8) or, when `secure` is set, as a secure report
  * (`makeSecureReport`: the same at the round's fixed step, split into the leader's share and a
- * seed sealed to the helper). Only those bytes leave the device: no cookie, no Referer, no
+ * seed sealed to the helper), with the round's participation token obtained once the report is
+ * built. Only those bytes leave the device: no cookie, no Referer, no
  * identifier, no event. A failed post stays in `state.pending` for {@link postPending} to retry,
  * also after a reload.
  */
@@ -58,18 +58,10 @@ export async function newContribution(
       outcome: 'skipped',
       reason: `the round announces ${rows.length} rows: ${bytes} bytes, over the ${MAX_UPDATE_BYTES}-byte upload limit`,
     };
-  // A check of the helper key before the token: a token is one per address and round, not to be
-  // spent on a report that cannot be built.
+  // A check of the helper key first: no training (and no token) for a report that cannot be built.
   if (secure) {
     const refused = await checkSecureRound(secure);
     if (refused) return refused;
-  }
-  // The round's participation token next: without one there is nothing to train for.
-  let authorization: string | null = null;
-  if (server.participation) {
-    const got = await participationAuthorization(o.endpoint, server, o.fetch, o.tokenWorker ?? false);
-    if (typeof got !== 'string') return got;
-    authorization = got;
   }
   const t = performance.now();
   const settings = trainingSettings(server, { lr: o.lr, epochs: o.localEpochs });
@@ -92,6 +84,17 @@ export async function newContribution(
     o.trainingWorker,
     o.yieldFn ?? (() => new Promise<void>((r) => setTimeout(r, 0))),
   );
+  // The round's participation token once the report is built, right before it is stored and
+  // sent: a token is one per address and round, and one obtained before training was lost to a
+  // navigation during the training (the Worker ends with the page), so the address could not take
+  // part in that round again. The price: a device whose address has no token left has trained
+  // for nothing.
+  let authorization: string | null = null;
+  if (server.participation) {
+    const got = await participationAuthorization(o.endpoint, server, o.fetch, o.tokenWorker ?? false);
+    if (typeof got !== 'string') return got;
+    authorization = got;
+  }
   if (ran.secureReport) o.onSecureReport?.(ran.secureReport);
   const body = ran.body;
   state.contributedAtEvents = storedEvents;

@@ -1,4 +1,5 @@
 import type { FederatedState } from '../federatedState';
+import { oneShotWorker } from './oneShotWorker';
 import { secureUniform } from '../randomSource';
 import type { ContributionResult } from './types';
 import type { ServerModelInfo } from './serverModel';
@@ -41,8 +42,7 @@ export async function participationAuthorization(
   try {
     // In a Worker of its own where the browser allows it (the token code's evaluation would hold
     // up this Worker's ranks), else here (and always with an injected fetch: the tests').
-    const inWorker = ownWorker ? tokenInWorker(endpoint, issuer) : null;
-    const got = inWorker ? await inWorker : null;
+    const got = ownWorker ? await tokenInWorker(endpoint, issuer) : null;
     if (got !== null) return got;
     const { obtainToken } = await import('../participationToken');
     return await obtainToken(endpoint, issuer, fetchFn);
@@ -56,40 +56,12 @@ export async function participationAuthorization(
 }
 
 /**
- * Runs the token exchange in `edge-personalize.tokens-worker.js` beside this chunk. Null when no
- * such Worker can start here (no nested Workers, a CSP, the SDK served from another origin) or it
- * fails to load: the caller then runs the exchange itself. Rejects with the exchange's own error.
+ * Runs the token exchange in `edge-personalize.tokens-worker.js` beside this chunk
+ * ({@link oneShotWorker}): null when that Worker cannot start, and the caller runs the exchange
+ * itself. Rejects with the exchange's own error.
  */
-function tokenInWorker(endpoint: string, issuer: Record<string, unknown>): Promise<string | null> | null {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('./edge-personalize.tokens-worker.js', import.meta.url), {
-      type: 'module',
-      name: 'edge-personalize-tokens',
-    });
-  } catch {
-    return null;
-  }
-  return new Promise<string | null>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      worker.terminate();
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error('the token Worker did not answer within 60 s'));
-    }, 60_000);
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      done();
-      resolve(null); // could not load (blocked, missing): the exchange runs in this Worker
-    });
-    worker.addEventListener('message', (e: MessageEvent<{ authorization?: string; error?: Record<string, unknown> }>) => {
-      done();
-      if (typeof e.data.authorization === 'string') return resolve(e.data.authorization);
-      const { name, message, ...extra } = e.data.error ?? {};
-      reject(Object.assign(new Error(String(message ?? 'the token exchange failed')), { name: String(name ?? 'Error') }, extra));
-    });
-    worker.postMessage({ endpoint, issuer });
-  });
+async function tokenInWorker(endpoint: string, issuer: Record<string, unknown>): Promise<string | null> {
+  const url = new URL('./edge-personalize.tokens-worker.js', import.meta.url);
+  const answer = await oneShotWorker<{ authorization: string }>(url, 'edge-personalize-tokens', { endpoint, issuer }, 60_000);
+  return answer?.authorization ?? null;
 }

@@ -1,4 +1,5 @@
 import type { BackendPreference } from '../../config/config';
+import { oneShotWorker } from './oneShotWorker';
 import { trainAndReport, type TrainedReport, type TrainingJob } from './trainAndReport';
 
 /** Where the SDK's Worker may start the training Worker, and on which backend. */
@@ -26,41 +27,8 @@ export async function runTrainingJob(
   return { ...(await trainAndReport(job, yieldFn)), inWorker: false };
 }
 
-/**
- * The job in `edge-personalize.training-worker.js` beside this chunk. Null when no such Worker
- * can start here (no nested Workers, a CSP, the SDK served from another origin) or it fails to
- * load: the caller then runs the job itself.
- */
-function trainingInWorker(job: TrainingJob, backend: BackendPreference): Promise<TrainedReport | null> {
-  let worker: Worker;
-  try {
-    worker = new Worker(new URL('./edge-personalize.training-worker.js', import.meta.url), {
-      type: 'module',
-      name: 'edge-personalize-training',
-    });
-  } catch {
-    return Promise.resolve(null);
-  }
-  return new Promise<TrainedReport | null>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      worker.terminate();
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error('the training Worker did not answer within 120 s'));
-    }, 120_000);
-    worker.addEventListener('error', (e) => {
-      e.preventDefault();
-      done();
-      resolve(null); // could not load (blocked, missing): the job runs in this thread
-    });
-    worker.addEventListener('message', (e: MessageEvent<{ report?: TrainedReport; error?: { name: string; message: string } }>) => {
-      done();
-      if (e.data.report) return resolve(e.data.report);
-      const { name, message } = e.data.error ?? { name: 'Error', message: 'the training Worker failed' };
-      reject(Object.assign(new Error(message), { name }));
-    });
-    worker.postMessage({ job, backend });
-  });
+/** The job in `edge-personalize.training-worker.js` beside this chunk; null when that Worker cannot start. */
+async function trainingInWorker(job: TrainingJob, backend: BackendPreference): Promise<TrainedReport | null> {
+  const url = new URL('./edge-personalize.training-worker.js', import.meta.url);
+  return (await oneShotWorker<{ report: TrainedReport }>(url, 'edge-personalize-training', { job, backend }, 120_000))?.report ?? null;
 }
