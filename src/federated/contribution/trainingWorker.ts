@@ -2,9 +2,9 @@
  * A contribution's training and report in a Worker of its own (`edge-personalize.training-worker.js`),
  * started by the SDK's Worker for one contribution and ended after it (see runTrainingJob.ts).
  * A training step is one synchronous tfjs computation that cannot be split (with a round's
- * announced rows, ~100 ms on the demo model in Chromium on this machine), and the report's shares
- * and noise are a few tens of ms more: run in the SDK's Worker, a rank asked meanwhile waited
- * that long. Here they run on another thread, on the backend the SDK's Worker chose.
+ * announced rows, hundreds of ms on the demo model in Node on tfjs-wasm), and the report's shares
+ * and noise more: run in the SDK's Worker, a rank asked meanwhile waited up to 140 ms in
+ * Chromium (`npm run bench -- --only secure-device`). Here they run on another thread, on the backend the SDK's Worker chose.
  * Message in: `{ job, backend }`; out: `{ report }` or `{ error: { name, message } }`.
  */
 import type { BackendPreference } from '../../config/config';
