@@ -56,6 +56,7 @@ import { readModelDir, writeModelDir } from '../../src/node/modelDir';
 import { createAggregationServer } from '../../src/server/aggregationServer';
 import { trainableVector } from '../../src/server/fedAvg';
 import { epsilonFor } from '../../src/server/privacyAccountant';
+import type { NoiseCheck } from '../../src/server/noiseCheck';
 import { roundNoiseMultiplier } from '../../src/server/privacyLedger';
 import { resolveServerOptions, type AggregationServerOptions } from '../../src/server/serverOptions';
 import { readSplit } from '../data/readSplit';
@@ -143,7 +144,10 @@ async function getJson<T>(url: string): Promise<T> {
 interface StatusDoc {
   modelVersion: string;
   roundsClosed: number;
+  rows: { perRound: number };
   privacy: {
+    /** The server's start-up noise check, over the dense tensors and a round's announced rows. */
+    noiseCheck: NoiseCheck;
     cumulative: { epsilon: number | null } | null;
     cumulativeWithoutSampling: { epsilon: number | null } | null;
     rounds: Array<{ round: number; updates: number; noiseMultiplier: number; epsilon: number | null }>;
@@ -305,8 +309,6 @@ async function main(argv: string[]): Promise<void> {
   const target = resolved.targetUpdates;
   if (target > devices.length) throw new UsageError(`--target ${target} exceeds the ${devices.length} simulated devices`);
 
-  const trainableNorm = l2Norm(trainableVector(base.weights.dense, base.manifest.config));
-  const noiseNorm = (resolved.serverLr * resolved.noiseMultiplier * resolved.clipNorm * Math.sqrt(d)) / resolved.targetUpdates;
   log(
     `demo-rounds: backend ${backend}; ${test.length} test sessions in time order: sessions 1-${cut} dealt to ${devices.length} devices of ${minSessions}-${maxSessions} sessions; evaluated: ${evalLabel} (${evaluation.cases.length} cases)`,
   );
@@ -314,9 +316,6 @@ async function main(argv: string[]): Promise<void> {
     `settings: target ${resolved.targetUpdates}, min ${resolved.minUpdates}, clip ${resolved.clipNorm}, σ ${resolved.noiseMultiplier} (device noise std ${resolved.noiseStd.toPrecision(3)}), deviceLr ${resolved.deviceLr}, deviceEpochs ${resolved.deviceEpochs}, serverLr ${resolved.serverLr}, population estimate ${resolved.populationEstimate}`,
   );
   log(`deviations from DEMO_FEDERATED_SETTINGS: ${deviations.join('; ')}`);
-  log(
-    `noise per round on the model: serverLr·σ·C·√d/target = ${noiseNorm.toPrecision(3)} (d = ${d}); trainable weights' norm ${trainableNorm.toFixed(2)}; largest possible signal per round serverLr·C = ${(resolved.serverLr * resolved.clipNorm).toPrecision(3)}`,
-  );
 
   const serverDir = mkdtempSync(join(tmpdir(), 'demo-rounds-'));
   let server: ReturnType<typeof createAggregationServer>;
@@ -332,6 +331,15 @@ async function main(argv: string[]): Promise<void> {
   try {
     const { port } = await server.listen(0, '127.0.0.1');
     const endpoint = `http://127.0.0.1:${port}`;
+    // The noise a full round puts on the model, as the server's own start-up check computes it:
+    // over the dense tensors and the rows a round announces, each part at its learning rate.
+    const startStatus = await getJson<StatusDoc>(`${endpoint}/v1/status`);
+    const { roundNoiseNorm: noiseNorm, weightsNorm: trainableNorm } = startStatus.privacy.noiseCheck;
+    const rowsPerRound = startStatus.rows.perRound;
+    const trainedValues = d + rowsPerRound * base.manifest.config.embedDim;
+    log(
+      `noise per round on the model (the server's start-up check): ${noiseNorm.toPrecision(3)} over ${trainedValues} values (${d} dense + ${rowsPerRound} rows × ${base.manifest.config.embedDim}); their norm ${trainableNorm.toFixed(2)}; largest possible signal per round serverLr·C = ${(resolved.serverLr * resolved.clipNorm).toPrecision(3)}`,
+    );
 
     // Published versions are immutable: a device downloads each once (the browser's HTTP cache).
     const downloaded = new Map<string, ModelFiles>();
@@ -585,7 +593,7 @@ async function main(argv: string[]): Promise<void> {
       `             MRR@20 ${signedPct(mrrDiff.diff)} points ([${signedPct(mrrDiff.low)}, ${signedPct(mrrDiff.high)}], SE ${pct(mrrDiff.se)})`,
       `mean of the last ${lastK} rounds (robust to round-to-round swings): Recall@20 ${pct(lastRecall)} MRR@20 ${pct(lastMrr)}; lowest round Recall@20 ${pct(Math.min(...rows.map((x) => x.recall20)))}`,
       `ε after ${rounds} rounds (δ ${resolved.delta}): ${fmtEps(end.epsilon)} with sampling amplification at q = ${resolved.targetUpdates}/${resolved.populationEstimate}, ${fmtEps(end.epsilonNoSampling)} without (what holds for a device that ignores its sampling draw)`,
-      `noise per round on the model serverLr·σ·C·√d/target = ${noiseNorm.toPrecision(3)} vs trainable weights' norm ${trainableNorm.toFixed(2)} (${pct(noiseNorm / trainableNorm, 1)}%); the published trainable weights moved ${totalMove.toPrecision(3)} in total`,
+      `noise per round on the model (the server's start-up check, ${trainedValues} values: dense + ${rowsPerRound} rows) ${noiseNorm.toPrecision(3)} vs their norm ${trainableNorm.toFixed(2)} (${pct(noiseNorm / trainableNorm, 1)}%); the published dense trainable weights moved ${totalMove.toPrecision(3)} in total`,
       central.length > 0
         ? `central reference (${centralSessions} pooled device sessions, Adam lr ${centralLr}, no clip, no noise): ${central.map((c) => `${c.epoch} epoch(s) Recall@20 ${pct(c.recall20)} MRR@20 ${pct(c.mrr20)}`).join('; ')}`
         : 'central reference: skipped (--central-epochs 0)',
