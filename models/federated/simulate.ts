@@ -60,7 +60,8 @@ const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [
 ${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}
   --server-optimizer   sgd (FedAvg) or adam (FedAdam) (default ${DEFAULT_SIMULATION.serverOptimizer})
   --epsilons           target ε of the fedavg_dp runs, comma-separated (default 8,2; "none" = no DP run)
-  --only               run only these, comma-separated: pretrained, central, catalogue, fedavg, fedavg_dp
+  --only               run only these, comma-separated: pretrained, central, catalogue, fedavg, fedavg_dp,
+                       frontier (only the replicated-population runs of --frontier-scales)
   --out                where the result files go (default: the cache directory)`;
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
@@ -320,7 +321,7 @@ async function main(argv: string[]): Promise<void> {
   // The frontier: the first target ε on replicated populations (P × the real devices, P × the cohort).
   const scales = (args.get('frontier-scales') ?? '').split(',').filter(Boolean).map(Number);
   if (scales.some((x) => !(Number.isInteger(x) && x > 1))) throw new UsageError('--frontier-scales must be integers > 1, e.g. 10,100');
-  if (want('fedavg_dp') && sigmas.length > 0)
+  if ((want('fedavg_dp') || want('frontier')) && sigmas.length > 0)
     for (const scale of scales)
       jobs.push([`fedavg_dp-eps${epsilons[0]}-pop${scale}`, ['--child-sigma', String(sigmas[0]), '--population-scale', String(scale)]]);
   // The references first (the federated runs start from the pretrained model), then two at a time.
