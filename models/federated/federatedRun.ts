@@ -203,8 +203,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       addGaussianNoise(noise, (o.noiseMultiplier * s.clipNorm) / cohort, uniform);
       for (let j = 0; j < length; j++) mean[j] = mean[j]! + noise[j]!;
     }
+    // A decaying server rate (FedAvg): both steps scaled alike, linearly from 1 to serverLrFinal.
+    const decay = s.rounds > 1 ? 1 - (1 - s.serverLrFinal) * ((round - 1) / (s.rounds - 1)) : 1;
+    const applied = decay === 1 ? mean : mean.map((v, j) => (j < rowsEnd ? v * decay : v));
     const next = Float32Array.from(before);
-    denseOptimizer.step(next, 0, mean.subarray(0, denseSize));
+    denseOptimizer.step(next, 0, applied.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
     const rowDelta = mean.subarray(denseSize, rowsEnd);
     if (hash)
@@ -215,7 +218,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
           config.numItems,
         ),
       );
-    announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowDelta.subarray(j * d, j * d + d)));
+    const rowStep = applied.subarray(denseSize, rowsEnd);
+    announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =
       o.noiseMultiplier > 0

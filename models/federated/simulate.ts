@@ -31,7 +31,7 @@ import type { ModelWeights } from '../../src/node/modelDir';
 import { readJsonMaybe, runKey, trainCentral } from './centralBaselines';
 import { growItemTable, runFederated, type RoundRow } from './federatedRun';
 import { plotSvg } from './plotSvg';
-import { centralRun, DEFAULT_SIMULATION, pretrainRun, type SimulationSettings } from './simulationSettings';
+import { centralRun, DEFAULT_SIMULATION, finetuneRun, pretrainRun, type SimulationSettings } from './simulationSettings';
 import { simulationSetup, type SimulationSetup } from './simulationSetup';
 
 type NumericSetting = { [K in keyof SimulationSettings]: SimulationSettings[K] extends number ? K : never }[keyof SimulationSettings];
@@ -49,10 +49,12 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
   ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate of the dense tensors (1 = plain FedAvg)'],
   ['rowServerLr', 'row-server-lr', 1e-6, 1e6, 'server learning rate of the item rows'],
+  ['serverLrFinal', 'server-lr-final', 1e-6, 1, 'both server rates decay linearly to this fraction by the last round (sgd)'],
   ['populationScale', 'population-scale', 1, 1e6, 'replicas of each real device (> 1: a replicated population, labelled)'],
   ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated during the runs'],
   ['evalEvery', 'eval-every', 1, 1e6, 'evaluate the sample every N rounds'],
   ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'epochs of both references (first half; both halves)'],
+  ['finetuneEpochs', 'finetune-epochs', 1, 100, "epochs of the central fine-tune on the devices' sessions"],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
 ];
 
@@ -60,8 +62,8 @@ const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [
 ${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}
   --server-optimizer   sgd (FedAvg) or adam (FedAdam) (default ${DEFAULT_SIMULATION.serverOptimizer})
   --epsilons           target ε of the fedavg_dp runs, comma-separated (default 8,2; "none" = no DP run)
-  --only               run only these, comma-separated: pretrained, central, catalogue, fedavg, fedavg_dp,
-                       frontier (only the replicated-population runs of --frontier-scales)
+  --only               run only these, comma-separated: pretrained, central, catalogue, finetune,
+                       finetune_dense, fedavg, fedavg_dp, frontier (only the replicated-population runs of --frontier-scales)
   --out                where the result files go (default: the cache directory)`;
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
@@ -158,6 +160,7 @@ async function main(argv: string[]): Promise<void> {
   const kind = args.get('server-optimizer') ?? s.serverOptimizer;
   if (kind !== 'sgd' && kind !== 'adam') throw new UsageError(`--server-optimizer must be sgd or adam, not "${kind}"`);
   s.serverOptimizer = kind;
+  if (kind !== 'sgd' && s.serverLrFinal < 1) throw new UsageError('--server-lr-final applies to --server-optimizer sgd only');
   const dataDir = args.get('data') ?? '../shared/data/diginetica';
   const cache = args.get('cache') ?? 'runs/simulate';
   const outDir = args.get('out') ?? cache;
@@ -227,6 +230,22 @@ async function main(argv: string[]): Promise<void> {
     );
     const start = growItemTable(pretrained, setup.numItems, s.seed + 11);
     const ev = modelEval(data.vocab, setup.numItems);
+    if (child === 'finetune' || child === 'finetune_dense') {
+      const fine = finetuneRun(s, preKey, child === 'finetune_dense');
+      const key = runKey(child, fine, setup.devices.length, setup.numItems);
+      const w = await trainCentral(cache, key, fine, setup.devices.flat(), setup.numItems, data.vocab.slice(0, setup.numItems), start, log);
+      write({
+        name: child,
+        quality: await quality(ev, w, setup, child),
+        rows: [],
+        sampleStart: (await ev(w, setup.sampleCases)).recall20,
+        noiseMultiplier: 0,
+        epsilon: 0,
+        updateBytes: 0,
+        downloadBytes: 0,
+      });
+      return;
+    }
     if (child === 'catalogue') {
       // The pretrained model with the new items' neutral rows and no training at all: what the
       // catalogue alone gives (the repeat path can re-rank an item the shopper just viewed once
@@ -316,6 +335,8 @@ async function main(argv: string[]): Promise<void> {
   if (want('pretrained')) jobs.push(['pretrained', []]);
   if (want('central')) jobs.push(['central', []]);
   if (want('catalogue')) jobs.push(['catalogue', []]);
+  if (want('finetune')) jobs.push(['finetune', []]);
+  if (want('finetune_dense')) jobs.push(['finetune_dense', []]);
   if (want('fedavg')) jobs.push(['fedavg', []]);
   if (want('fedavg_dp')) sigmas.forEach((sigma, i) => jobs.push([`fedavg_dp-eps${epsilons[i]}`, ['--child-sigma', String(sigma)]]));
   // The frontier: the first target ε on replicated populations (P × the real devices, P × the cohort).
@@ -364,17 +385,23 @@ function report(
       ? `${((r.quality.new_items.recall20 / cen.quality.new_items.recall20) * 100).toFixed(1)}%`
       : '–';
   const f4 = (x: number): string => x.toFixed(4);
+  // Recall@20 on the cases whose target the pretrained model knew (the full split minus the new-item cases).
+  const nAll = setup.cases.length;
+  const nNew = setup.newItemCases.length;
+  const otherCases = (r: RunResult): number => (r.quality.recall20 * nAll - r.quality.new_items.recall20 * nNew) / (nAll - nNew);
   const dp = [
     ...epsilons.map((e) => results[`fedavg_dp-eps${e}`]),
     ...scales.map((p) => results[`fedavg_dp-eps${epsilons[0]}-pop${p}`]),
   ].filter((r): r is RunResult => !!r);
-  const ordered = [pre, cen, results.catalogue, results.fedavg, ...dp].filter((r): r is RunResult => !!r);
+  const ordered = [pre, cen, results.catalogue, results.finetune, results.finetune_dense, results.fedavg, ...dp].filter(
+    (r): r is RunResult => !!r,
+  );
   const table = [
-    `| run | Recall@20 | MRR@20 | new-item R@20 | new-item MRR@20 | recovery | new-item R@20 / central's | ε (δ=${s.delta}) | σ | upload B/device/round | download B/device/round | wall time |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| run | Recall@20 | MRR@20 | new-item R@20 | new-item MRR@20 | other cases R@20 | recovery | new-item R@20 / central's | ε (δ=${s.delta}) | σ | upload B/device/round | download B/device/round | wall time |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...ordered.map(
       (r) =>
-        `| ${r.name} | ${f4(r.quality.recall20)} | ${f4(r.quality.mrr20)} | ${f4(r.quality.new_items.recall20)} | ${f4(r.quality.new_items.mrr20)} | ${r === pre ? '0%' : r === cen ? '100%' : recovery(r)} | ${ofCentralNew(r)} | ` +
+        `| ${r.name} | ${f4(r.quality.recall20)} | ${f4(r.quality.mrr20)} | ${f4(r.quality.new_items.recall20)} | ${f4(r.quality.new_items.mrr20)} | ${f4(otherCases(r))} | ${r === pre ? '0%' : r === cen ? '100%' : recovery(r)} | ${ofCentralNew(r)} | ` +
         `${r.rows.length === 0 ? '–' : Number.isFinite(r.epsilon) ? r.epsilon.toFixed(2) : '∞'} | ${r.rows.length === 0 ? '–' : r.noiseMultiplier.toFixed(3)} | ${r.updateBytes || '–'} | ${r.downloadBytes || '–'} | ${formatDuration(r.seconds)} |`,
     ),
   ].join('\n');
@@ -450,6 +477,8 @@ function report(
       pretrained: entry(pre),
       central: entry(cen),
       catalogue_only: entry(results.catalogue),
+      central_finetune: entry(results.finetune),
+      central_finetune_dense: entry(results.finetune_dense),
       fedavg: entry(results.fedavg),
       fedavg_dp: dp.map(entry),
       update_bytes: Math.max(0, ...fedRuns.map((r) => r.updateBytes)),

@@ -34,6 +34,11 @@ export interface SimulationSettings {
    * need a far larger step than the dense tensors.
    */
   rowServerLr: number;
+  /**
+   * Both server learning rates decay linearly over the rounds to this fraction of their start (1 =
+   * constant; the central trainer decays its rate to 0.1). FedAvg (`sgd`) only.
+   */
+  serverLrFinal: number;
   /** Replicas of each real device (1 = the real population; > 1 is labelled a replicated population). */
   populationScale: number;
   /** How the server applies the averaged update (see src/server/serverOptimizer.ts). */
@@ -44,6 +49,8 @@ export interface SimulationSettings {
   evalCases: number;
   /** Epochs of centralized pretraining on the first half. */
   pretrainEpochs: number;
+  /** Epochs of the central fine-tune of the pretrained model on the devices' sessions. */
+  finetuneEpochs: number;
   seed: number;
 }
 
@@ -70,11 +77,13 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   localLr: 0.5,
   serverLr: 1,
   rowServerLr: 512,
+  serverLrFinal: 1,
   populationScale: 1,
   serverOptimizer: 'sgd',
   evalEvery: 5,
   evalCases: 3000,
   pretrainEpochs: 3,
+  finetuneEpochs: 1,
   seed: 42,
 };
 
@@ -83,8 +92,8 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
  * temperature 9, the repeat mixture) trained with 2,048 sampled negatives instead of 8,192, so that
  * the two reference runs take minutes, not the better part of an hour.
  */
-function referenceSettings(s: SimulationSettings, seed: number): TrainSettings {
-  return { ...DEFAULT_SETTINGS, negatives: 2048, epochs: s.pretrainEpochs, holdout: 0, validCases: 0, seed };
+function referenceSettings(s: SimulationSettings, seed: number, epochs = s.pretrainEpochs): TrainSettings {
+  return { ...DEFAULT_SETTINGS, negatives: 2048, epochs, holdout: 0, validCases: 0, seed };
 }
 
 /** The floor: every weight, trained from scratch on the first half of the training sessions. */
@@ -99,4 +108,18 @@ export function pretrainRun(s: SimulationSettings): CentralRun {
  */
 export function centralRun(s: SimulationSettings): CentralRun {
   return { settings: referenceSettings(s, s.seed), federatedOnly: false, startKey: '' };
+}
+
+/**
+ * The recipe's reference: the same start as the federated runs (the pretrained model, its item table
+ * grown to the catalogue) fine-tuned centrally on exactly the devices' sessions, every weight, with
+ * the central trainer (Adam, sampled softmax) for `finetuneEpochs` passes. Federated rounds see the
+ * same sessions and start from the same weights; what this reaches and they do not is lost to the
+ * federated recipe (rows per round, averaging, clipping), what it does not reach is out of any
+ * fine-tune's reach at that many passes. With `federatedOnly` (the `finetune_dense` run) only the
+ * dense tensors a device trains change, the item table stays frozen: what the rows add is the
+ * difference between the two.
+ */
+export function finetuneRun(s: SimulationSettings, startKey: string, federatedOnly = false): CentralRun {
+  return { settings: referenceSettings(s, s.seed, s.finetuneEpochs), federatedOnly, startKey };
 }
