@@ -227,10 +227,9 @@ export function decodeUpdate(bytes: Uint8Array, layout: UpdateLayout | ((roundId
     fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
   if (!/^[0-9a-f]{32,64}$/.test(header.nonce)) fail('bad_nonce', 'nonce must be 32-64 lowercase hex digits');
   const l = typeof layout === 'function' ? layout(header.roundId) : layout;
+  const parts = [...(l.rows > 0 ? [`${l.rows} announced rows`] : []), ...(l.sketch > 0 ? [`an item sketch of ${l.sketch} buckets`] : [])];
   const rowsNote =
-    l.rows > 0 || l.sketch > 0
-      ? ` (the dense tensors${l.rows > 0 ? `, ${l.rows} announced rows` : ''}${l.sketch > 0 ? `, an item sketch of ${l.sketch} buckets` : ''})`
-      : '';
+    parts.length > 0 ? ` (the dense tensors${parts.map((p, i) => (i === parts.length - 1 ? ' and ' : ', ') + p).join('')})` : '';
   if (header.scales.length !== l.blocks.length)
     fail('wrong_shape', `expected ${l.blocks.length} scales${rowsNote} for round ${header.roundId}, got ${header.scales.length}`);
   const size = l.length;
