@@ -107,6 +107,20 @@ describe('rounds with an item sketch', () => {
       expect(items.subarray(ROWS * d)).toEqual(base.items.subarray(ROWS * d));
     }, 60_000);
 
+  it('a stale update adds its sketch under its own round’s hash', async () => {
+    const h = await start({ maxStaleness: 2 });
+    const early = await deviceUpload(h.url, [[2500, 2501, 2502]]); // for round 1
+    for (const sessions of SESSIONS) expect((await h.post((await deviceUpload(h.url, sessions)).bytes)).status).toBe(202);
+    await closed(h, 1);
+    expect(popularity(h)[2500]).toBe(0);
+    expect((await h.post(early.bytes)).status).toBe(202);
+    for (const sessions of SESSIONS.slice(0, 2)) expect((await h.post((await deviceUpload(h.url, sessions)).bytes)).status).toBe(202);
+    await closed(h, 2);
+    const p = popularity(h);
+    // Read with round 2's hash, its items would get another bucket's sum (mostly 0, else ±).
+    for (const i of [2500, 2501, 2502]) expect(p[i]).toBeGreaterThan(0.01);
+  }, 60_000);
+
   it('a restart keeps the popularity and the open round’s sketch; new settings apply from the next round', async () => {
     const h = await start({});
     for (const sessions of SESSIONS) expect((await h.post((await deviceUpload(h.url, sessions)).bytes)).status).toBe(202);
