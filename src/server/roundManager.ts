@@ -865,13 +865,6 @@ export class RoundManager {
     let sum = secure ? secure.sum.subarray(0, denseSize) : this.sum;
     let rowSums = this.rowSums;
     let sketchSums = this.sketchSums;
-    // The sketch's sum counts devices: a weighted sum is scaled back by updates / weight sum.
-    let sketchScale =
-      this.weights.length /
-      Math.max(
-        this.weights.reduce((a, b) => a + b, 0),
-        1e-12,
-      );
     if (secure) {
       // A secure report is for the open round: its values past the dense ones are that round's
       // rows, then its sketch (every report weighs 1).
@@ -880,12 +873,10 @@ export class RoundManager {
       rowSums.add(this.rows.rowsOf(id), secure.sum.subarray(denseSize, rowsEnd), 1);
       sketchSums = new SketchSums();
       sketchSums.add(this.rows.sketchOf(id), secure.sum.subarray(rowsEnd), 1);
-      sketchScale = 1;
     } else if (equalWeights) {
       sum = new Float64Array(sum.length);
       rowSums = new RowSums(this.config.embedDim);
       sketchSums = new SketchSums();
-      sketchScale = 1;
       for (const r of readUpdateLog(this.log.path).records) {
         const u = decodeUpdate(r.bytes, (round) => this.layoutFor(round));
         this.addValues(sum, rowSums, sketchSums, u.header.roundId, u.delta, 1);
@@ -902,7 +893,9 @@ export class RoundManager {
     const noiseEnergy = this.config.embedDim * summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
     // Products added since the last version: appended, scheduled first from the next round.
     const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
-    // The sketch's estimates (never applied to the model) rank the rows of the rounds to come.
+    // The sketch's estimates (never applied to the model) rank the rows of the rounds to come. They
+    // count devices: a plain round's weighted sum is scaled back by its updates / their weight sum.
+    const sketchScale = secure || equalWeights ? 1 : this.weights.length / this.weights.reduce((a, b) => a + b, 0);
     const popularity = sketchSums.estimates(this.config.numItems, sketchScale);
     const rows = grown.rows.next(
       id,
