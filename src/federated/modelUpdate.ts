@@ -8,10 +8,13 @@ import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
  * What is trained and uploaded ({@link updateLayout}, the one layout the device, the validator and
  * the server's apply share): the GRU's recurrent weights and biases and the output-side
  * projections ({@link FEDERATED_TENSORS}), then the item-embedding rows the round announced, in
- * announcement order. The server picks those rows from public information (src/server/rowSchedule.ts)
- * and every device of the round sends all of them, so the update's shape and byte length are the
- * same for every device and say nothing about which items it touched (a row it never saw carries
- * noise only). The other rows and the input-side weights stay frozen.
+ * announcement order, then, when the round asks for one, the device's item sketch (itemSketch.ts:
+ * a count sketch of its items, which the server reads only summed, to learn which items are
+ * popular; it is never applied to the model). The server picks those rows from public information
+ * (src/server/rowSchedule.ts) and every device of the round sends all of them and a sketch of the
+ * same size, so the update's shape and byte length are the same for every device and say nothing
+ * about which items it touched (a row it never saw carries noise only). The other rows and the
+ * input-side weights stay frozen.
  *
  * Wire format (`Content-Type: application/vnd.edge-personalize.update`):
  *   bytes 0-3   ASCII "EPU1"
@@ -19,8 +22,8 @@ import { denseShapes, type ModelConfig } from '../model/plain/modelConfig';
  *   bytes 8…    H bytes of UTF-8 JSON: {@link UpdateHeader}, padded with spaces to a length that
  *               depends on the round only ({@link encodeUpdate})
  *   then        the int8 values of every block of the layout, in order: each tensor of
- *               {@link FEDERATED_TENSORS} row-major, then the announced rows (`embedDim` each);
- *               value = int8 × scale of its block.
+ *               {@link FEDERATED_TENSORS} row-major, then the announced rows (`embedDim` each),
+ *               then the sketch's buckets; value = int8 × scale of its block.
  */
 export const UPDATE_CONTENT_TYPE = 'application/vnd.edge-personalize.update';
 /** The media type of the other thing a device may send, a secure report (see secureAggregation/secureReport.ts). */
@@ -49,7 +52,7 @@ export interface UpdateHeader {
   clipNorm: number;
   /** Standard deviation of the Gaussian noise the device added to each coordinate. */
   noiseStd: number;
-  /** One quantization step per block of the round's {@link updateLayout}: each tensor, then the rows. */
+  /** One quantization step per block of the round's {@link updateLayout}: each tensor, then the rows, then the sketch. */
   scales: number[];
 }
 
@@ -96,11 +99,13 @@ export function federatedSize(config: ModelConfig): number {
 
 /** The name of the announced rows' block in an {@link UpdateLayout}. */
 export const ROWS_BLOCK = 'items/rows';
+/** The name of the item sketch's block in an {@link UpdateLayout}. */
+export const SKETCH_BLOCK = 'items/sketch';
 
 /**
  * What a round's update holds, in wire order: the dense tensors, then `rows` announced
- * item-embedding rows of `embedDim` values. Plain updates carry one int8 scale per block; a
- * secure report carries `length` values.
+ * item-embedding rows of `embedDim` values, then the item sketch's `sketch` buckets. Plain updates
+ * carry one int8 scale per block; a secure report carries `length` values.
  */
 export interface UpdateLayout {
   /** Values of the dense tensors ({@link federatedSize}). */
@@ -108,20 +113,24 @@ export interface UpdateLayout {
   /** Announced rows (0: the round trains no row). */
   rows: number;
   embedDim: number;
-  /** Every value: `denseSize + rows × embedDim`. */
+  /** Buckets of the item sketch (0: the round asks for none). */
+  sketch: number;
+  /** Every value: `denseSize + rows × embedDim + sketch`. */
   length: number;
   /** The blocks that each get a scale in a plain update, in order. */
   blocks: ReadonlyArray<{ name: string; size: number }>;
 }
 
-/** The layout of an update for a model with `rows` announced rows. */
-export function updateLayout(config: ModelConfig, rows = 0): UpdateLayout {
+/** The layout of an update for a model with `rows` announced rows and an item sketch of `sketch` buckets. */
+export function updateLayout(config: ModelConfig, rows = 0, sketch = 0): UpdateLayout {
   if (!Number.isInteger(rows) || rows < 0 || rows > config.numItems)
     throw new RangeError(`updateLayout: rows must be an integer in [0, ${config.numItems}], got ${rows}`);
+  if (!Number.isInteger(sketch) || sketch < 0) throw new RangeError(`updateLayout: sketch must be an integer ≥ 0, got ${sketch}`);
   const blocks = federatedShapes(config).map(([name, shape]) => ({ name, size: shape.reduce((a, b) => a * b, 1) }));
   const denseSize = blocks.reduce((n, b) => n + b.size, 0);
   if (rows > 0) blocks.push({ name: ROWS_BLOCK, size: rows * config.embedDim });
-  return { denseSize, rows, embedDim: config.embedDim, length: denseSize + rows * config.embedDim, blocks };
+  if (sketch > 0) blocks.push({ name: SKETCH_BLOCK, size: sketch });
+  return { denseSize, rows, embedDim: config.embedDim, sketch, length: denseSize + rows * config.embedDim + sketch, blocks };
 }
 
 /** The bucket for `count` examples. */
@@ -218,7 +227,9 @@ export function decodeUpdate(bytes: Uint8Array, layout: UpdateLayout | ((roundId
     fail('bad_example_bucket', `exampleBucket must be one of ${EXAMPLE_BUCKETS.join(', ')}`);
   if (!/^[0-9a-f]{32,64}$/.test(header.nonce)) fail('bad_nonce', 'nonce must be 32-64 lowercase hex digits');
   const l = typeof layout === 'function' ? layout(header.roundId) : layout;
-  const rowsNote = l.rows > 0 ? ` (the dense tensors and ${l.rows} announced rows)` : '';
+  const parts = [...(l.rows > 0 ? [`${l.rows} announced rows`] : []), ...(l.sketch > 0 ? [`an item sketch of ${l.sketch} buckets`] : [])];
+  const rowsNote =
+    parts.length > 0 ? ` (the dense tensors${parts.map((p, i) => (i === parts.length - 1 ? ' and ' : ', ') + p).join('')})` : '';
   if (header.scales.length !== l.blocks.length)
     fail('wrong_shape', `expected ${l.blocks.length} scales${rowsNote} for round ${header.roundId}, got ${header.scales.length}`);
   const size = l.length;

@@ -24,8 +24,10 @@ import { CatalogueError } from './catalogue';
 /**
  * The aggregation server's HTTP API (paths below are under `basePath`):
  *
- * - `GET /v1/model` → `{ modelVersion, modelUrl, round: { id, target, received, deadline },
- *   privacy: { clipNorm, noiseStd, noiseMultiplier } }`, `Cache-Control: no-cache` + ETag;
+ * - `GET /v1/model` → `{ modelVersion, modelUrl, round: { id, target, received, deadline,
+ *   samplingRate, rows, sketch? }, privacy: { clipNorm, noiseStd, noiseMultiplier } }`,
+ *   `Cache-Control: no-cache` + ETag (`round.sketch`: `{ buckets, seed }` of the round's item
+ *   sketch, with `sketchBuckets`);
  * - `GET /v1/models/<version>/<model.json|weights.bin|vocab.txt>` → a published version's
  *   files, cached as immutable (a version's content never changes);
  * - `POST /v1/updates` (body: one update, `Content-Type: application/vnd.edge-personalize.update`)

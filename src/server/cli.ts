@@ -52,6 +52,12 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --rows-per-round N       item-embedding rows each round trains (default: as many as fit one
                            upload of 256 KB as masked for secure aggregation, at most the
                            catalogue; 0 = none; more than fit is refused with the arithmetic)
+  --sketch-buckets N       item sketch: devices append a count sketch of their items in N buckets
+                           (0.3 of the clip norm; noised and, with --helper, secret-shared like
+                           the rest) and later rounds train the rows the round's summed sketch
+                           finds most popular; the rows per round shrink to fit beside it
+                           (default 0 = no sketch; 8192 in the DIGINETICA simulation). Without
+                           --helper this server reads each device's sketch (noised)
   --clip F                 L2 clip norm devices apply (default 0.1)
   --device-lr F            learning rate devices train with, in (0, 1] (default 0.02)
   --device-epochs N        local passes over a device's sessions, 1-5 (default 1)
@@ -107,6 +113,7 @@ const OPTIONS = [
   'server-lr',
   'row-server-lr',
   'rows-per-round',
+  'sketch-buckets',
   'clip',
   'device-lr',
   'device-epochs',
@@ -330,6 +337,7 @@ async function serve(argv: string[]): Promise<void> {
     serverLr: num('server-lr', 1e-9, 1e3),
     rowServerLr: num('row-server-lr', 1e-9, 1e6),
     rowsPerRound: int('rows-per-round', 0, 1e9),
+    sketchBuckets: int('sketch-buckets', 0, 1e7),
     clipNorm: num('clip', 1e-9, 1e6),
     deviceLr: num('device-lr', 1e-9, 1),
     deviceEpochs: int('device-epochs', 1, 5),

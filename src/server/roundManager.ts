@@ -30,6 +30,8 @@ import {
 import { noiseCohort } from './serverOptions';
 import { VersionStore, type MasterModel } from './versionStore';
 import { RoundRows, RowSums } from './roundRows';
+import { SketchSums } from './sketchSums';
+import type { SketchAnnouncement } from '../federated/announcedSketch';
 import { rowsPerRound } from './rowsPerRound';
 import { appendItems, checkNewItems, type CatalogueItem } from './catalogue';
 import { toRowRanges, type RowRanges } from '../federated/announcedRows';
@@ -101,6 +103,8 @@ export class RoundManager {
   /** The rows of the rounds (see roundRows.ts) and the open round's sum of row updates (plain rounds). */
   private rows!: RoundRows;
   private rowSums!: RowSums;
+  /** The open round's sum of item sketches (plain rounds; a secure round's comes with the helper's answer). */
+  private sketchSums!: SketchSums;
   /** Rows per round as the options and the model allow (see rowsPerRound.ts). */
   private rowsPerRound: number;
   /** Set by {@link shutdown}: a helper answer arriving later changes nothing. */
@@ -140,8 +144,12 @@ export class RoundManager {
         };
       }
       this.config = this.master.weights.config;
-      this.rowsPerRound = rowsPerRound(this.config, this.secure?.bits ?? null, opts.rowsPerRound);
-      this.rows = RoundRows.resume(this.config, this.rowsPerRound, this.state.rows, this.state.round.id, !saved);
+      this.rowsPerRound = rowsPerRound(this.config, this.secure?.bits ?? null, opts.rowsPerRound, opts.sketchBuckets);
+      this.rows = RoundRows.resume(this.config, this.rowsPerRound, this.state.rows, this.state.round.id, !saved, opts.sketchBuckets);
+      if (opts.sketchBuckets > 0 && !this.secure)
+        opts.log(
+          `item sketch of ${opts.sketchBuckets} buckets without secure aggregation: this server reads each device's sketch (noised), and so which items it viewed; run it with --helper to see only the sum`,
+        );
       this.state = { ...this.state, rows: this.rows.state };
       this.noiseCheck = checkNoise(opts, trainableVector(this.master.weights.dense, this.config), {
         values: this.rowsPerRound * this.config.embedDim,
@@ -180,11 +188,24 @@ export class RoundManager {
     return this.config;
   }
 
-  /** The open round; `rows`: the item rows it trains, ascending, as inclusive ranges (see announcedRows.ts). */
-  get round(): { id: string; target: number; received: number; deadline: string; samplingRate: number; rows: RowRanges } {
+  /**
+   * The open round; `rows`: the item rows it trains, ascending, as inclusive ranges (see
+   * announcedRows.ts); `sketch`: the item sketch devices append, when the round asks for one.
+   */
+  get round(): {
+    id: string;
+    target: number;
+    received: number;
+    deadline: string;
+    samplingRate: number;
+    rows: RowRanges;
+    sketch?: SketchAnnouncement;
+  } {
+    const sketch = this.rows.sketchOf(this.state.round.id);
     return {
       id: String(this.state.round.id),
       rows: toRowRanges(this.rows.rowsOf(this.state.round.id)),
+      ...(sketch ? { sketch } : {}),
       target: this.opts.targetUpdates,
       received: this.weights.length,
       deadline: new Date(this.state.round.deadline).toISOString(),
@@ -643,7 +664,12 @@ export class RoundManager {
       },
       accepting: this.admission()?.reason ?? 'yes',
       // The item rows rounds train (the open round's are in `round.rows`): chosen by the server, never by a device.
-      rows: { perRound: this.rows.perRound, untrained: this.rows.untrained, numItems: this.config.numItems },
+      rows: {
+        perRound: this.rows.perRound,
+        untrained: this.rows.untrained,
+        numItems: this.config.numItems,
+        sketchBuckets: this.rows.sketchBuckets,
+      },
       catalogue: {
         pending: (this.state.catalogue?.pending ?? []).length,
         next: (this.state.catalogue?.pending ?? []).slice(0, 50).map((i) => i.id),
@@ -734,12 +760,27 @@ export class RoundManager {
     return this.state.round.id - this.opts.maxStaleness - 1;
   }
 
-  /** Adds a plain update for round `roundId`: its dense part to the sum, its rows to those rows' sums. */
+  /** Adds a plain update for round `roundId`: its dense part to the sum, its rows to those rows' sums, its sketch to its round's. */
   private add(meta: LogMeta, roundId: string, delta: Float32Array, bytes: number): void {
-    const dense = this.sum.length;
-    accumulate(this.sum, delta.subarray(0, dense), meta.weight);
-    this.rowSums.add(this.rows.rowsOf(roundId), delta.subarray(dense), meta.weight);
+    this.addValues(this.sum, this.rowSums, this.sketchSums, roundId, delta, meta.weight);
     this.note(meta, bytes);
+  }
+
+  /** `weight × delta` (an update for round `roundId`, in its layout) into the three sums. */
+  private addValues(
+    sum: Float64Array,
+    rowSums: RowSums,
+    sketchSums: SketchSums,
+    roundId: string,
+    delta: Float32Array,
+    weight: number,
+  ): void {
+    const dense = sum.length;
+    const rows = this.rows.rowsOf(roundId);
+    const rowsEnd = dense + rows.length * this.config.embedDim;
+    accumulate(sum, delta.subarray(0, dense), weight);
+    rowSums.add(rows, delta.subarray(dense, rowsEnd), weight);
+    sketchSums.add(this.rows.sketchOf(roundId), delta.subarray(rowsEnd), weight);
   }
 
   /** `weights` with `added` appended to the item table and the vocabulary (nothing changes when there are none). */
@@ -749,7 +790,7 @@ export class RoundManager {
     const categories = this.state.catalogue?.categories ?? {};
     const grown = appendItems(weights.items, vocab, this.config.embedDim, added, (id) => categories[id] ?? this.opts.itemCategories[id]);
     const config = { ...this.config, numItems: grown.vocab.length };
-    const perRound = rowsPerRound(config, this.secure?.bits ?? null, this.opts.rowsPerRound);
+    const perRound = rowsPerRound(config, this.secure?.bits ?? null, this.opts.rowsPerRound, this.opts.sketchBuckets);
     const newRows = added.map((_, k) => vocab.length + k);
     return {
       weights: { ...weights, config, items: grown.items },
@@ -793,6 +834,7 @@ export class RoundManager {
     this.sum = new Float64Array(this.secure ? 0 : updateLayout(this.config).denseSize);
     this.shares = new Uint32Array(this.secure ? this.openLength() : 0);
     this.rowSums = new RowSums(this.config.embedDim);
+    this.sketchSums = new SketchSums();
     this.weights = [];
     for (const r of records) {
       try {
@@ -822,17 +864,22 @@ export class RoundManager {
     const denseSize = trainable.length;
     let sum = secure ? secure.sum.subarray(0, denseSize) : this.sum;
     let rowSums = this.rowSums;
+    let sketchSums = this.sketchSums;
     if (secure) {
-      // A secure report is for the open round: its values past the dense ones are that round's rows.
+      // A secure report is for the open round: its values past the dense ones are that round's
+      // rows, then its sketch (every report weighs 1).
+      const rowsEnd = denseSize + this.rows.rowsOf(id).length * this.config.embedDim;
       rowSums = new RowSums(this.config.embedDim);
-      rowSums.add(this.rows.rowsOf(id), secure.sum.subarray(denseSize), 1);
+      rowSums.add(this.rows.rowsOf(id), secure.sum.subarray(denseSize, rowsEnd), 1);
+      sketchSums = new SketchSums();
+      sketchSums.add(this.rows.sketchOf(id), secure.sum.subarray(rowsEnd), 1);
     } else if (equalWeights) {
       sum = new Float64Array(sum.length);
       rowSums = new RowSums(this.config.embedDim);
+      sketchSums = new SketchSums();
       for (const r of readUpdateLog(this.log.path).records) {
         const u = decodeUpdate(r.bytes, (round) => this.layoutFor(round));
-        accumulate(sum, u.delta.subarray(0, denseSize), 1);
-        rowSums.add(this.rows.rowsOf(u.header.roundId), u.delta.subarray(denseSize), 1);
+        this.addValues(sum, rowSums, sketchSums, u.header.roundId, u.delta, 1);
       }
       o.log(`round ${id}: its weights would spend too much ε; averaged with equal weights`);
     }
@@ -846,7 +893,15 @@ export class RoundManager {
     const noiseEnergy = this.config.embedDim * summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
     // Products added since the last version: appended, scheduled first from the next round.
     const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
-    const rows = grown.rows.next(id, { rows: applied.rows, delta: applied.delta, noiseEnergy }, this.oldestAcceptedRound(id + 1));
+    // The sketch's estimates (never applied to the model) rank the rows of the rounds to come. They
+    // count devices: a plain round's weighted sum is scaled back by its updates / their weight sum.
+    const sketchScale = secure || equalWeights ? 1 : this.weights.length / this.weights.reduce((a, b) => a + b, 0);
+    const popularity = sketchSums.estimates(this.config.numItems, sketchScale);
+    const rows = grown.rows.next(
+      id,
+      { rows: applied.rows, delta: applied.delta, noiseEnergy, popularity },
+      this.oldestAcceptedRound(id + 1),
+    );
     const epsilon = epsilonFor({ ...privacy, rounds: 1, delta: o.delta }).epsilon;
     const closed: ClosedRound = {
       id,
@@ -897,6 +952,7 @@ export class RoundManager {
     this.sum = new Float64Array(this.sum.length);
     this.shares = new Uint32Array(this.secure ? this.openLength() : 0);
     this.rowSums = new RowSums(this.config.embedDim);
+    this.sketchSums = new SketchSums();
     this.weights = [];
     try {
       this.log.close();

@@ -1,12 +1,14 @@
+import { sketchSeed, type SketchAnnouncement } from '../federated/announcedSketch';
 import { updateLayout, type UpdateLayout } from '../federated/modelUpdate';
 import type { ModelConfig } from '../model/plain/modelConfig';
 import { RowSchedule, type RowScheduleState } from './rowSchedule';
 
 /**
  * The item rows of the server's rounds: the {@link RowSchedule} that picks them, and the rows
- * each round announced, fixed when the round opens (kept in `state.json`, so a restart reloads
- * them) for as long as an update for that round can still be accepted. Immutable: a change
- * returns a new value, which the round manager keeps only once its state is committed.
+ * (and item sketch, when rounds carry one) each round announced, fixed when the round opens (kept
+ * in `state.json`, so a restart reloads them) for as long as an update for that round can still
+ * be accepted. Immutable: a change returns a new value, which the round manager keeps only once
+ * its state is committed.
  */
 
 /** What `state.json` keeps of the rows (see updateStore.ts). */
@@ -14,6 +16,8 @@ export interface RoundRowsState {
   schedule: RowScheduleState;
   /** Announced rows by round id, ascending: the open round's and those of closed rounds still accepted. */
   announced: Record<string, number[]>;
+  /** The item sketch of those rounds that asked for one, by round id (absent: none did). */
+  sketches?: Record<string, SketchAnnouncement>;
 }
 
 /** What a closed round's aggregate did to its rows, for the schedule. */
@@ -23,6 +27,11 @@ export interface RowObservation {
   delta: Float32Array;
   /** The squared norm the noise alone puts on one row of `delta`. */
   noiseEnergy: number;
+  /**
+   * The round's item-sketch estimates, one per row (devices that touched it, from the summed,
+   * noised sketch: see sketchSums.ts; rows past its end count 0), or null: the round had none.
+   */
+  popularity: Float64Array | null;
 }
 
 export class RoundRows {
@@ -30,12 +39,15 @@ export class RoundRows {
     readonly config: ModelConfig,
     readonly perRound: number,
     private readonly _state: RoundRowsState,
+    /** Buckets of the item sketch of the rounds opened from now on (0: none). */
+    readonly sketchBuckets: number,
   ) {}
 
   /**
    * The rows as saved, or a fresh schedule (no row is new: the base model trained them all) whose
-   * first rows go to `openRound` when `announceOpen` (a new data directory; an open round of an
-   * older server keeps the layout its updates were made with).
+   * first rows (and sketch of `sketchBuckets`) go to `openRound` when `announceOpen` (a new data
+   * directory; an open round of an older server, or of one with other settings, keeps the layout
+   * its updates were made with: the settings apply from the next round).
    */
   static resume(
     config: ModelConfig,
@@ -43,13 +55,16 @@ export class RoundRows {
     saved: RoundRowsState | undefined,
     openRound: number,
     announceOpen: boolean,
+    sketchBuckets = 0,
   ): RoundRows {
     const rows = Math.min(perRound, config.numItems);
-    if (saved) return new RoundRows(config, rows, saved);
-    const fresh = new RoundRows(config, rows, {
-      schedule: new RowSchedule({ numItems: config.numItems, rowsPerRound: rows }).toJSON(),
-      announced: {},
-    });
+    if (saved) return new RoundRows(config, rows, saved, sketchBuckets);
+    const fresh = new RoundRows(
+      config,
+      rows,
+      { schedule: new RowSchedule({ numItems: config.numItems, rowsPerRound: rows }).toJSON(), announced: {} },
+      sketchBuckets,
+    );
     return announceOpen ? fresh.opened(openRound) : fresh;
   }
 
@@ -67,9 +82,14 @@ export class RoundRows {
     return String(roundId) in this._state.announced;
   }
 
+  /** The item sketch round `roundId` asked for (null: none, or a round not known). */
+  sketchOf(roundId: number | string): SketchAnnouncement | null {
+    return this._state.sketches?.[String(roundId)] ?? null;
+  }
+
   /** The layout of an update for round `roundId`. */
   layout(roundId: number | string): UpdateLayout {
-    return updateLayout(this.config, this.rowsOf(roundId).length);
+    return updateLayout(this.config, this.rowsOf(roundId).length, this.sketchOf(roundId)?.buckets ?? 0);
   }
 
   /** Rows still waiting for their first round. */
@@ -79,14 +99,28 @@ export class RoundRows {
 
   /**
    * After round `closed`: the schedule records `observed` (null: the round published nothing),
-   * round `closed + 1` gets the schedule's next rows, and rounds before `keepFrom` are forgotten.
+   * its rows' changes and its sketch's estimates (the popularity that picks the exploit share of
+   * later rounds, kept in the schedule's state), round `closed + 1` gets the schedule's next rows,
+   * and rounds before `keepFrom` are forgotten.
    */
   next(closed: number, observed: RowObservation | null, keepFrom: number): RoundRows {
     const schedule = this._schedule();
     if (observed && observed.rows.length > 0) schedule.observe(observed.rows, observed.delta, this.config.embedDim, observed.noiseEnergy);
-    const announced: Record<string, number[]> = {};
-    for (const [id, rows] of Object.entries(this._state.announced)) if (Number(id) >= keepFrom) announced[id] = rows;
-    return new RoundRows(this.config, this.perRound, { schedule: schedule.toJSON(), announced }).opened(closed + 1);
+    if (observed?.popularity) {
+      // Rows added to the catalogue by this close are past the sketch's items: no device had them.
+      const estimates = new Float64Array(this.config.numItems);
+      estimates.set(observed.popularity.subarray(0, this.config.numItems));
+      schedule.observePopularity(estimates);
+    }
+    const keep = <T>(byRound: Record<string, T>): Record<string, T> =>
+      Object.fromEntries(Object.entries(byRound).filter(([id]) => Number(id) >= keepFrom));
+    const sketches = keep(this._state.sketches ?? {});
+    const state: RoundRowsState = {
+      schedule: schedule.toJSON(),
+      announced: keep(this._state.announced),
+      ...(Object.keys(sketches).length > 0 ? { sketches } : {}),
+    };
+    return new RoundRows(this.config, this.perRound, state, this.sketchBuckets).opened(closed + 1);
   }
 
   /**
@@ -97,16 +131,20 @@ export class RoundRows {
     const rows = Math.min(perRound, config.numItems);
     const schedule = new RowSchedule({ numItems: config.numItems, rowsPerRound: rows }, this._state.schedule);
     schedule.addRows(added);
-    return new RoundRows(config, rows, { schedule: schedule.toJSON(), announced: this._state.announced });
+    return new RoundRows(config, rows, { ...this._state, schedule: schedule.toJSON() }, this.sketchBuckets);
   }
 
   private opened(round: number): RoundRows {
     const schedule = this._schedule();
     const rows = Array.from(schedule.next());
-    return new RoundRows(this.config, this.perRound, {
+    const sketch = this.sketchBuckets > 0 ? { buckets: this.sketchBuckets, seed: sketchSeed(round) } : null;
+    const state: RoundRowsState = {
+      ...this._state,
       schedule: schedule.toJSON(),
       announced: { ...this._state.announced, [String(round)]: rows },
-    });
+      ...(sketch ? { sketches: { ...this._state.sketches, [String(round)]: sketch } } : {}),
+    };
+    return new RoundRows(this.config, this.perRound, state, this.sketchBuckets);
   }
 
   private _schedule(): RowSchedule {

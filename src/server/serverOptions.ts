@@ -36,6 +36,16 @@ export interface AggregationServerOptions {
    */
   rowsPerRound?: number;
   /**
+   * Buckets of the item sketch every device of a round appends to its upload (a count sketch of
+   * its distinct items, src/federated/itemSketch.ts, at 0.3 of the clip norm; the rest of the update
+   * is clipped to what is left): the server reads only the round's noised sum, and ranks the rows
+   * of later rounds by it (see rowSchedule.ts). Announced with the round as `round.sketch: {
+   * buckets, seed }`; the rows per round shrink to fit beside it. Default 0: no sketch (the
+   * DIGINETICA simulation uses 8,192). Meant for secure aggregation: a plain server reads each
+   * device's sketch, noised, and so which items it viewed (it says so at start).
+   */
+  sketchBuckets?: number;
+  /**
    * The token of the admin route `POST /v1/admin/catalogue` (new products, see catalogue.ts),
    * at least 16 characters, compared in constant time. Absent: the route does not exist (404).
    */
@@ -146,6 +156,7 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
     exampleCap: o.exampleCap ?? 16,
     expectedWeight: o.expectedWeight ?? 1,
     rowsPerRound: o.rowsPerRound,
+    sketchBuckets: o.sketchBuckets ?? 0,
     adminToken: o.adminToken ?? null,
     itemCategories: o.itemCategories ?? {},
     serverLr: o.serverLr ?? 1,
@@ -189,6 +200,10 @@ export function resolveServerOptions(o: AggregationServerOptions): ResolvedOptio
   check(
     r.adminToken === null || (typeof r.adminToken === 'string' && r.adminToken.length >= 16),
     'adminToken must have at least 16 characters',
+  );
+  check(
+    Number.isInteger(r.sketchBuckets) && r.sketchBuckets >= 0,
+    `sketchBuckets must be an integer ≥ 0 (0: no item sketch), got ${r.sketchBuckets}`,
   );
   check(r.roundDeadlineMs >= 1000, 'roundDeadlineMs must be ≥ 1000');
   check(Number.isInteger(r.maxStaleness) && r.maxStaleness >= 0, 'maxStaleness must be an integer ≥ 0');

@@ -1,4 +1,5 @@
 import { fromRowRanges } from '../announcedRows';
+import { fromSketchAnnouncement } from '../announcedSketch';
 import { fromBase64Url } from '../base64Url';
 import type { FederatedState } from '../federatedState';
 import { MAX_UPDATE_BYTES } from '../makeUpdate';
@@ -14,7 +15,9 @@ import type { ContributionOptions, ContributionResult, DeviceSnapshot } from './
  * A new contribution to the open round, when no earlier one is pending: if the device is
  * eligible (enough new events, the round's model version, its draw, a session to learn from),
  * train the federated tensors and the item rows the round announced on the device's sessions (starting from the published model it runs; every announced
- * row, whether or not the device saw the item, so the upload says nothing about its items), and
+ * row, whether or not the device saw the item, so the upload says nothing about its items), append
+ * the item sketch of those sessions when the round asks for one (a malformed announcement of rows
+ * or sketch: the device skips the round), and
  * post the change (the training and the report run in a Worker of their own where one starts:
  * runTrainingJob.ts): as a plain update
  * (`makeUpdate`: clipped, noised, int8) or, when `secure` is set, as a secure report
@@ -51,12 +54,14 @@ export async function newContribution(
   const config = files.manifest.config;
   const rows = fromRowRanges(server.round.rows ?? [], config.numItems, config.numItems);
   if (typeof rows === 'string') return { outcome: 'skipped', reason: `the round's rows cannot be trained: ${rows}` };
-  // The upload's size is fixed by the round (dense values and rows): refuse a round whose upload could not be sent.
-  const bytes = updateLayout(config, rows.length).length * (secure ? secure.bits / 8 : 1);
+  const sketch = fromSketchAnnouncement(server.round.sketch, MAX_UPDATE_BYTES);
+  if (typeof sketch === 'string') return { outcome: 'skipped', reason: `the round's item sketch cannot be built: ${sketch}` };
+  // The upload's size is fixed by the round (dense values, rows, sketch): refuse a round whose upload could not be sent.
+  const bytes = updateLayout(config, rows.length, sketch?.buckets ?? 0).length * (secure ? secure.bits / 8 : 1);
   if (bytes > MAX_UPDATE_BYTES)
     return {
       outcome: 'skipped',
-      reason: `the round announces ${rows.length} rows: ${bytes} bytes, over the ${MAX_UPDATE_BYTES}-byte upload limit`,
+      reason: `the round announces ${rows.length} rows${sketch ? ` and a sketch of ${sketch.buckets} buckets` : ''}: ${bytes} bytes, over the ${MAX_UPDATE_BYTES}-byte upload limit`,
     };
   // A check of the helper key first: no training (and no token) for a report that cannot be built.
   if (secure) {
@@ -73,6 +78,7 @@ export async function newContribution(
       dense: files.dense,
       sessions: usable,
       rows,
+      sketch,
       epochs: settings.epochs,
       lr: settings.lr,
       modelVersion: server.modelVersion,

@@ -1,5 +1,6 @@
 import { sdkError } from '../../errors';
 import type { RowRanges } from '../announcedRows';
+import type { SketchAnnouncement } from '../announcedSketch';
 import type { SecureAggregationAnnouncement } from './secureRound';
 
 /** What the aggregation server's `GET /v1/model` says. */
@@ -7,8 +8,19 @@ export interface ServerModelInfo {
   modelVersion: string;
   /** Absolute URL of that version's `model.json`. */
   modelUrl: string;
-  /** `rows`: the item rows the round trains, ascending, as inclusive ranges (absent from older servers: none). */
-  round: { id: string; target: number; received: number; deadline: number; samplingRate?: number; rows?: RowRanges };
+  /**
+   * `rows`: the item rows the round trains, ascending, as inclusive ranges (absent from older
+   * servers: none); `sketch`: the item sketch devices append (absent or null: none).
+   */
+  round: {
+    id: string;
+    target: number;
+    received: number;
+    deadline: number;
+    samplingRate?: number;
+    rows?: RowRanges;
+    sketch?: SketchAnnouncement | null;
+  };
   privacy: { clipNorm: number; noiseStd: number; noiseMultiplier: number };
   /** The participation-token issuer, when the server requires tokens (see participationToken.ts). */
   participation?: { tokenType: number; issuerName: string; publicKey: string; tokenKeyId: string };

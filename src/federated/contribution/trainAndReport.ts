@@ -1,4 +1,6 @@
+import type { SketchAnnouncement } from '../announcedSketch';
 import type { NamedWeights } from '../federatedDelta';
+import { sketchHash } from '../itemSketch';
 import { LocalTrainer } from '../localTrainer';
 import { makeUpdate } from '../makeUpdate';
 import { gatherRows } from '../../model/tfjs/sessionLoss';
@@ -8,7 +10,8 @@ import type { SecureReportHeader, SecureRoundInfo } from '../secureAggregation/s
 /**
  * One contribution's compute, from the published weights to the bytes that leave the device:
  * local training on the device's sessions (dense tensors and the round's announced rows), then the
- * report (clip, noise, int8; for a secure round also the shares and the sealed seed). It is all
+ * report (with the item sketch of those same sessions when the round asks for one; clip, noise,
+ * int8; for a secure round also the shares and the sealed seed). It is all
  * the CPU-heavy work of a contribution, in one plain function so that it runs the same in a
  * Worker of its own (`trainingWorker.ts`, the browser's path: the SDK's Worker keeps answering
  * ranks meanwhile) and in the caller's thread (Node, tests, and browsers where that Worker cannot
@@ -24,6 +27,8 @@ export interface TrainingJob {
   sessions: number[][];
   /** The round's announced item rows (may be empty). */
   rows: Int32Array;
+  /** The round's item sketch (checked: see announcedSketch.ts), or null when it asks for none. */
+  sketch: SketchAnnouncement | null;
   epochs: number;
   lr: number;
   modelVersion: string;
@@ -65,6 +70,7 @@ export async function trainAndReport(job: TrainingJob, yieldFn?: () => Promise<v
     after: trained.weights,
     config,
     ...(rows.length > 0 ? { rows: { start: gatherRows(rows, job.items, config.embedDim), trained: trained.rows! } } : {}),
+    ...(job.sketch ? { sketch: { hash: sketchHash(job.sketch.buckets, job.sketch.seed), sessions: job.sessions } } : {}),
     modelVersion: job.modelVersion,
     clipNorm: job.clipNorm,
     noiseStd: job.noiseStd,

@@ -1,10 +1,11 @@
-import { addGaussianNoise, clipToNorm } from '../clipAndNoise';
+import { addGaussianNoise } from '../clipAndNoise';
 import { sdkError } from '../../errors';
-import { federatedDelta, type NamedWeights, type TrainedRows } from '../federatedDelta';
+import type { NamedWeights, TrainedRows } from '../federatedDelta';
 import { MAX_UPDATE_BYTES } from '../makeUpdate';
 import { fromBase64Url, toBase64Url } from '../base64Url';
 import { quantizeAtScale } from '../quantizeUpdate';
 import { secureUniform, type UniformSource } from '../randomSource';
+import { uploadVector, type UploadSketch } from '../uploadVector';
 import type { ModelConfig } from '../../model/plain/modelConfig';
 import { decodeShare, encodeShare, leaderShare, SHARE_SEED_BYTES, type ShareBits } from './additiveShares';
 import { reportContext, sealSeed } from './helperEncryption';
@@ -73,8 +74,9 @@ export function secureStep(clipNorm: number, noiseStd = 0): number {
 }
 
 /**
- * Builds a device's report: delta (dense tensors, then the round's announced rows: `updateLayout`
- * in modelUpdate.ts) → clip → its share of the noise → int8 at the step → shares. Throws a named
+ * Builds a device's report: delta (dense tensors, then the round's announced rows, then its item
+ * sketch if the round asks for one: `updateLayout` in modelUpdate.ts) → clip (`uploadVector`) →
+ * its share of the noise → int8 at the step → shares: the sketch is hidden like every value. Throws a named
  * `UpdateTooLargeError` past {@link MAX_UPDATE_BYTES} (a server that announced too many rows).
  */
 export async function makeSecureReport(o: {
@@ -83,6 +85,8 @@ export async function makeSecureReport(o: {
   config: ModelConfig;
   /** The round's announced item rows, before and after training (absent: the round trains none). */
   rows?: TrainedRows;
+  /** The round's item sketch: its hash and the sessions trained on (absent: the round asks for none). */
+  sketch?: UploadSketch;
   modelVersion: string;
   round: SecureRoundInfo;
   clipNorm: number;
@@ -90,8 +94,7 @@ export async function makeSecureReport(o: {
   rng?: UniformSource;
 }): Promise<{ bytes: Uint8Array; header: SecureReportHeader; codes: Int8Array }> {
   const rng = o.rng ?? secureUniform();
-  const delta = federatedDelta(o.before, o.after, o.config, o.rows);
-  clipToNorm(delta, o.clipNorm);
+  const delta = uploadVector(o);
   addGaussianNoise(delta, o.noiseStd, rng);
   const codes = quantizeAtScale(delta, o.round.step, rng);
   const reportId = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));

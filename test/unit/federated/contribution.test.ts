@@ -9,7 +9,9 @@ import type { ServerModelInfo } from '../../../src/federated/contribution/server
 import type { ContributionHost, ContributionOptions } from '../../../src/federated/contribution/types';
 import type { FederatedState, PendingUpload } from '../../../src/federated/federatedState';
 import { toBase64Url } from '../../../src/federated/base64Url';
-import { decodeUpdate, federatedSize, updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { decodeUpdate, federatedSize, l2Norm, updateLayout, UPDATE_CONTENT_TYPE } from '../../../src/federated/modelUpdate';
+import { SKETCH_SHARE } from '../../../src/federated/announcedSketch';
+import { sketchEstimates, sketchHash } from '../../../src/federated/itemSketch';
 import { expandSeed, recombine } from '../../../src/federated/secureAggregation/additiveShares';
 import { generateHelperKeys, openSeed, reportContext } from '../../../src/federated/secureAggregation/helperEncryption';
 import { decodeSecureReport, SECURE_REPORT_CONTENT_TYPE, secureStep } from '../../../src/federated/secureAggregation/secureReport';
@@ -195,6 +197,60 @@ describe('contribute: one contribution, start to end', () => {
       expect(r.outcome).toBe('skipped');
       expect(r.reason).toMatch(/the round's rows cannot be trained/);
       expect(bad.posts).toHaveLength(0);
+    }
+  });
+
+  it('appends the item sketch of the sessions it trained on, at its share of the clip norm beside the rest; hidden in the shares of a secure report', async () => {
+    const sketch = { buckets: 1024, seed: 4 };
+    const info = { ...plainInfo(), privacy: { ...plainInfo().privacy, noiseStd: 0 }, round: { ...plainInfo().round, sketch } };
+    const s = server(info);
+    expect(await contribute(options({ fetch: s.fetch }), host())).toMatchObject({ outcome: 'uploaded', roundId: '4' });
+    const layout = updateLayout(config, 0, 1024);
+    const { header, delta } = decodeUpdate(s.posts[0]!.body, layout);
+    expect(header.scales).toHaveLength(layout.blocks.length);
+    const part = delta.subarray(layout.denseSize);
+    const c = SKETCH_SHARE * 0.5;
+    // int8 rounding: below one step per value.
+    expect(Math.abs(l2Norm(part) - c)).toBeLessThan(0.01);
+    expect(l2Norm(delta.subarray(0, layout.denseSize))).toBeLessThanOrEqual(Math.sqrt(0.25 - c * c) * 1.02);
+    // Each distinct item of the device's sessions once, at c/√12; nothing else.
+    const distinct = new Set(sessions.flat());
+    const estimates = sketchEstimates(part, sketchHash(1024, 4), config.numItems);
+    for (const i of distinct) expect(estimates[i]).toBeCloseTo(c / Math.sqrt(distinct.size), 2);
+    expect(estimates.filter((e) => Math.abs(e) > 0.01).length).toBeLessThan(distinct.size + 3);
+    // A secure report carries it among its values, masked like them.
+    const { info: secure } = await secureInfo();
+    const t = server({ ...secure, round: { ...secure.round, sketch } });
+    const seen: Array<{ codes: Int8Array }> = [];
+    expect((await contribute(options({ fetch: t.fetch, onSecureReport: (r) => seen.push(r) }), host())).outcome).toBe('uploaded');
+    expect(seen[0]!.codes).toHaveLength(federatedSize(config) + 1024);
+    expect(decodeSecureReport(t.posts[0]!.body, federatedSize(config) + 1024).header.length).toBe(federatedSize(config) + 1024);
+  });
+
+  it('refuses a sketch it cannot build, or one too large to send: skipped, no training, nothing posted', async () => {
+    const { info: secure } = await secureInfo();
+    const bad: Array<[string, unknown, ServerModelInfo]> = [
+      ['no buckets', { buckets: 0, seed: 1 }, plainInfo()],
+      ['fractional buckets', { buckets: 1.5, seed: 1 }, plainInfo()],
+      ['buckets as a string', { buckets: '64', seed: 1 }, plainInfo()],
+      ['no seed', { buckets: 64 }, plainInfo()],
+      ['a negative seed', { buckets: 64, seed: -1 }, plainInfo()],
+      ['a seed past 32 bits', { buckets: 64, seed: 2 ** 32 }, plainInfo()],
+      ['not an object', 'yes', plainInfo()],
+      ['a list', [64, 1], plainInfo()],
+      ['more buckets than bytes in an upload', { buckets: 300_000, seed: 1 }, plainInfo()],
+      ['a masked report over the limit', { buckets: 100_000, seed: 1 }, secure],
+    ];
+    for (const [what, sketch, info] of bad) {
+      const s = server({ ...info, round: { ...info.round, sketch: sketch as ServerModelInfo['round']['sketch'] } });
+      const h = host();
+      const trained = vi.fn();
+      const result = await contribute(options({ fetch: s.fetch, yieldFn: async () => trained() }), h);
+      expect(result.outcome, what).toBe('skipped');
+      expect(result.reason, what).toMatch(/the round's item sketch cannot be built|over the 262144-byte upload limit/);
+      expect(s.posts, what).toEqual([]);
+      expect(trained, what).not.toHaveBeenCalled();
+      expect(h.state.contributedAtEvents, what).toBe(0);
     }
   });
 

@@ -11,6 +11,7 @@ describe('server CLI', () => {
     const r = cli('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/--noise-multiplier F/);
+    expect(r.stdout).toMatch(/--sketch-buckets N/);
   });
 
   it('refuses bad flags and a missing model with one line and exit code 2', () => {
@@ -20,5 +21,6 @@ describe('server CLI', () => {
     expect(cli('--targte', '3').stderr.trim()).toBe('server: unknown option --targte');
     expect(cli('--target', 'many').stderr.trim()).toMatch(/^server: --target must be a number/);
     expect(cli('--target', '2.5').status).toBe(2);
+    expect(cli('--sketch-buckets', '0.5').stderr.trim()).toBe('server: --sketch-buckets must be a whole number, got "0.5"');
   });
 });

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { fromRowRanges } from '../../../src/federated/announcedRows';
+import { fromSketchAnnouncement } from '../../../src/federated/announcedSketch';
+import { sketchHash } from '../../../src/federated/itemSketch';
 import { LocalTrainer } from '../../../src/federated/localTrainer';
 import { makeUpdate } from '../../../src/federated/makeUpdate';
 import { gatherRows } from '../../../src/model/tfjs/sessionLoss';
@@ -8,8 +10,8 @@ import { fetchModelFiles, type ModelFiles } from '../../../src/model/plain/model
 
 /**
  * Updates made the way a device makes them, with the device's own code: the server's round and
- * model over HTTP, the announced rows, `LocalTrainer` on the device's sessions (item indices),
- * then `makeUpdate` or, when the server announces secure aggregation, `makeSecureReport`.
+ * model over HTTP, the announced rows (and item sketch), `LocalTrainer` on the device's sessions
+ * (item indices), then `makeUpdate` or, when the server announces secure aggregation, `makeSecureReport`.
  */
 
 export interface DeviceUpload {
@@ -29,6 +31,8 @@ export async function deviceUpload(url: string, sessions: number[][], lr = 0.5):
   const config = files.manifest.config;
   const rows = fromRowRanges(m.round.rows, config.numItems, config.numItems);
   if (typeof rows === 'string') throw new Error(rows);
+  const sketch = fromSketchAnnouncement(m.round.sketch, 1 << 20);
+  if (typeof sketch === 'string') throw new Error(sketch);
   const trainer = new LocalTrainer(config, files.items, { rows });
   const trained = await trainer.train(files.dense, sessions, { lr, epochs: 2 });
   trainer.dispose();
@@ -41,6 +45,7 @@ export async function deviceUpload(url: string, sessions: number[][], lr = 0.5):
     clipNorm: m.privacy.clipNorm as number,
     noiseStd: m.privacy.noiseStd as number,
     ...(rowPair ? { rows: rowPair } : {}),
+    ...(sketch ? { sketch: { hash: sketchHash(sketch.buckets, sketch.seed), sessions } } : {}),
   };
   if (m.secureAggregation) {
     const s = m.secureAggregation;

@@ -2,11 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { makeUpdate as deviceUpdate } from '../../../src/federated/makeUpdate';
 import { updateLayout, UPDATE_CONTENT_TYPE, type UpdateLayout } from '../../../src/federated/modelUpdate';
 import { readModelDir } from '../../../src/node/modelDir';
-import { maxScale, normBound, validateUpdate, type ValidationContext } from '../../../src/server/validateUpdate';
+import { maxScale, maxUpdateBytes, normBound, validateUpdate, type ValidationContext } from '../../../src/server/validateUpdate';
 import { rowsPerRound } from '../../../src/server/rowsPerRound';
 import { MAX_UPDATE_BYTES } from '../../../src/federated/makeUpdate';
 import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
 import type { ModelConfig } from '../../../src/model/plain/modelConfig';
+import { sketchHash } from '../../../src/federated/itemSketch';
 import { BASE_VERSION, CONFIG, MODEL_DIR } from './updateFixtures';
 import { craftUpdate } from './reviewHelpers';
 
@@ -145,5 +146,47 @@ describe('rows per round', () => {
     );
     expect(() => rowsPerRound(digi, 16, 1.5)).toThrow(/integer in \[0, 43097\]/);
     expect(() => rowsPerRound({ ...digi, hiddenDim: 400 }, 16)).toThrow(/too large to federate/);
+  });
+
+  it('fits the rows beside the item sketch: the masked report with 8,192 buckets stays within 256 KB, with fewer rows', () => {
+    const without = rowsPerRound(digi, 16);
+    const rows = rowsPerRound(digi, 16, undefined, 8192);
+    const bytes = (r: number): number => maxReportBytes(updateLayout(digi, r, 8192).length, 16);
+    expect(bytes(rows)).toBeLessThanOrEqual(MAX_UPDATE_BYTES);
+    expect(bytes(rows + 1)).toBeGreaterThan(MAX_UPDATE_BYTES);
+    // 8,192 buckets take the room of 128 rows of 64 values.
+    expect(without - rows).toBe(128);
+    expect(rowsPerRound(digi, null, undefined, 8192)).toBe(rowsPerRound(digi, null) - 128);
+    expect(() => rowsPerRound(digi, 16, without, 8192)).toThrow(
+      new RegExp(
+        `rowsPerRound ${without} does not fit one upload: 61824 dense values \\+ ${without} rows × 64 \\+ 8192 sketch buckets = .*; at most ${rows} rows fit beside the sketch`,
+      ),
+    );
+    expect(() => rowsPerRound(digi, 16, 0, 110_000)).toThrow(/the model with its item sketch is too large to federate/);
+  });
+
+  it('accepts a device update with the round’s sketch, read with that round’s layout; one without it is the wrong shape', () => {
+    const sketched = updateLayout(CONFIG, ROWS, 512);
+    const ctx = { ...context(), layoutFor: (roundId: string) => (roundId === '1' ? sketched : updateLayout(CONFIG, 7)) };
+    const start = base.items.slice(0, ROWS * CONFIG.embedDim);
+    const trained = Float32Array.from(start, (x, i) => x + (i % 3) * 1e-3);
+    const after = new Map([...base.dense].map(([n, a]) => [n, Float32Array.from(a, (x) => x + 1e-4)]));
+    const common = {
+      before: base.dense,
+      after,
+      config: CONFIG,
+      rows: { start, trained },
+      modelVersion: BASE_VERSION,
+      roundId: '1',
+      exampleCount: 5,
+      clipNorm: 1,
+      noiseStd,
+    };
+    const bytes = deviceUpdate({ ...common, sketch: { hash: sketchHash(512, 1), sessions: [[3, 4, 5]] } });
+    const r = validateUpdate(bytes, UPDATE_CONTENT_TYPE, ctx);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+    if (r.ok) expect(r.update.delta).toHaveLength(sketched.length);
+    expect(validateUpdate(deviceUpdate(common), UPDATE_CONTENT_TYPE, ctx)).toMatchObject({ ok: false, reason: 'wrong_shape' });
+    expect(bytes.length).toBeLessThanOrEqual(maxUpdateBytes(sketched));
   });
 });
