@@ -135,6 +135,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     rowsPerRound: s.rowsPerRound,
     newRows: fresh,
     exploitShare: s.exploitShare,
+    exploitPool: s.exploitPool,
   });
   // With a sketch, it takes a fixed share of the clip norm and the rest of the update what is left.
   const sketchNorm = s.sketchBuckets > 0 ? s.sketchShare * s.clipNorm : 0;
@@ -174,6 +175,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     let clipped = 0;
     let targets = 0;
     let covered = 0;
+    // Diagnosis only (`rowCountOracle`): how many sampled devices hold each item.
+    const touchers = s.rowCountOracle ? new Int32Array(config.numItems) : null;
     for (const dev of picked) {
       const sessions = o.devices[dev]!;
       for (const x of sessions)
@@ -181,6 +184,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
           targets++;
           covered += isAnnounced[x[t]!]!;
         }
+      if (touchers) for (const i of new Set(sessions.flatMap((x) => Array.from(x)))) touchers[i]!++;
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
       delta.set(federatedDelta(dense, r.weights, config, r.rows ? { start: startRows, trained: r.rows } : undefined), 0);
@@ -205,7 +209,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     }
     // A decaying server rate (FedAvg): both steps scaled alike, linearly from 1 to serverLrFinal.
     const decay = s.rounds > 1 ? 1 - (1 - s.serverLrFinal) * ((round - 1) / (s.rounds - 1)) : 1;
-    const applied = decay === 1 ? mean : mean.map((v, j) => (j < rowsEnd ? v * decay : v));
+    const applied = decay === 1 && !touchers ? mean : mean.map((v, j) => (j < rowsEnd ? v * decay : v));
     const next = Float32Array.from(before);
     denseOptimizer.step(next, 0, applied.subarray(0, denseSize));
     dense = withTrainable(dense, next, config);
@@ -219,6 +223,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         ),
       );
     const rowStep = applied.subarray(denseSize, rowsEnd);
+    if (touchers)
+      announced.forEach((r, j) => {
+        const f = k / Math.max(touchers[r]!, 1);
+        for (let c = j * d; c < j * d + d; c++) rowStep[c] = rowStep[c]! * f;
+      });
     announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d)));
     schedule.observe(announced, rowDelta, d, noiseEnergy);
     const epsilon =

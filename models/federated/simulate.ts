@@ -41,6 +41,7 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['sessionsPerDevice', 'sessions-per-device', 1, 1000, 'second-half sessions per simulated device'],
   ['rowsPerRound', 'rows-per-round', 0, 1e6, 'item-embedding rows the server announces per round'],
   ['exploitShare', 'exploit-share', 0, 1, "share of a round's rows given to the most popular rows"],
+  ['exploitPool', 'exploit-pool', 1, 1000, 'the exploit share rotates through this many times its size of the most popular rows'],
   ['sketchBuckets', 'sketch-buckets', 0, 1e6, 'buckets of the item sketch in each upload (0 = none)'],
   ['sketchShare', 'sketch-share', 0, 0.99, "the sketch's share of the clip norm"],
   ['clipNorm', 'clip-norm', 1e-6, 1e6, 'L2 clip norm C of a device upload'],
@@ -49,6 +50,7 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
   ['serverLr', 'server-lr', 1e-6, 100, 'server learning rate of the dense tensors (1 = plain FedAvg)'],
   ['rowServerLr', 'row-server-lr', 1e-6, 1e6, 'server learning rate of the item rows'],
+  ['rowCountOracle', 'row-count-oracle', 0, 1, 'diagnosis only: 1 = divide each row by the devices that touched it (an oracle)'],
   ['serverLrFinal', 'server-lr-final', 1e-6, 1, 'both server rates decay linearly to this fraction by the last round (sgd)'],
   ['populationScale', 'population-scale', 1, 1e6, 'replicas of each real device (> 1: a replicated population, labelled)'],
   ['evalCases', 'eval-cases', 100, 1e7, 'seeded test sample evaluated during the runs'],
@@ -60,7 +62,7 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
 
 const USAGE = `usage: npm run simulate -- [--data <split dir>] [--cache <dir>] [--out <dir>] [--epsilons 8,2] [--json] [--sequential]
 ${OPTIONS.map(([k, o, , , h]) => `  --${o.padEnd(20)} ${h} (default ${DEFAULT_SIMULATION[k]})`).join('\n')}
-  --server-optimizer   sgd (FedAvg) or adam (FedAdam) (default ${DEFAULT_SIMULATION.serverOptimizer})
+  --server-optimizer   sgd (FedAvg), momentum (FedAvgM, β 0.9) or adam (FedAdam) (default ${DEFAULT_SIMULATION.serverOptimizer})
   --epsilons           target ε of the fedavg_dp runs, comma-separated (default 8,2; "none" = no DP run)
   --only               run only these, comma-separated: pretrained, central, catalogue, finetune,
                        finetune_dense, fedavg, fedavg_dp, frontier (only the replicated-population runs of --frontier-scales)
@@ -158,9 +160,10 @@ async function main(argv: string[]): Promise<void> {
   const s: SimulationSettings = { ...DEFAULT_SIMULATION };
   for (const [key, opt, min, max] of OPTIONS) s[key] = numberArg(args, opt, s[key], min, max);
   const kind = args.get('server-optimizer') ?? s.serverOptimizer;
-  if (kind !== 'sgd' && kind !== 'adam') throw new UsageError(`--server-optimizer must be sgd or adam, not "${kind}"`);
+  if (kind !== 'sgd' && kind !== 'momentum' && kind !== 'adam')
+    throw new UsageError(`--server-optimizer must be sgd, momentum or adam, not "${kind}"`);
   s.serverOptimizer = kind;
-  if (kind !== 'sgd' && s.serverLrFinal < 1) throw new UsageError('--server-lr-final applies to --server-optimizer sgd only');
+  if (kind === 'adam' && s.serverLrFinal < 1) throw new UsageError('--server-lr-final applies to --server-optimizer sgd or momentum');
   const dataDir = args.get('data') ?? '../shared/data/diginetica';
   const cache = args.get('cache') ?? 'runs/simulate';
   const outDir = args.get('out') ?? cache;

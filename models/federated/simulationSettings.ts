@@ -14,6 +14,8 @@ export interface SimulationSettings {
   rowsPerRound: number;
   /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
   exploitShare: number;
+  /** The exploit share rotates through this many times its size of the most popular rows (1 = the top rows every round). */
+  exploitPool: number;
   /** Buckets of the item sketch each device adds to its upload (0 = none). */
   sketchBuckets: number;
   /** The sketch's share of the clip norm (its L2 norm is sketchShare·C). */
@@ -39,6 +41,13 @@ export interface SimulationSettings {
    * constant; the central trainer decays its rate to 0.1). FedAvg (`sgd`) only.
    */
   serverLrFinal: number;
+  /**
+   * 1 = an oracle, for diagnosis only: each announced row's summed update is divided by the number
+   * of sampled devices whose sessions hold the item (read from the sessions, which no server sees),
+   * so a row moves by `rowServerLr` × the mean change of the devices that touched it (the submodel
+   * aggregation of Niu et al., MobiCom 2020) instead of the cohort's mean. 0 = the cohort's mean.
+   */
+  rowCountOracle: number;
   /** Replicas of each real device (1 = the real population; > 1 is labelled a replicated population). */
   populationScale: number;
   /** How the server applies the averaged update (see src/server/serverOptimizer.ts). */
@@ -69,6 +78,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   sessionsPerDevice: 4,
   rowsPerRound: 896,
   exploitShare: 0.75,
+  exploitPool: 1,
   sketchBuckets: 8192,
   sketchShare: 0.3,
   clipNorm: 0.5,
@@ -78,6 +88,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   serverLr: 1,
   rowServerLr: 512,
   serverLrFinal: 1,
+  rowCountOracle: 0,
   populationScale: 1,
   serverOptimizer: 'sgd',
   evalEvery: 5,

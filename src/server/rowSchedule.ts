@@ -31,6 +31,13 @@ export interface RowScheduleOptions {
   newRows?: ArrayLike<number>;
   /** Share of each round given to the rows with the largest aggregate (default 0.5). */
   exploitShare?: number;
+  /**
+   * The exploit share rotates through the `exploitPool` × (its size) most popular rows, a window
+   * per round (default 1: the most popular rows every round). A popular row's embedding settles
+   * within a few rounds of being trained every round; a pool spreads the same bytes over more of
+   * the rows the shoppers click.
+   */
+  exploitPool?: number;
 }
 
 /** The state a server keeps across rounds (JSON-serialisable with {@link RowSchedule.toJSON}). */
@@ -43,12 +50,16 @@ export interface RowScheduleState {
   usage: number[];
   /** Per row: popularity accumulated from item sketches (absent: none observed yet). */
   popularity?: number[];
+  /** Where the next round's window starts in the exploit pool (absent: 0). */
+  exploitOffset?: number;
 }
 
 export class RowSchedule {
   readonly numItems: number;
   readonly rowsPerRound: number;
   private readonly _exploit: number;
+  private readonly _pool: number;
+  private _exploitOffset = 0;
   private _cursor = 0;
   private _untrained: number[];
   private readonly _usage: Float64Array;
@@ -64,6 +75,9 @@ export class RowSchedule {
     this.numItems = o.numItems;
     this.rowsPerRound = o.rowsPerRound;
     this._exploit = Math.floor(o.rowsPerRound * share);
+    const pool = o.exploitPool ?? 1;
+    if (!(Number.isInteger(pool) && pool >= 1)) throw new RangeError(`RowSchedule: exploitPool must be an integer ≥ 1, got ${pool}`);
+    this._pool = pool;
     this._usage = new Float64Array(o.numItems).fill(-1);
     const fresh = Array.from(o.newRows ?? [], Number);
     for (const r of fresh)
@@ -71,6 +85,7 @@ export class RowSchedule {
     this._untrained = [...new Set(fresh)];
     if (state) {
       this._cursor = state.cursor;
+      this._exploitOffset = state.exploitOffset ?? 0;
       this._untrained = [...state.untrained];
       state.usage.forEach((u, i) => {
         if (i < o.numItems) this._usage[i] = u;
@@ -101,7 +116,15 @@ export class RowSchedule {
       const known: number[] = [];
       for (let i = 0; i < this.numItems; i++) if (score[i]! > 0 && !picked.has(i)) known.push(i);
       known.sort((a, b) => score[b]! - score[a]! || a - b);
-      for (const r of known.slice(0, Math.min(this._exploit, n - picked.size))) picked.add(r);
+      const take = Math.min(this._exploit, n - picked.size);
+      const pool = known.slice(0, this._exploit * this._pool);
+      if (this._pool === 1 || pool.length <= take) for (const r of pool.slice(0, take)) picked.add(r);
+      else {
+        // This round's window of the pool, wrapping around; the next round starts after it.
+        const start = this._exploitOffset % pool.length;
+        for (let j = 0; j < take; j++) picked.add(pool[(start + j) % pool.length]!);
+        this._exploitOffset = (start + take) % pool.length;
+      }
     }
     let guard = 0;
     while (picked.size < n && guard++ < this.numItems) {
@@ -162,6 +185,7 @@ export class RowSchedule {
       untrained: [...this._untrained],
       usage: Array.from(this._usage),
       ...(this._popularity ? { popularity: Array.from(this._popularity) } : {}),
+      ...(this._exploitOffset > 0 ? { exploitOffset: this._exploitOffset } : {}),
     };
   }
 }

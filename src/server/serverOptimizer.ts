@@ -2,6 +2,9 @@
  * How the server applies a round's averaged update to the model.
  *
  * - `sgd`: plain FedAvg with a server learning rate, `x += lr · Δ` (McMahan et al. 2017).
+ * - `momentum`: FedAvgM (Hsu, Qi and Brown, "Measuring the effects of non-identical data
+ *   distribution for federated visual classification", 2019): `m = βm + Δ`, `x += lr · m`, per
+ *   coordinate (β = `beta1`); its effective rate in a steady direction is lr / (1 − β).
  * - `adam`: FedAdam (Reddi et al., "Adaptive Federated Optimization", ICLR 2021, Algorithm 2):
  *   `m = β₁m + (1−β₁)Δ`, `v = β₂v + (1−β₂)Δ²`, `x += lr · m / (√v + τ)`, per coordinate, without
  *   bias correction, as in the paper. Item-embedding rows are announced in some rounds only, and
@@ -12,13 +15,13 @@
  * Both read only the published aggregate (noised when the round adds noise), so the choice costs
  * no privacy: it is post-processing of a differentially private release.
  */
-export type ServerOptimizerKind = 'sgd' | 'adam';
+export type ServerOptimizerKind = 'sgd' | 'momentum' | 'adam';
 
 /** Settings of a {@link ServerOptimizer}. */
 export interface ServerOptimizerOptions {
   kind: ServerOptimizerKind;
   lr: number;
-  /** FedAdam's β₁, β₂ and τ (defaults 0.9, 0.99, 1e-3: the paper's). */
+  /** FedAdam's β₁, β₂ and τ (defaults 0.9, 0.99, 1e-3: the paper's); FedAvgM's β is β₁. */
   beta1?: number;
   beta2?: number;
   tau?: number;
@@ -43,7 +46,7 @@ export class ServerOptimizer {
     this._tau = o.tau ?? 1e-3;
     if (!(this._b1 >= 0 && this._b1 < 1 && this._b2 >= 0 && this._b2 < 1 && this._tau > 0))
       throw new RangeError('ServerOptimizer: β₁ and β₂ must be in [0, 1) and τ > 0');
-    this._m = o.kind === 'adam' ? new Float32Array(size) : null;
+    this._m = o.kind === 'sgd' ? null : new Float32Array(size);
     this._v = o.kind === 'adam' ? new Float32Array(size) : null;
   }
 
@@ -56,11 +59,19 @@ export class ServerOptimizer {
     if (paramsAt < 0 || paramsAt + n > params.length) throw new RangeError('ServerOptimizer.step: the update does not fit the parameters');
     const m = this._m;
     const v = this._v;
-    if (!m || !v) {
+    if (!m) {
       for (let j = 0; j < n; j++) params[paramsAt + j] = params[paramsAt + j]! + this.lr * delta[j]!;
       return;
     }
     if (momentsAt < 0 || momentsAt + n > m.length) throw new RangeError('ServerOptimizer.step: the update does not fit the moments');
+    if (!v) {
+      for (let j = 0; j < n; j++) {
+        const k = momentsAt + j;
+        m[k] = this._b1 * m[k]! + delta[j]!;
+        params[paramsAt + j] = params[paramsAt + j]! + this.lr * m[k]!;
+      }
+      return;
+    }
     for (let j = 0; j < n; j++) {
       const g = delta[j]!;
       const k = momentsAt + j;

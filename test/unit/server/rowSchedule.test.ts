@@ -48,6 +48,30 @@ describe('RowSchedule', () => {
     expect(rowsOf(b.next())).toContain(49);
   });
 
+  it('rotates the exploit share through a pool of the most popular rows, and keeps its place through toJSON', () => {
+    // 100 rows, popularity 100 - i: row 0 the most popular. 8 rows a round, all exploit, pool 3 × 8.
+    const s = new RowSchedule({ numItems: 100, rowsPerRound: 8, exploitShare: 1, exploitPool: 3 });
+    s.observePopularity(
+      Float64Array.from({ length: 100 }, (_, i) => 100 - i),
+      1,
+    );
+    expect(rowsOf(s.next())).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(rowsOf(s.next())).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
+    const restarted = new RowSchedule({ numItems: 100, rowsPerRound: 8, exploitShare: 1, exploitPool: 3 }, s.toJSON());
+    expect(rowsOf(restarted.next())).toEqual([16, 17, 18, 19, 20, 21, 22, 23]);
+    // Then back to the top of the pool: rows past its 24 are never exploited.
+    expect(rowsOf(restarted.next())).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Pool 1 (the default) gives the top rows every round.
+    const top = new RowSchedule({ numItems: 100, rowsPerRound: 8, exploitShare: 1 });
+    top.observePopularity(
+      Float64Array.from({ length: 100 }, (_, i) => 100 - i),
+      1,
+    );
+    expect(rowsOf(top.next())).toEqual(rowsOf(top.next()));
+    expect(() => new RowSchedule({ numItems: 10, rowsPerRound: 2, exploitPool: 0 })).toThrow(RangeError);
+    expect(() => new RowSchedule({ numItems: 10, rowsPerRound: 2, exploitPool: 1.5 })).toThrow(RangeError);
+  });
+
   it('refuses impossible settings and rows outside the table', () => {
     expect(() => new RowSchedule({ numItems: 10, rowsPerRound: 11 })).toThrow(RangeError);
     expect(() => new RowSchedule({ numItems: 10, rowsPerRound: 2, newRows: [10] })).toThrow(/not a row/);

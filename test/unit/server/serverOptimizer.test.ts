@@ -8,6 +8,21 @@ describe('ServerOptimizer', () => {
     expect([...p]).toEqual([2, 1, 3]);
   });
 
+  it('momentum (FedAvgM) accumulates a steady update to lr / (1 − β) per round', () => {
+    const p = new Float32Array(1);
+    const o = new ServerOptimizer(1, { kind: 'momentum', lr: 0.1, beta1: 0.9 });
+    o.step(p, 0, [1]);
+    expect(p[0]).toBeCloseTo(0.1, 6);
+    o.step(p, 0, [1]);
+    expect(p[0]).toBeCloseTo(0.1 + 0.19, 6);
+    const before = p[0]!;
+    for (let t = 0; t < 200; t++) o.step(p, 0, [1]);
+    const last = p[0]!;
+    o.step(p, 0, [1]);
+    expect(p[0]! - last).toBeCloseTo(1, 3);
+    expect(last).toBeGreaterThan(before);
+  });
+
   it('adam gives a coordinate with a tiny update nearly the step of one with a large update (what rare rows need)', () => {
     const p = new Float32Array(2);
     const o = new ServerOptimizer(2, { kind: 'adam', lr: 0.01, tau: 1e-6 });
