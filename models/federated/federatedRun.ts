@@ -143,7 +143,9 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   let dense = new Map(o.start.dense);
   const items = Float32Array.from(o.start.items);
   const denseSize = trainableVector(dense, config).length;
-  const rowsEnd = denseSize + s.rowsPerRound * d;
+  // Coordinates uploaded per announced row (`rowDims`; the whole row by default).
+  const w = s.rowDims > 0 && s.rowDims < d ? s.rowDims : d;
+  const rowsEnd = denseSize + s.rowsPerRound * w;
   const length = rowsEnd + s.sketchBuckets;
   const updateBytes = maxReportBytes(length, bits);
   // A device downloads the published model each round: the int8 item table and dense tensors
@@ -152,7 +154,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   for (const v of dense.values()) denseValues += v.length;
   const downloadBytes = config.numItems * d + denseValues;
   // Expected squared norm the noise alone gives one row of the averaged update (the schedule's usage estimate).
-  const noiseEnergy = d * ((o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
+  const noiseEnergy = w * ((o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
+  const coordRng = new Random(s.seed * 13 + 5);
   const denseOptimizer = new ServerOptimizer(denseSize, { kind: s.serverOptimizer, lr: s.serverLr });
   const rowOptimizer = new ServerOptimizer(config.numItems * d, { kind: s.serverOptimizer, lr: s.rowServerLr });
   const rows: RoundRow[] = [];
@@ -166,6 +169,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const before = trainableVector(dense, config);
     const startRows = gatherRows(announced, items, d);
     const trainer = new LocalTrainer(config, items, { rows: announced });
+    // The round's coordinates of each announced row (public: drawn by the server, not the devices).
+    const coords = w === d ? null : pickCoordinates(announced.length, d, w, coordRng);
     const hash = s.sketchBuckets > 0 ? sketchHash(s.sketchBuckets, s.seed * 1000 + round) : null;
     const picked = new Set<number>();
     while (picked.size < k) picked.add(rng.int(n));
@@ -187,7 +192,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       if (touchers) for (const i of new Set(sessions.flatMap((x) => Array.from(x)))) touchers[i]!++;
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
-      delta.set(federatedDelta(dense, r.weights, config, r.rows ? { start: startRows, trained: r.rows } : undefined), 0);
+      const full = federatedDelta(dense, r.weights, config, r.rows ? { start: startRows, trained: r.rows } : undefined);
+      if (coords) {
+        delta.set(full.subarray(0, denseSize), 0);
+        for (let j = 0; j < coords.length; j++) delta[denseSize + j] = full[denseSize + Math.floor(j / w) * d + coords[j]!]!;
+      } else delta.set(full, 0);
       const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
       norms += norm;
       if (norm > updateClip) clipped++;
@@ -226,10 +235,17 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     if (touchers)
       announced.forEach((r, j) => {
         const f = k / Math.max(touchers[r]!, 1);
-        for (let c = j * d; c < j * d + d; c++) rowStep[c] = rowStep[c]! * f;
+        for (let c = j * w; c < j * w + w; c++) rowStep[c] = rowStep[c]! * f;
       });
-    announced.forEach((r, j) => rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d)));
-    schedule.observe(announced, rowDelta, d, noiseEnergy);
+    const fullRow = new Float32Array(d);
+    announced.forEach((r, j) => {
+      if (coords) {
+        fullRow.fill(0);
+        for (let c = 0; c < w; c++) fullRow[coords[j * w + c]!] = rowStep[j * w + c]!;
+        rowOptimizer.step(items, r * d, fullRow);
+      } else rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d));
+    });
+    schedule.observe(announced, rowDelta, w, noiseEnergy);
     const epsilon =
       o.noiseMultiplier > 0
         ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
@@ -260,4 +276,24 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     );
   }
   return { weights: { config, items, dense }, rows, updateBytes, downloadBytes };
+}
+
+/**
+ * For each of `rows` rows, `w` distinct coordinates of `d` (a partial Fisher–Yates shuffle per
+ * row), row after row: the subsampled update's public layout for one round.
+ */
+export function pickCoordinates(rows: number, d: number, w: number, rng: Random): Int32Array {
+  const out = new Int32Array(rows * w);
+  const perm = new Int32Array(d);
+  for (let j = 0; j < rows; j++) {
+    for (let c = 0; c < d; c++) perm[c] = c;
+    for (let c = 0; c < w; c++) {
+      const t = c + rng.int(d - c);
+      const v = perm[t]!;
+      perm[t] = perm[c]!;
+      perm[c] = v;
+      out[j * w + c] = v;
+    }
+  }
+  return out;
 }

@@ -12,6 +12,14 @@ export interface SimulationSettings {
   sessionsPerDevice: number;
   /** Item-embedding rows the server announces (and every device uploads) per round. */
   rowsPerRound: number;
+  /**
+   * Coordinates of each announced row a device uploads (0 = the whole row). Below the embedding
+   * size the server picks, per round and row, this many coordinates from a public seed and every
+   * device uploads only those (a subsampled update, Konečný et al., "Federated Learning: Strategies
+   * for Improving Communication Efficiency", 2016): `embedDim / rowDims` times the rows for the
+   * same upload bytes; a row's other coordinates keep their value that round.
+   */
+  rowDims: number;
   /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
   exploitShare: number;
   /** The exploit share rotates through this many times its size of the most popular rows (1 = the top rows every round). */
@@ -77,6 +85,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   clientsPerRound: 256,
   sessionsPerDevice: 4,
   rowsPerRound: 896,
+  rowDims: 0,
   exploitShare: 0.75,
   exploitPool: 1,
   sketchBuckets: 8192,

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
-import { growItemTable, runFederated } from '../../../models/federated/federatedRun';
+import { growItemTable, pickCoordinates, runFederated } from '../../../models/federated/federatedRun';
 import { DEFAULT_SIMULATION } from '../../../models/federated/simulationSettings';
 import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
 import { Random } from '../../../models/random';
@@ -88,4 +88,65 @@ describe('runFederated (a simulation of CI size)', () => {
       expect(n1.mrr20).toBeGreaterThan(n0.mrr20 + 0.05);
     });
   }
+});
+
+describe('subsampled rows (rowDims)', () => {
+  it('pickCoordinates draws distinct coordinates per row, all of them over rounds', () => {
+    const r = new Random(1);
+    const seen = new Set<number>();
+    for (let round = 0; round < 20; round++) {
+      const c = pickCoordinates(5, 8, 3, r);
+      expect(c.length).toBe(15);
+      for (let j = 0; j < 5; j++) {
+        const row = Array.from(c.subarray(j * 3, j * 3 + 3));
+        expect(new Set(row).size).toBe(3);
+        for (const v of row) {
+          expect(v).toBeGreaterThanOrEqual(0);
+          expect(v).toBeLessThan(8);
+          seen.add(v);
+        }
+      }
+    }
+    expect(seen.size).toBe(8);
+  });
+
+  it('uploads as many bytes as whole rows at rowDims/embedDim of the rows, moves only picked coordinates, and learns', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const base = {
+      ...DEFAULT_SIMULATION,
+      rounds: 1,
+      clientsPerRound: 20,
+      sessionsPerDevice: 3,
+      rowServerLr: 2,
+      sketchBuckets: 0,
+      clipNorm: 1,
+      localEpochs: 2,
+    };
+    const run = (extra: Partial<typeof base>) =>
+      runFederated({
+        name: 't',
+        settings: { ...base, ...extra },
+        noiseMultiplier: 0,
+        start,
+        firstItems: OLD,
+        devices,
+        evaluate,
+        log: () => {},
+      });
+    const whole = await run({ rowsPerRound: 10 });
+    const sub = await run({ rowsPerRound: 40, rowDims: 2 });
+    expect(sub.updateBytes).toBe(whole.updateBytes);
+    // Per moved row at most 2 of its 8 coordinates changed in one round, and more rows moved.
+    const d = config.embedDim;
+    let movedRows = 0;
+    for (let i = 0; i < NUM; i++) {
+      let changed = 0;
+      for (let c = 0; c < d; c++) if (sub.weights.items[i * d + c] !== start.items[i * d + c]) changed++;
+      expect(changed).toBeLessThanOrEqual(2);
+      if (changed > 0) movedRows++;
+    }
+    expect(movedRows).toBeGreaterThan(10);
+    const many = await run({ rounds: 12, rowsPerRound: 40, rowDims: 2 });
+    expect((await evaluate(many.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
+  });
 });
