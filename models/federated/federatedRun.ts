@@ -11,6 +11,7 @@ import { itemSketch, sketchEstimates, sketchHash } from '../../src/federated/ite
 import { ServerOptimizer } from '../../src/server/serverOptimizer';
 import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
+import { capturedShare, lift, momentLength, momentMatrix, project, rowMoment, tableBasis, topSubspace } from './rowBasis';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { formatDuration } from '../../src/node/cliArgs';
 import type { ModelWeights } from '../../src/node/modelDir';
@@ -139,14 +140,22 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   });
   // With a sketch, it takes a fixed share of the clip norm and the rest of the update what is left.
   const sketchNorm = s.sketchBuckets > 0 ? s.sketchShare * s.clipNorm : 0;
-  const updateClip = Math.sqrt(s.clipNorm ** 2 - sketchNorm ** 2);
+  // With a row basis (`rowBasis`), the rows' second moment takes a share of 0.1·C the same way.
+  const basisRank = s.rowBasis > 0 && s.rowBasis < d ? s.rowBasis : 0;
+  if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
+  const momentNorm = basisRank > 0 ? 0.1 * s.clipNorm : 0;
+  const updateClip = Math.sqrt(s.clipNorm ** 2 - sketchNorm ** 2 - momentNorm ** 2);
   let dense = new Map(o.start.dense);
   const items = Float32Array.from(o.start.items);
   const denseSize = trainableVector(dense, config).length;
   // Coordinates uploaded per announced row (`rowDims`; the whole row by default).
-  const w = s.rowDims > 0 && s.rowDims < d ? s.rowDims : d;
+  const w = basisRank > 0 ? basisRank : s.rowDims > 0 && s.rowDims < d ? s.rowDims : d;
   const rowsEnd = denseSize + s.rowsPerRound * w;
-  const length = rowsEnd + s.sketchBuckets;
+  // Layout: dense values, rows (w each), the rows' moment (row basis only), the item sketch.
+  const momentsEnd = rowsEnd + (basisRank > 0 ? momentLength(d) : 0);
+  const length = momentsEnd + s.sketchBuckets;
+  // The round's public row basis (d × basisRank), first from the pretrained table's rows.
+  let basis = basisRank > 0 ? tableBasis(o.start.items, o.firstItems, d, basisRank) : null;
   const updateBytes = maxReportBytes(length, bits);
   // A device downloads the published model each round: the int8 item table and dense tensors
   // (one byte per value; the scales and the manifest are a rounding error beside them).
@@ -193,14 +202,19 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
       const full = federatedDelta(dense, r.weights, config, r.rows ? { start: startRows, trained: r.rows } : undefined);
-      if (coords) {
+      if (basis) {
+        const fullRows = full.subarray(denseSize);
+        delta.set(full.subarray(0, denseSize), 0);
+        delta.set(project(fullRows, basis, d, w), denseSize);
+        delta.set(rowMoment(fullRows, d, momentNorm), rowsEnd);
+      } else if (coords) {
         delta.set(full.subarray(0, denseSize), 0);
         for (let j = 0; j < coords.length; j++) delta[denseSize + j] = full[denseSize + Math.floor(j / w) * d + coords[j]!]!;
       } else delta.set(full, 0);
       const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
       norms += norm;
       if (norm > updateClip) clipped++;
-      if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), rowsEnd);
+      if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), momentsEnd);
       loss += r.firstEpochLoss;
       addGaussianNoise(delta, deviceNoise, uniform);
       const codes = quantizeAtScale(delta, step, uniform);
@@ -226,7 +240,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     if (hash)
       schedule.observePopularity(
         sketchEstimates(
-          mean.subarray(rowsEnd).map((v) => v * cohort),
+          mean.subarray(momentsEnd).map((v) => v * cohort),
           hash,
           config.numItems,
         ),
@@ -239,13 +253,24 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       });
     const fullRow = new Float32Array(d);
     announced.forEach((r, j) => {
-      if (coords) {
+      if (basis) {
+        lift(rowStep.subarray(j * w, j * w + w), basis, d, w, fullRow);
+        rowOptimizer.step(items, r * d, fullRow);
+      } else if (coords) {
         fullRow.fill(0);
         for (let c = 0; c < w; c++) fullRow[coords[j * w + c]!] = rowStep[j * w + c]!;
         rowOptimizer.step(items, r * d, fullRow);
       } else rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d));
     });
     schedule.observe(announced, rowDelta, w, noiseEnergy);
+    // The next round's basis: the top directions of the summed row moments, from this basis.
+    // `captured`: the share of the moments' trace that this round's basis held (diagnosis).
+    let captured = NaN;
+    if (basis) {
+      const m = momentMatrix(mean.subarray(rowsEnd, momentsEnd), d);
+      captured = capturedShare(m, basis, d, w);
+      basis = topSubspace(m, d, w, basis);
+    }
     const epsilon =
       o.noiseMultiplier > 0
         ? epsilonFor({ noiseMultiplier: o.noiseMultiplier, samplingRate: k / n, rounds: round, delta: s.delta }).epsilon
@@ -272,6 +297,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
         (Number.isNaN(ev.recall20) ? '' : ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)}`) +
         ` ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
+        (Number.isNaN(captured) ? '' : ` basis held ${(captured * 100).toFixed(1)}% of the rows' moment`) +
         ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
     );
   }

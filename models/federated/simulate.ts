@@ -40,6 +40,7 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['clientsPerRound', 'clients-per-round', 1, 1e6, 'devices sampled per round (K)'],
   ['sessionsPerDevice', 'sessions-per-device', 1, 1000, 'second-half sessions per simulated device'],
   ['rowsPerRound', 'rows-per-round', 0, 1e6, 'item-embedding rows the server announces per round'],
+  ['rowBasis', 'row-basis', 0, 4096, "rank of a public basis for the rows' changes, refreshed from aggregates (0 = none)"],
   ['rowDims', 'row-dims', 0, 4096, 'coordinates of each announced row a device uploads, picked per round by the server (0 = all)'],
   ['exploitShare', 'exploit-share', 0, 1, "share of a round's rows given to the most popular rows"],
   ['exploitPool', 'exploit-pool', 1, 1000, 'the exploit share rotates through this many times its size of the most popular rows'],
@@ -295,7 +296,7 @@ async function main(argv: string[]): Promise<void> {
     `backend ${backend}; ${data.train.length} training sessions: ${setup.first.length} first half (${setup.firstItems} items), ` +
       `${setup.devices.length} devices of ${s.sessionsPerDevice} second-half sessions; catalogue ${setup.numItems} items (${setup.numItems - setup.firstItems} new); ` +
       `${setup.cases.length} test cases, ${setup.newItemCases.length} of them new-item cases; per-round sample ${setup.sampleCases.length}; ` +
-      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}, C = ${s.clipNorm}, ` +
+      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}, C = ${s.clipNorm}, ` +
       `local ${s.localEpochs} × SGD lr ${s.localLr}, server lr ${s.serverLr}; DP runs: ${epsilons.map((e, i) => `ε ${e} → σ ${sigmas[i]!.toFixed(3)}`).join(', ') || 'none'}`,
   );
   const me = fileURLToPath(import.meta.url);

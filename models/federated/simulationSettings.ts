@@ -20,6 +20,12 @@ export interface SimulationSettings {
    * same upload bytes; a row's other coordinates keep their value that round.
    */
   rowDims: number;
+  /**
+   * Rank r of a public basis for the rows' changes (0 = none; see `rowBasis.ts`): each announced
+   * row uploads its r coordinates in a basis the server refreshes every round from the summed
+   * second moments of the rows' changes (PowerSGD-style, from aggregates only).
+   */
+  rowBasis: number;
   /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
   exploitShare: number;
   /** The exploit share rotates through this many times its size of the most popular rows (1 = the top rows every round). */
@@ -86,6 +92,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   sessionsPerDevice: 4,
   rowsPerRound: 896,
   rowDims: 0,
+  rowBasis: 0,
   exploitShare: 0.75,
   exploitPool: 1,
   sketchBuckets: 8192,

@@ -149,4 +149,46 @@ describe('subsampled rows (rowDims)', () => {
     const many = await run({ rounds: 12, rowsPerRound: 40, rowDims: 2 });
     expect((await evaluate(many.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
   });
+
+  it('with a rank-2 row basis (rowBasis) uploads the rows as 2 coordinates each plus their moment, and learns', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const settings = {
+      ...DEFAULT_SIMULATION,
+      rounds: 12,
+      clientsPerRound: 20,
+      sessionsPerDevice: 3,
+      rowsPerRound: 40,
+      rowBasis: 2,
+      rowServerLr: 2,
+      sketchBuckets: 0,
+      clipNorm: 1,
+      localEpochs: 2,
+    };
+    const r = await runFederated({ name: 't', settings, noiseMultiplier: 0, start, firstItems: OLD, devices, evaluate, log: () => {} });
+    const whole = await runFederated({
+      name: 't',
+      settings: { ...settings, rounds: 1, rowsPerRound: 10, rowBasis: 0 },
+      noiseMultiplier: 0,
+      start,
+      firstItems: OLD,
+      devices,
+      evaluate,
+      log: () => {},
+    });
+    // 40 rows × 2 + the 8×8 moment's 36 values = 116 values against 10 rows × 8 = 80.
+    expect(r.updateBytes).toBeGreaterThan(whole.updateBytes);
+    expect((await evaluate(r.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
+    await expect(
+      runFederated({
+        name: 't',
+        settings: { ...settings, rowDims: 2 },
+        noiseMultiplier: 0,
+        start,
+        firstItems: OLD,
+        devices,
+        evaluate,
+        log: () => {},
+      }),
+    ).rejects.toThrow(/pick one/);
+  });
 });
