@@ -50,8 +50,11 @@ export const DEMO_FEDERATED_SETTINGS = {
   maxEpsilon: 50,
   /**
    * A demo runs on one machine, so every visitor has the address 127.0.0.1: it may take a token
-   * per device of a round. Each device still takes part once per round (it remembers), so a round
-   * closes only when three devices (three browser profiles) contributed.
+   * per device of a round, and one spare: a page that is left while its token is on the way (the
+   * server has issued it, the page never stored it) spends one for nothing, and with none to spare
+   * the round could never close (the e2e rounds of one stalled so, with `token_limit`). Each
+   * device still takes part once per round (it remembers), so a round closes only when three
+   * devices (three browser profiles) contributed.
    */
-  participationTokens: { tokensPerAddressPerRound: targetUpdates },
+  participationTokens: { tokensPerAddressPerRound: targetUpdates + 1 },
 } satisfies Partial<AggregationServerOptions>;
