@@ -141,6 +141,12 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   // With a sketch, it takes a fixed share of the clip norm and the rest of the update what is left.
   const sketchNorm = s.sketchBuckets > 0 ? s.sketchShare * s.clipNorm : 0;
   // With a row basis (`rowBasis`), the rows' second moment takes a share of 0.1·C the same way.
+  for (const [name, v] of [
+    ['rowBasis', s.rowBasis],
+    ['rowDims', s.rowDims],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0 || v > d)
+      throw new RangeError(`runFederated: ${name} must be an integer in [0, ${d}] (the row size), got ${v}`);
   const basisRank = s.rowBasis > 0 && s.rowBasis < d ? s.rowBasis : 0;
   if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
   const momentNorm = basisRank > 0 ? 0.1 * s.clipNorm : 0;

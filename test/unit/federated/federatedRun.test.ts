@@ -4,7 +4,10 @@ import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
 import { growItemTable, pickCoordinates, runFederated } from '../../../models/federated/federatedRun';
-import { DEFAULT_SIMULATION } from '../../../models/federated/simulationSettings';
+import { DEFAULT_SIMULATION, type SimulationSettings } from '../../../models/federated/simulationSettings';
+import { trainableVector } from '../../../src/server/fedAvg';
+import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
+import { shareBits } from '../../../src/federated/secureAggregation/additiveShares';
 import { denseShapes, type ModelConfig } from '../../../src/model/plain/modelConfig';
 import { Random } from '../../../models/random';
 
@@ -90,6 +93,10 @@ describe('runFederated (a simulation of CI size)', () => {
   }
 });
 
+/** One noise-free run of `settings` from `start` on the test's devices. */
+const runWith = (settings: SimulationSettings, start: ModelWeights) =>
+  runFederated({ name: 't', settings, noiseMultiplier: 0, start, firstItems: OLD, devices, evaluate, log: () => {} });
+
 describe('subsampled rows (rowDims)', () => {
   it('pickCoordinates draws distinct coordinates per row, all of them over rounds', () => {
     const r = new Random(1);
@@ -122,17 +129,7 @@ describe('subsampled rows (rowDims)', () => {
       clipNorm: 1,
       localEpochs: 2,
     };
-    const run = (extra: Partial<typeof base>) =>
-      runFederated({
-        name: 't',
-        settings: { ...base, ...extra },
-        noiseMultiplier: 0,
-        start,
-        firstItems: OLD,
-        devices,
-        evaluate,
-        log: () => {},
-      });
+    const run = (extra: Partial<SimulationSettings>) => runWith({ ...base, ...extra }, start);
     const whole = await run({ rowsPerRound: 10 });
     const sub = await run({ rowsPerRound: 40, rowDims: 2 });
     expect(sub.updateBytes).toBe(whole.updateBytes);
@@ -164,31 +161,17 @@ describe('subsampled rows (rowDims)', () => {
       clipNorm: 1,
       localEpochs: 2,
     };
-    const r = await runFederated({ name: 't', settings, noiseMultiplier: 0, start, firstItems: OLD, devices, evaluate, log: () => {} });
-    const whole = await runFederated({
-      name: 't',
-      settings: { ...settings, rounds: 1, rowsPerRound: 10, rowBasis: 0 },
-      noiseMultiplier: 0,
-      start,
-      firstItems: OLD,
-      devices,
-      evaluate,
-      log: () => {},
-    });
+    const r = await runWith(settings, start);
+    const whole = await runWith({ ...settings, rounds: 1, rowsPerRound: 10, rowBasis: 0 }, start);
     // 40 rows × 2 + the 8×8 moment's 36 values = 116 values against 10 rows × 8 = 80.
     expect(r.updateBytes).toBeGreaterThan(whole.updateBytes);
+    const denseSize = trainableVector(dense, config).length;
+    expect(r.updateBytes).toBe(maxReportBytes(denseSize + 40 * 2 + 36, shareBits(20)));
+    expect(whole.updateBytes).toBe(maxReportBytes(denseSize + 10 * 8, shareBits(20)));
     expect((await evaluate(r.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
-    await expect(
-      runFederated({
-        name: 't',
-        settings: { ...settings, rowDims: 2 },
-        noiseMultiplier: 0,
-        start,
-        firstItems: OLD,
-        devices,
-        evaluate,
-        log: () => {},
-      }),
-    ).rejects.toThrow(/pick one/);
+    await expect(runWith({ ...settings, rowDims: 2 }, start)).rejects.toThrow(/pick one/);
+    // Beyond the row size (8) or not an integer: refused, not silently whole rows.
+    await expect(runWith({ ...settings, rowBasis: 9 }, start)).rejects.toThrow(/rowBasis must be an integer in \[0, 8\]/);
+    await expect(runWith({ ...settings, rowBasis: 0, rowDims: 2.5 }, start)).rejects.toThrow(/rowDims must be/);
   });
 });
