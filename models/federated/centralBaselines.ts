@@ -18,6 +18,11 @@ export interface CentralRun {
   federatedOnly: boolean;
   /** Cache key of the starting weights ('' = fresh initialisation). */
   startKey: string;
+  /**
+   * Only the item rows of the this many items most frequent in the training sessions may change
+   * (absent or 0 = every row): an oracle for diagnosis, the rows a federated round could announce.
+   */
+  rowLimit?: number;
 }
 
 /** A short stable key of a run's settings: the cache directory name. */
@@ -52,6 +57,11 @@ export async function trainCentral(
   const counts = new Float64Array(numItems);
   for (const x of sessions) for (const i of x) counts[i]! += 1;
   const trainer = new SessionTrainer(s, numItems, counts);
+  if (run.rowLimit) {
+    const top = [...counts.keys()].sort((a, b) => counts[b]! - counts[a]! || a - b).slice(0, run.rowLimit);
+    trainer.itemOptimizer.trainable = new Uint8Array(numItems);
+    for (const i of top) trainer.itemOptimizer.trainable[i] = 1;
+  }
   const frozen = new Map<string, tf.Tensor>();
   if (start) {
     trainer.items.set(start.items);

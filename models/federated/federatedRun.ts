@@ -124,7 +124,9 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const p = s.populationScale;
   const cohort = p * k;
   const noiseStd = (o.noiseMultiplier * s.clipNorm) / Math.sqrt(cohort);
-  const deviceNoise = p === 1 ? noiseStd : 0;
+  // Rows a device picks itself (`privateRows`): the aggregators add the noise on the sum.
+  const own = s.privateRows;
+  const deviceNoise = p === 1 && own === 0 ? noiseStd : 0;
   const step = secureStep(s.clipNorm, deviceNoise);
   const bits = shareBits(cohort);
   const rng = new Random(s.seed * 7 + Math.round(o.noiseMultiplier * 1000));
@@ -149,6 +151,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       throw new RangeError(`runFederated: ${name} must be an integer in [0, ${d}] (the row size), got ${v}`);
   const basisRank = s.rowBasis > 0 && s.rowBasis < d ? s.rowBasis : 0;
   if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
+  if (own > 0 && (s.rowsPerRound > 0 || basisRank > 0 || s.rowDims > 0))
+    throw new RangeError('runFederated: privateRows replaces the announced rows; set rowsPerRound, rowBasis and rowDims to 0');
   const momentNorm = basisRank > 0 ? 0.1 * s.clipNorm : 0;
   const updateClip = Math.sqrt(s.clipNorm ** 2 - sketchNorm ** 2 - momentNorm ** 2);
   let dense = new Map(o.start.dense);
@@ -162,7 +166,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const length = momentsEnd + s.sketchBuckets;
   // The round's public row basis (d × basisRank), first from the pretrained table's rows.
   let basis = basisRank > 0 ? tableBasis(o.start.items, o.firstItems, d, basisRank) : null;
-  const updateBytes = maxReportBytes(length, bits);
+  const updateBytes = maxReportBytes(length, bits) + own * dpfKeyBytes(config.numItems, d, bits);
   // A device downloads the published model each round: the int8 item table and dense tensors
   // (one byte per value; the scales and the manifest are a rounding error beside them).
   let denseValues = 0;
@@ -197,13 +201,41 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     let covered = 0;
     // Diagnosis only (`rowCountOracle`): how many sampled devices hold each item.
     const touchers = s.rowCountOracle ? new Int32Array(config.numItems) : null;
+    // The sum of the devices' own rows (`privateRows`), as the two aggregators' DPF sums give it.
+    const rowSum = own > 0 ? new Int32Array(config.numItems * d) : null;
     for (const dev of picked) {
       const sessions = o.devices[dev]!;
+      const mine = rowSum ? ownRows(sessions, own) : null;
+      if (mine) for (const i of mine) isAnnounced[i] = 1;
       for (const x of sessions)
         for (let t = 1; t < x.length; t++) {
           targets++;
           covered += isAnnounced[x[t]!]!;
         }
+      if (mine) {
+        // The device's own rows: trained, clipped with the dense tensors, quantized at the same
+        // step; their codes add into the table-shaped sum the DPF keys would expand to.
+        for (const i of mine) isAnnounced[i] = 0;
+        const start = gatherRows(mine, items, d);
+        const mineTrainer = new LocalTrainer(config, items, { rows: mine });
+        const r = await mineTrainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
+        mineTrainer.dispose();
+        const full = federatedDelta(dense, r.weights, config, { start, trained: r.rows! });
+        const norm = clipToNorm(full, updateClip);
+        norms += norm;
+        if (norm > updateClip) clipped++;
+        loss += r.firstEpochLoss;
+        const delta = new Float32Array(length);
+        delta.set(full.subarray(0, denseSize), 0);
+        if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), momentsEnd);
+        const codes = quantizeAtScale(delta, step, uniform);
+        for (let j = 0; j < length; j++) sum[j]! += codes[j]!;
+        const rowCodes = quantizeAtScale(full.subarray(denseSize), step, uniform);
+        mine.forEach((item, j) => {
+          for (let c = 0; c < d; c++) rowSum![item * d + c]! += rowCodes[j * d + c]!;
+        });
+        continue;
+      }
       if (touchers) for (const i of new Set(sessions.flatMap((x) => Array.from(x)))) touchers[i]!++;
       const r = await trainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
       const delta = new Float32Array(length);
@@ -230,7 +262,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     // The averaged update, as the server reconstructs it from the two aggregators' sums.
     const mean = new Float32Array(length);
     for (let j = 0; j < length; j++) mean[j] = (sum[j]! * step) / k;
-    if (p > 1) {
+    if (p > 1 || own > 0) {
       // The P·K replicas' noise, σ·C on the sum, on the average of P·K (the signal is unchanged).
       const noise = new Float32Array(length);
       addGaussianNoise(noise, (o.noiseMultiplier * s.clipNorm) / cohort, uniform);
@@ -268,6 +300,21 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         rowOptimizer.step(items, r * d, fullRow);
       } else rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d));
     });
+    if (rowSum) {
+      // Every row of the table: the sum of the devices' own rows, plus the aggregators' noise.
+      const rowStd = (o.noiseMultiplier * s.clipNorm) / cohort;
+      const row = new Float32Array(d);
+      for (let r = 0; r < config.numItems; r++) {
+        let any = rowStd > 0;
+        for (let c = 0; c < d; c++) {
+          row[c] = ((rowSum[r * d + c]! * step) / k) * decay;
+          if (row[c] !== 0) any = true;
+        }
+        if (!any) continue;
+        if (rowStd > 0) addGaussianNoise(row, rowStd * decay, uniform);
+        rowOptimizer.step(items, r * d, row);
+      }
+    }
     schedule.observe(announced, rowDelta, w, noiseEnergy);
     // The next round's basis: the top directions of the summed row moments, from this basis.
     // `captured`: the share of the moments' trace that this round's basis held (diagnosis).
@@ -308,6 +355,36 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     );
   }
   return { weights: { config, items, dense }, rows, updateBytes, downloadBytes };
+}
+
+/**
+ * The distinct items of a device's sessions, most frequent first (ties: first seen), at most `m`:
+ * the rows it trains and uploads when it picks its own (`privateRows`).
+ */
+export function ownRows(sessions: readonly Int32Array[], m: number): Int32Array {
+  const count = new Map<number, number>();
+  for (const x of sessions) for (const i of x) count.set(i, (count.get(i) ?? 0) + 1);
+  const order = [...count.keys()];
+  return Int32Array.from(
+    order
+      .map((i, at) => [i, count.get(i)!, at] as const)
+      .sort((a, b) => b[1] - a[1] || a[2] - b[2])
+      .slice(0, m)
+      .map((e) => e[0]),
+  );
+}
+
+/**
+ * Estimated bytes of one row's keys in a sparse secure aggregation by distributed point function
+ * (BGI16: Boyle, Gilboa and Ishai, "Function Secret Sharing: Improvements and Extensions", CCS
+ * 2016), over a domain of `numItems` rows with `values` shares of `bits` each: the leader's key
+ * (a 16-byte seed, one correction word of 16 bytes and 2 bits per level of the ⌈log₂ N⌉-level tree,
+ * and the output correction of `values` shares) plus the helper's own 16-byte seed (the correction
+ * words are common to both keys). An estimate for the simulation; nothing here builds the keys.
+ */
+export function dpfKeyBytes(numItems: number, values: number, bits: number): number {
+  const levels = Math.ceil(Math.log2(Math.max(numItems, 2)));
+  return 16 + Math.ceil((levels * (128 + 2)) / 8) + Math.ceil((values * bits) / 8) + 16;
 }
 
 /**

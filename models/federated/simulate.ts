@@ -41,6 +41,13 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['sessionsPerDevice', 'sessions-per-device', 1, 1000, 'second-half sessions per simulated device'],
   ['rowsPerRound', 'rows-per-round', 0, 1e6, 'item-embedding rows the server announces per round'],
   ['rowBasis', 'row-basis', 0, 4096, "rank of a public basis for the rows' changes, refreshed from aggregates (0 = none)"],
+  [
+    'privateRows',
+    'private-rows',
+    0,
+    4096,
+    "rows of each device's own most frequent items, under a sparse secure aggregation not built yet (0 = off)",
+  ],
   ['rowDims', 'row-dims', 0, 4096, 'coordinates of each announced row a device uploads, picked per round by the server (0 = all)'],
   ['exploitShare', 'exploit-share', 0, 1, "share of a round's rows given to the most popular rows"],
   ['exploitPool', 'exploit-pool', 1, 1000, 'the exploit share rotates through this many times its size of the most popular rows'],
@@ -59,6 +66,7 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['evalEvery', 'eval-every', 1, 1e6, 'evaluate the sample every N rounds'],
   ['pretrainEpochs', 'pretrain-epochs', 1, 100, 'epochs of both references (first half; both halves)'],
   ['finetuneEpochs', 'finetune-epochs', 1, 100, "epochs of the central fine-tune on the devices' sessions"],
+  ['finetuneRows', 'finetune-rows', 0, 1e7, 'diagnosis: the fine-tune changes only the rows of this many most frequent items (0 = all)'],
   ['seed', 'seed', 0, 2 ** 31, 'random seed'],
 ];
 
@@ -296,7 +304,7 @@ async function main(argv: string[]): Promise<void> {
     `backend ${backend}; ${data.train.length} training sessions: ${setup.first.length} first half (${setup.firstItems} items), ` +
       `${setup.devices.length} devices of ${s.sessionsPerDevice} second-half sessions; catalogue ${setup.numItems} items (${setup.numItems - setup.firstItems} new); ` +
       `${setup.cases.length} test cases, ${setup.newItemCases.length} of them new-item cases; per-round sample ${setup.sampleCases.length}; ` +
-      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}, C = ${s.clipNorm}, ` +
+      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}${s.privateRows > 0 ? `, ${s.privateRows} own rows per device` : ''}, C = ${s.clipNorm}, ` +
       `local ${s.localEpochs} × SGD lr ${s.localLr}, server lr ${s.serverLr}; DP runs: ${epsilons.map((e, i) => `ε ${e} → σ ${sigmas[i]!.toFixed(3)}`).join(', ') || 'none'}`,
   );
   const me = fileURLToPath(import.meta.url);

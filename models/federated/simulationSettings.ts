@@ -26,6 +26,16 @@ export interface SimulationSettings {
    * second moments of the rows' changes (PowerSGD-style, from aggregates only).
    */
   rowBasis: number;
+  /**
+   * Rows a device picks itself (0 = off; then `rowsPerRound` must be 0): each device trains and
+   * uploads the rows of its own M most frequent items, hidden by a sparse secure aggregation that
+   * this project does not have yet (a distributed point function per row, Boyle, Gilboa and Ishai,
+   * CCS 2016, evaluated by the two aggregators: each sees a key that reveals neither the item nor
+   * the change). Simulation only: the sum is exact, the upload bytes are the DPF keys' estimated
+   * size (`dpfKeyBytes`) beside the dense tensors' masked report. Under DP the aggregators add the
+   * noise on the sum, to every row of the table.
+   */
+  privateRows: number;
   /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
   exploitShare: number;
   /** The exploit share rotates through this many times its size of the most popular rows (1 = the top rows every round). */
@@ -74,6 +84,12 @@ export interface SimulationSettings {
   pretrainEpochs: number;
   /** Epochs of the central fine-tune of the pretrained model on the devices' sessions. */
   finetuneEpochs: number;
+  /**
+   * Diagnosis: the fine-tune may change only the rows of the this many items most frequent in the
+   * devices' sessions (an oracle of popularity; 0 = every row): how much of the fine-tune's reach
+   * the rows a round could announce hold.
+   */
+  finetuneRows: number;
   seed: number;
 }
 
@@ -93,6 +109,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   rowsPerRound: 896,
   rowDims: 0,
   rowBasis: 0,
+  privateRows: 0,
   exploitShare: 0.75,
   exploitPool: 1,
   sketchBuckets: 8192,
@@ -111,6 +128,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   evalCases: 3000,
   pretrainEpochs: 3,
   finetuneEpochs: 1,
+  finetuneRows: 0,
   seed: 42,
 };
 
@@ -148,5 +166,7 @@ export function centralRun(s: SimulationSettings): CentralRun {
  * difference between the two.
  */
 export function finetuneRun(s: SimulationSettings, startKey: string, federatedOnly = false): CentralRun {
-  return { settings: referenceSettings(s, s.seed, s.finetuneEpochs), federatedOnly, startKey };
+  const run: CentralRun = { settings: referenceSettings(s, s.seed, s.finetuneEpochs), federatedOnly, startKey };
+  if (s.finetuneRows > 0) run.rowLimit = s.finetuneRows;
+  return run;
 }

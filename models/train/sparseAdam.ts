@@ -7,6 +7,8 @@ export class SparseAdam {
   readonly m: Float32Array;
   readonly v: Float32Array;
   step = 0;
+  /** Rows that may change (null = all); the others' gradients are dropped. A diagnosis setting. */
+  trainable: Uint8Array | null = null;
 
   constructor(
     readonly table: Float32Array,
@@ -27,6 +29,10 @@ export class SparseAdam {
     const a = (this.lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
     for (const r of rows) {
       const o = r * dim;
+      if (this.trainable && !this.trainable[r]) {
+        grad.fill(0, o, o + dim);
+        continue;
+      }
       for (let k = o; k < o + dim; k++) {
         const g = grad[k]!;
         m[k] = b1 * m[k]! + (1 - b1) * g;

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
-import { growItemTable, pickCoordinates, runFederated } from '../../../models/federated/federatedRun';
+import { dpfKeyBytes, growItemTable, ownRows, pickCoordinates, runFederated } from '../../../models/federated/federatedRun';
 import { DEFAULT_SIMULATION, type SimulationSettings } from '../../../models/federated/simulationSettings';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
@@ -173,5 +173,51 @@ describe('subsampled rows (rowDims)', () => {
     // Beyond the row size (8) or not an integer: refused, not silently whole rows.
     await expect(runWith({ ...settings, rowBasis: 9 }, start)).rejects.toThrow(/rowBasis must be an integer in \[0, 8\]/);
     await expect(runWith({ ...settings, rowBasis: 0, rowDims: 2.5 }, start)).rejects.toThrow(/rowDims must be/);
+  });
+});
+
+describe("a device's own rows (privateRows, simulation of a sparse secure aggregation)", () => {
+  it('ownRows keeps the most frequent distinct items, ties by first appearance', () => {
+    const sessions = [Int32Array.from([5, 3, 5, 9]), Int32Array.from([3, 7, 5])];
+    expect(Array.from(ownRows(sessions, 10))).toEqual([5, 3, 9, 7]);
+    expect(Array.from(ownRows(sessions, 2))).toEqual([5, 3]);
+  });
+
+  it('dpfKeyBytes grows with log N and the row, not with N', () => {
+    // 16 levels for 43,097 rows: 16 + 260 + 128 + 16 bytes for a 64-value row of 16-bit shares.
+    expect(dpfKeyBytes(43_097, 64, 16)).toBe(420);
+    expect(dpfKeyBytes(65_536, 64, 16)).toBe(420);
+    expect(dpfKeyBytes(65_537, 64, 16)).toBe(437);
+  });
+
+  it('trains only rows of items the sampled devices hold, every device the same upload, and learns', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const settings = {
+      ...DEFAULT_SIMULATION,
+      rounds: 12,
+      clientsPerRound: 20,
+      sessionsPerDevice: 3,
+      rowsPerRound: 0,
+      privateRows: 6,
+      rowServerLr: 2,
+      sketchBuckets: 0,
+      clipNorm: 1,
+      localEpochs: 2,
+    };
+    const before = tf.memory().numTensors;
+    const r = await runWith(settings, start);
+    expect(tf.memory().numTensors).toBe(before);
+    const denseSize = trainableVector(dense, config).length;
+    expect(r.updateBytes).toBe(maxReportBytes(denseSize, shareBits(20)) + 6 * dpfKeyBytes(NUM, config.embedDim, shareBits(20)));
+    // Every row that moved is an item some device's sessions hold (here every item is held).
+    const one = await runWith({ ...settings, rounds: 1, clientsPerRound: 1 }, start);
+    const d = config.embedDim;
+    const moved = new Set<number>();
+    for (let i = 0; i < NUM; i++) for (let c = 0; c < d; c++) if (one.weights.items[i * d + c] !== start.items[i * d + c]) moved.add(i);
+    expect(moved.size).toBeGreaterThan(0);
+    expect(moved.size).toBeLessThanOrEqual(6);
+    expect((await evaluate(r.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
+    expect((await evaluate(r.weights, newCases)).mrr20).toBeGreaterThan((await evaluate(start, newCases)).mrr20 + 0.05);
+    await expect(runWith({ ...settings, rowsPerRound: 10 }, start)).rejects.toThrow(/privateRows replaces/);
   });
 });
