@@ -12,6 +12,7 @@ import { ServerOptimizer } from '../../src/server/serverOptimizer';
 import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
 import { capturedShare, lift, momentLength, momentMatrix, project, rowMoment, tableBasis, topSubspace } from './rowBasis';
+import { dpfKeyBytes, ownRows, pickCoordinates } from './deviceRows';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { formatDuration } from '../../src/node/cliArgs';
 import type { ModelWeights } from '../../src/node/modelDir';
@@ -355,54 +356,4 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     );
   }
   return { weights: { config, items, dense }, rows, updateBytes, downloadBytes };
-}
-
-/**
- * The distinct items of a device's sessions, most frequent first (ties: first seen), at most `m`:
- * the rows it trains and uploads when it picks its own (`privateRows`).
- */
-export function ownRows(sessions: readonly Int32Array[], m: number): Int32Array {
-  const count = new Map<number, number>();
-  for (const x of sessions) for (const i of x) count.set(i, (count.get(i) ?? 0) + 1);
-  const order = [...count.keys()];
-  return Int32Array.from(
-    order
-      .map((i, at) => [i, count.get(i)!, at] as const)
-      .sort((a, b) => b[1] - a[1] || a[2] - b[2])
-      .slice(0, m)
-      .map((e) => e[0]),
-  );
-}
-
-/**
- * Estimated bytes of one row's keys in a sparse secure aggregation by distributed point function
- * (BGI16: Boyle, Gilboa and Ishai, "Function Secret Sharing: Improvements and Extensions", CCS
- * 2016), over a domain of `numItems` rows with `values` shares of `bits` each: the leader's key
- * (a 16-byte seed, one correction word of 16 bytes and 2 bits per level of the ⌈log₂ N⌉-level tree,
- * and the output correction of `values` shares) plus the helper's own 16-byte seed (the correction
- * words are common to both keys). An estimate for the simulation; nothing here builds the keys.
- */
-export function dpfKeyBytes(numItems: number, values: number, bits: number): number {
-  const levels = Math.ceil(Math.log2(Math.max(numItems, 2)));
-  return 16 + Math.ceil((levels * (128 + 2)) / 8) + Math.ceil((values * bits) / 8) + 16;
-}
-
-/**
- * For each of `rows` rows, `w` distinct coordinates of `d` (a partial Fisher–Yates shuffle per
- * row), row after row: the subsampled update's public layout for one round.
- */
-export function pickCoordinates(rows: number, d: number, w: number, rng: Random): Int32Array {
-  const out = new Int32Array(rows * w);
-  const perm = new Int32Array(d);
-  for (let j = 0; j < rows; j++) {
-    for (let c = 0; c < d; c++) perm[c] = c;
-    for (let c = 0; c < w; c++) {
-      const t = c + rng.int(d - c);
-      const v = perm[t]!;
-      perm[t] = perm[c]!;
-      perm[c] = v;
-      out[j * w + c] = v;
-    }
-  }
-  return out;
 }

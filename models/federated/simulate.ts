@@ -30,6 +30,7 @@ import { epsilonFor } from '../../src/server/privacyAccountant';
 import type { ModelWeights } from '../../src/node/modelDir';
 import { readJsonMaybe, runKey, trainCentral } from './centralBaselines';
 import { growItemTable, runFederated, type RoundRow } from './federatedRun';
+import { ownRowsCoverage } from './deviceRows';
 import { plotSvg } from './plotSvg';
 import { centralRun, DEFAULT_SIMULATION, finetuneRun, pretrainRun, type SimulationSettings } from './simulationSettings';
 import { simulationSetup, type SimulationSetup } from './simulationSetup';
@@ -307,6 +308,13 @@ async function main(argv: string[]): Promise<void> {
       `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}${s.privateRows > 0 ? `, ${s.privateRows} own rows per device` : ''}, C = ${s.clipNorm}, ` +
       `local ${s.localEpochs} × SGD lr ${s.localLr}, server lr ${s.serverLr}; DP runs: ${epsilons.map((e, i) => `ε ${e} → σ ${sigmas[i]!.toFixed(3)}`).join(', ') || 'none'}`,
   );
+  if (s.privateRows > 0 && !child) {
+    const c = ownRowsCoverage(setup.devices, s.privateRows);
+    log(
+      `own rows: a device holds ${c.meanDistinct.toFixed(1)} distinct items on average (99th percentile ${c.p99Distinct}, most ${c.maxDistinct}); ` +
+        `${s.privateRows} rows keep ${(c.keptShare * 100).toFixed(1)} % of their events`,
+    );
+  }
   const me = fileURLToPath(import.meta.url);
   const results: Record<string, RunResult> = {};
   const own = ['--only', '--epsilons', '--frontier-scales'];

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
-import { dpfKeyBytes, growItemTable, ownRows, pickCoordinates, runFederated } from '../../../models/federated/federatedRun';
+import { growItemTable, runFederated } from '../../../models/federated/federatedRun';
+import { dpfKeyBytes, ownRows, ownRowsCoverage, pickCoordinates } from '../../../models/federated/deviceRows';
 import { DEFAULT_SIMULATION, type SimulationSettings } from '../../../models/federated/simulationSettings';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
@@ -93,6 +94,17 @@ describe('runFederated (a simulation of CI size)', () => {
   }
 });
 
+/** The small runs' settings: 20 devices a round, no sketch. */
+const SMALL: SimulationSettings = {
+  ...DEFAULT_SIMULATION,
+  clientsPerRound: 20,
+  sessionsPerDevice: 3,
+  rowServerLr: 2,
+  sketchBuckets: 0,
+  clipNorm: 1,
+  localEpochs: 2,
+};
+
 /** One noise-free run of `settings` from `start` on the test's devices. */
 const runWith = (settings: SimulationSettings, start: ModelWeights) =>
   runFederated({ name: 't', settings, noiseMultiplier: 0, start, firstItems: OLD, devices, evaluate, log: () => {} });
@@ -119,16 +131,7 @@ describe('subsampled rows (rowDims)', () => {
 
   it('uploads as many bytes as whole rows at rowDims/embedDim of the rows, moves only picked coordinates, and learns', async () => {
     const start = growItemTable({ config, items, dense }, NUM, 9);
-    const base = {
-      ...DEFAULT_SIMULATION,
-      rounds: 1,
-      clientsPerRound: 20,
-      sessionsPerDevice: 3,
-      rowServerLr: 2,
-      sketchBuckets: 0,
-      clipNorm: 1,
-      localEpochs: 2,
-    };
+    const base = { ...SMALL, rounds: 1 };
     const run = (extra: Partial<SimulationSettings>) => runWith({ ...base, ...extra }, start);
     const whole = await run({ rowsPerRound: 10 });
     const sub = await run({ rowsPerRound: 40, rowDims: 2 });
@@ -149,18 +152,7 @@ describe('subsampled rows (rowDims)', () => {
 
   it('with a rank-2 row basis (rowBasis) uploads the rows as 2 coordinates each plus their moment, and learns', async () => {
     const start = growItemTable({ config, items, dense }, NUM, 9);
-    const settings = {
-      ...DEFAULT_SIMULATION,
-      rounds: 12,
-      clientsPerRound: 20,
-      sessionsPerDevice: 3,
-      rowsPerRound: 40,
-      rowBasis: 2,
-      rowServerLr: 2,
-      sketchBuckets: 0,
-      clipNorm: 1,
-      localEpochs: 2,
-    };
+    const settings = { ...SMALL, rounds: 12, rowsPerRound: 40, rowBasis: 2 };
     const r = await runWith(settings, start);
     const whole = await runWith({ ...settings, rounds: 1, rowsPerRound: 10, rowBasis: 0 }, start);
     // 40 rows × 2 + the 8×8 moment's 36 values = 116 values against 10 rows × 8 = 80.
@@ -181,6 +173,8 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
     const sessions = [Int32Array.from([5, 3, 5, 9]), Int32Array.from([3, 7, 5])];
     expect(Array.from(ownRows(sessions, 10))).toEqual([5, 3, 9, 7]);
     expect(Array.from(ownRows(sessions, 2))).toEqual([5, 3]);
+    const c = ownRowsCoverage([sessions], 2);
+    expect(c).toEqual({ meanDistinct: 4, p99Distinct: 4, maxDistinct: 4, keptShare: 5 / 7 });
   });
 
   it('dpfKeyBytes grows with log N and the row, not with N', () => {
@@ -192,18 +186,7 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
 
   it('trains only rows of items the sampled devices hold, every device the same upload, and learns', async () => {
     const start = growItemTable({ config, items, dense }, NUM, 9);
-    const settings = {
-      ...DEFAULT_SIMULATION,
-      rounds: 12,
-      clientsPerRound: 20,
-      sessionsPerDevice: 3,
-      rowsPerRound: 0,
-      privateRows: 6,
-      rowServerLr: 2,
-      sketchBuckets: 0,
-      clipNorm: 1,
-      localEpochs: 2,
-    };
+    const settings = { ...SMALL, rounds: 12, rowsPerRound: 0, privateRows: 6 };
     const before = tf.memory().numTensors;
     const r = await runWith(settings, start);
     expect(tf.memory().numTensors).toBe(before);
