@@ -13,6 +13,7 @@ import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
 import { capturedShare, lift, momentLength, momentMatrix, project, rowMoment, tableBasis, topSubspace } from './rowBasis';
 import { dpfKeyBytes, ownRows, pickCoordinates } from './deviceRows';
+import { NoisyRowGate } from './noisyRowGate';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { formatDuration } from '../../src/node/cliArgs';
 import type { ModelWeights } from '../../src/node/modelDir';
@@ -152,6 +153,13 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       throw new RangeError(`runFederated: ${name} must be an integer in [0, ${d}] (the row size), got ${v}`);
   const basisRank = s.rowBasis > 0 && s.rowBasis < d ? s.rowBasis : 0;
   if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
+  if (!Number.isInteger(own) || own < 0) throw new RangeError(`runFederated: privateRows must be a non-negative integer, got ${own}`);
+  if ((s.rowThreshold > 0 || s.rowAccumulate > 0) && own === 0)
+    throw new RangeError('runFederated: rowThreshold and rowAccumulate apply to the own rows; set privateRows too');
+  const gate =
+    own > 0
+      ? new NoisyRowGate({ numItems: config.numItems, rowSize: d, threshold: s.rowThreshold, accumulate: s.rowAccumulate > 0 })
+      : null;
   if (own > 0 && (s.rowsPerRound > 0 || basisRank > 0 || s.rowDims > 0))
     throw new RangeError('runFederated: privateRows replaces the announced rows; set rowsPerRound, rowBasis and rowDims to 0');
   const momentNorm = basisRank > 0 ? 0.1 * s.clipNorm : 0;
@@ -204,6 +212,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const touchers = s.rowCountOracle ? new Int32Array(config.numItems) : null;
     // The sum of the devices' own rows (`privateRows`), as the two aggregators' DPF sums give it.
     const rowSum = own > 0 ? new Int32Array(config.numItems * d) : null;
+    // Own rows applied this round (all touched rows, or those above the noise; diagnosis).
+    let kept = 0;
     for (const dev of picked) {
       const sessions = o.devices[dev]!;
       const mine = rowSum ? ownRows(sessions, own) : null;
@@ -301,21 +311,23 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         rowOptimizer.step(items, r * d, fullRow);
       } else rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d));
     });
-    if (rowSum) {
-      // Every row of the table: the sum of the devices' own rows, plus the aggregators' noise.
-      const rowStd = (o.noiseMultiplier * s.clipNorm) / cohort;
-      const row = new Float32Array(d);
-      for (let r = 0; r < config.numItems; r++) {
-        let any = rowStd > 0;
-        for (let c = 0; c < d; c++) {
-          row[c] = ((rowSum[r * d + c]! * step) / k) * decay;
-          if (row[c] !== 0) any = true;
-        }
-        if (!any) continue;
-        if (rowStd > 0) addGaussianNoise(row, rowStd * decay, uniform);
-        rowOptimizer.step(items, r * d, row);
-      }
-    }
+    // Every row of the table: the sum of the devices' own rows, plus the aggregators' noise.
+    if (rowSum)
+      kept = gate!.step(
+        (r, out) => {
+          let any = false;
+          for (let c = 0; c < d; c++) {
+            out[c] = (rowSum[r * d + c]! * step) / k;
+            if (out[c] !== 0) any = true;
+          }
+          return any;
+        },
+        (o.noiseMultiplier * s.clipNorm) / cohort,
+        decay,
+        uniform,
+        items,
+        rowOptimizer,
+      );
     schedule.observe(announced, rowDelta, w, noiseEnergy);
     // The next round's basis: the top directions of the summed row moments, from this basis.
     // `captured`: the share of the moments' trace that this round's basis held (diagnosis).
@@ -347,11 +359,15 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     rows.push(row);
     const elapsed = (performance.now() - started) / 1000;
     o.log(
-      `[${o.name}] round ${round}/${s.rounds} rows ${row.rows} (${row.newRows} new, ${schedule.untrained} untrained left; ${(row.targetCoverage * 100).toFixed(1)}% of targets announced) ` +
+      `[${o.name}] round ${round}/${s.rounds} ` +
+        (own > 0
+          ? `${own} own rows a device (${(row.targetCoverage * 100).toFixed(1)}% of targets in them) `
+          : `rows ${row.rows} (${row.newRows} new, ${schedule.untrained} untrained left; ${(row.targetCoverage * 100).toFixed(1)}% of targets announced) `) +
         `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
         (Number.isNaN(ev.recall20) ? '' : ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)}`) +
         ` ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
         (Number.isNaN(captured) ? '' : ` basis held ${(captured * 100).toFixed(1)}% of the rows' moment`) +
+        (own > 0 ? ` ${kept} own rows applied` : '') +
         ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
     );
   }

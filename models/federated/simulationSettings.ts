@@ -36,6 +36,14 @@ export interface SimulationSettings {
    * noise on the sum, to every row of the table.
    */
   privateRows: number;
+  /**
+   * Own rows under DP (0 = off): a row of the noised table-shaped sum is applied only where its
+   * squared norm exceeds the noise's expected energy by this many of its standard deviations, and
+   * then shrunk by the positive-part James-Stein factor (post-processing, free under DP).
+   */
+  rowThreshold: number;
+  /** 1 = own rows under the threshold add up over rounds until they stand above it (`NoisyRowGate`); 0 = dropped. */
+  rowAccumulate: number;
   /** Share of each round's rows given to the most popular rows (the rest: new rows, then a cycle). */
   exploitShare: number;
   /** The exploit share rotates through this many times its size of the most popular rows (1 = the top rows every round). */
@@ -110,6 +118,8 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   rowDims: 0,
   rowBasis: 0,
   privateRows: 0,
+  rowThreshold: 0,
+  rowAccumulate: 0,
   exploitShare: 0.75,
   exploitPool: 1,
   sketchBuckets: 8192,

@@ -105,9 +105,16 @@ const SMALL: SimulationSettings = {
   localEpochs: 2,
 };
 
-/** One noise-free run of `settings` from `start` on the test's devices. */
-const runWith = (settings: SimulationSettings, start: ModelWeights) =>
-  runFederated({ name: 't', settings, noiseMultiplier: 0, start, firstItems: OLD, devices, evaluate, log: () => {} });
+/** One run of `settings` from `start` on the test's devices (noise-free unless σ is given). */
+const runWith = (settings: SimulationSettings, start: ModelWeights, noiseMultiplier = 0) =>
+  runFederated({ name: 't', settings, noiseMultiplier, start, firstItems: OLD, devices, evaluate, log: () => {} });
+
+/** The items whose row differs between two tables. */
+const movedRows = (a: Float32Array, b: Float32Array, d: number): Set<number> => {
+  const moved = new Set<number>();
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) moved.add(Math.floor(i / d));
+  return moved;
+};
 
 describe('subsampled rows (rowDims)', () => {
   it('pickCoordinates draws distinct coordinates per row, all of them over rounds', () => {
@@ -194,13 +201,44 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
     expect(r.updateBytes).toBe(maxReportBytes(denseSize, shareBits(20)) + 6 * dpfKeyBytes(NUM, config.embedDim, shareBits(20)));
     // Every row that moved is an item some device's sessions hold (here every item is held).
     const one = await runWith({ ...settings, rounds: 1, clientsPerRound: 1 }, start);
-    const d = config.embedDim;
-    const moved = new Set<number>();
-    for (let i = 0; i < NUM; i++) for (let c = 0; c < d; c++) if (one.weights.items[i * d + c] !== start.items[i * d + c]) moved.add(i);
+    const moved = movedRows(one.weights.items, start.items, config.embedDim);
     expect(moved.size).toBeGreaterThan(0);
     expect(moved.size).toBeLessThanOrEqual(6);
     expect((await evaluate(r.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
     expect((await evaluate(r.weights, newCases)).mrr20).toBeGreaterThan((await evaluate(start, newCases)).mrr20 + 0.05);
     await expect(runWith({ ...settings, rowsPerRound: 10 }, start)).rejects.toThrow(/privateRows replaces/);
+    await expect(runWith({ ...settings, privateRows: 2.5 }, start)).rejects.toThrow(/privateRows must be a non-negative integer/);
+  });
+
+  it('under DP the noise moves every row, and rowThreshold leaves the rows of noise alone', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const settings = { ...SMALL, rounds: 1, clientsPerRound: 1, rowsPerRound: 0, privateRows: 6 };
+    const d = config.embedDim;
+    // One device, holding at most 6 rows.
+    const one = devices.slice(0, 1);
+    const mine = new Set(ownRows(one[0]!, 6));
+    const run = async (rowThreshold: number, sigma: number): Promise<Set<number>> => {
+      const r = await runFederated({
+        name: 't',
+        settings: { ...settings, rowThreshold },
+        noiseMultiplier: sigma,
+        start,
+        firstItems: OLD,
+        devices: one,
+        evaluate,
+        log: () => {},
+      });
+      return movedRows(r.weights.items, start.items, d);
+    };
+    // Without the threshold the noise moves all 60 rows.
+    expect((await run(0, 0.02)).size).toBe(NUM);
+    // With it, only the device's rows can move (a row of noise alone clears the bar with
+    // probability ~1e-4 at z = 6 and 8 values a row); its rows that changed most clear it.
+    const kept = await run(6, 0.02);
+    expect(kept.size).toBeGreaterThan(0);
+    for (const i of kept) expect(mine.has(i)).toBe(true);
+    // At far more noise than signal nothing clears the bar.
+    expect((await run(6, 50)).size).toBe(0);
+    await expect(runWith({ ...SMALL, rounds: 1, rowsPerRound: 20, rowThreshold: 3 }, start)).rejects.toThrow(/set privateRows too/);
   });
 });
