@@ -45,13 +45,12 @@ async function main(argv: string[]): Promise<void> {
       ...run.rows.filter((r) => Number.isFinite(r.recall20)).map((r): [number, number] => [r.round, r.recall20]),
     ],
   }));
-  const epsilon: Series[] = runs
-    .filter(({ run }) => run.rows.some((r) => Number.isFinite(r.epsilon)))
-    .map(({ label, run }, i) => ({
-      label,
-      color: COLORS[i % COLORS.length]!,
-      points: run.rows.map((r): [number, number] => [r.round, r.epsilon]),
-    }));
+  // A run keeps its colour in both panels; noise-free runs (ε = ∞) have no ε curve.
+  const epsilon: Series[] = runs.flatMap(({ label, run }, i) =>
+    run.rows.some((r) => Number.isFinite(r.epsilon))
+      ? [{ label, color: COLORS[i % COLORS.length]!, points: run.rows.map((r): [number, number] => [r.round, r.epsilon]) }]
+      : [],
+  );
   const svg = plotSvg(
     [
       { title: 'Recall@20 on the sampled test cases', yLabel: 'Recall@20', series: quality },
