@@ -1,8 +1,10 @@
+import { clipToNorm } from '../../src/federated/clipAndNoise';
+import { l2Norm } from '../../src/federated/modelUpdate';
 import type { Random } from '../random';
 
 // Which item rows a simulated device uploads, and what they cost: the server's random coordinate
 // subsets (`rowDims`), a device's own rows (`privateRows`) and their key size in a sparse secure
-// aggregation.
+// aggregation, and how an update's two parts share the clip norm (`rowClipShare`).
 
 /**
  * The distinct items of a device's sessions, most frequent first (ties: first seen), at most `m`:
@@ -81,4 +83,37 @@ export function ownRowsCoverage(
     maxDistinct: distinct[distinct.length - 1] ?? 0,
     keptShare: kept / Math.max(all, 1),
   };
+}
+
+/** What {@link clipParts} measured of an update before clipping it. */
+export interface PartNorms {
+  /** L2 norm of the whole update, of its dense values (`[0, denseSize)`) and of its rows (the rest). */
+  norm: number;
+  dense: number;
+  rows: number;
+  /** Whether clipping changed the update. */
+  clipped: boolean;
+}
+
+/**
+ * Clips an update of dense values (`[0, denseSize)`) and item rows (the rest) in place so that its
+ * L2 norm is at most `clip`. `rowShare` 0: one clip over the whole (the default). In (0, 1): each
+ * part is clipped on its own, the rows to rowShare·clip and the dense values to √(1 − rowShare²)·clip,
+ * so the whole stays within `clip` (the sensitivity the noise is sized for is unchanged) while the
+ * rows keep a share of it that does not depend on how large the dense change is.
+ * @returns the norms before clipping.
+ */
+export function clipParts(v: Float32Array, denseSize: number, clip: number, rowShare: number): PartNorms {
+  if (!(rowShare >= 0 && rowShare < 1)) throw new RangeError(`clipParts: rowShare must be in [0, 1), got ${rowShare}`);
+  const dense = v.subarray(0, denseSize);
+  const rows = v.subarray(denseSize);
+  const norms = { dense: l2Norm(dense), rows: l2Norm(rows), norm: 0, clipped: false };
+  norms.norm = Math.hypot(norms.dense, norms.rows);
+  if (rowShare === 0) norms.clipped = clipToNorm(v, clip) > clip;
+  else {
+    const denseClip = Math.sqrt(1 - rowShare ** 2) * clip;
+    norms.clipped = clipToNorm(dense, denseClip) > denseClip;
+    if (rows.length > 0 && clipToNorm(rows, rowShare * clip) > rowShare * clip) norms.clipped = true;
+  }
+  return norms;
 }

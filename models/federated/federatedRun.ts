@@ -1,7 +1,7 @@
 import { LocalTrainer } from '../../src/federated/localTrainer';
 import { federatedDelta } from '../../src/federated/federatedDelta';
 import { gatherRows } from '../../src/model/tfjs/sessionLoss';
-import { addGaussianNoise, clipToNorm } from '../../src/federated/clipAndNoise';
+import { addGaussianNoise } from '../../src/federated/clipAndNoise';
 import { quantizeAtScale } from '../../src/federated/quantizeUpdate';
 import { shareBits } from '../../src/federated/secureAggregation/additiveShares';
 import { secureStep } from '../../src/federated/secureAggregation/secureReport';
@@ -12,8 +12,9 @@ import { ServerOptimizer } from '../../src/server/serverOptimizer';
 import { trainableVector, withTrainable } from '../../src/server/fedAvg';
 import { Random } from '../random';
 import { capturedShare, lift, momentLength, momentMatrix, project, rowMoment, tableBasis, topSubspace } from './rowBasis';
-import { dpfKeyBytes, ownRows, pickCoordinates } from './deviceRows';
+import { clipParts, dpfKeyBytes, ownRows, pickCoordinates } from './deviceRows';
 import { NoisyRowGate } from './noisyRowGate';
+import { rowGateFactor } from '../../src/server/rowGate';
 import { epsilonFor } from '../../src/server/privacyAccountant';
 import { formatDuration } from '../../src/node/cliArgs';
 import type { ModelWeights } from '../../src/node/modelDir';
@@ -64,6 +65,9 @@ export interface RoundRow {
   loss: number;
   /** Mean L2 norm of the devices' deltas before clipping, and the share that was clipped. */
   deltaNorm: number;
+  /** The same norm of the dense values alone, and of the rows alone (announced or own). */
+  denseNorm: number;
+  rowNorm: number;
   clipped: number;
   recall20: number;
   mrr20: number;
@@ -154,8 +158,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   const basisRank = s.rowBasis > 0 && s.rowBasis < d ? s.rowBasis : 0;
   if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
   if (!Number.isInteger(own) || own < 0) throw new RangeError(`runFederated: privateRows must be a non-negative integer, got ${own}`);
-  if ((s.rowThreshold > 0 || s.rowAccumulate > 0) && own === 0)
-    throw new RangeError('runFederated: rowThreshold and rowAccumulate apply to the own rows; set privateRows too');
+  if (s.rowAccumulate > 0 && own === 0) throw new RangeError('runFederated: rowAccumulate applies to the own rows; set privateRows too');
   const gate =
     own > 0
       ? new NoisyRowGate({ numItems: config.numItems, rowSize: d, threshold: s.rowThreshold, accumulate: s.rowAccumulate > 0 })
@@ -205,6 +208,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const sum = new Int32Array(length);
     let loss = 0;
     let norms = 0;
+    let denseNorms = 0;
+    let rowNorms = 0;
     let clipped = 0;
     let targets = 0;
     let covered = 0;
@@ -232,9 +237,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         const r = await mineTrainer.train(dense, sessions, { epochs: s.localEpochs, lr: s.localLr });
         mineTrainer.dispose();
         const full = federatedDelta(dense, r.weights, config, { start, trained: r.rows! });
-        const norm = clipToNorm(full, updateClip);
-        norms += norm;
-        if (norm > updateClip) clipped++;
+        const part = clipParts(full, denseSize, updateClip, s.rowClipShare);
+        norms += part.norm;
+        denseNorms += part.dense;
+        rowNorms += part.rows;
+        if (part.clipped) clipped++;
         loss += r.firstEpochLoss;
         const delta = new Float32Array(length);
         delta.set(full.subarray(0, denseSize), 0);
@@ -260,9 +267,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         delta.set(full.subarray(0, denseSize), 0);
         for (let j = 0; j < coords.length; j++) delta[denseSize + j] = full[denseSize + Math.floor(j / w) * d + coords[j]!]!;
       } else delta.set(full, 0);
-      const norm = clipToNorm(delta.subarray(0, rowsEnd), updateClip);
-      norms += norm;
-      if (norm > updateClip) clipped++;
+      const part = clipParts(delta.subarray(0, rowsEnd), denseSize, updateClip, s.rowClipShare);
+      norms += part.norm;
+      denseNorms += part.dense;
+      rowNorms += part.rows;
+      if (part.clipped) clipped++;
       if (hash) delta.set(itemSketch(sessions, hash, sketchNorm), momentsEnd);
       loss += r.firstEpochLoss;
       addGaussianNoise(delta, deviceNoise, uniform);
@@ -301,15 +310,27 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         for (let c = j * w; c < j * w + w; c++) rowStep[c] = rowStep[c]! * f;
       });
     const fullRow = new Float32Array(d);
+    // Under DP the announced rows go through the gate too (`rowThreshold`): in the w values a row
+    // uploads, against the noise's variance per value of the averaged update (σ·C/cohort)².
+    const gateVar = touchers ? 0 : ((decay * o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
+    const gatedRow = new Float32Array(w);
     announced.forEach((r, j) => {
+      // A copy: the schedule observes the rows' changes as released, before the gate.
+      gatedRow.set(rowStep.subarray(j * w, j * w + w));
+      let energy = 0;
+      for (let c = 0; c < w; c++) energy += gatedRow[c]! ** 2;
+      const g = rowGateFactor(energy, w, gateVar, s.rowThreshold);
+      if (g === 0) return;
+      kept++;
+      if (g !== 1) for (let c = 0; c < w; c++) gatedRow[c] = gatedRow[c]! * g;
       if (basis) {
-        lift(rowStep.subarray(j * w, j * w + w), basis, d, w, fullRow);
+        lift(gatedRow, basis, d, w, fullRow);
         rowOptimizer.step(items, r * d, fullRow);
       } else if (coords) {
         fullRow.fill(0);
-        for (let c = 0; c < w; c++) fullRow[coords[j * w + c]!] = rowStep[j * w + c]!;
+        for (let c = 0; c < w; c++) fullRow[coords[j * w + c]!] = gatedRow[c]!;
         rowOptimizer.step(items, r * d, fullRow);
-      } else rowOptimizer.step(items, r * d, rowStep.subarray(j * d, j * d + d));
+      } else rowOptimizer.step(items, r * d, gatedRow);
     });
     // Every row of the table: the sum of the devices' own rows, plus the aggregators' noise.
     if (rowSum)
@@ -350,6 +371,8 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
       targetCoverage: covered / Math.max(targets, 1),
       loss: loss / k,
       deltaNorm: norms / k,
+      denseNorm: denseNorms / k,
+      rowNorm: rowNorms / k,
       clipped: clipped / k,
       recall20: ev.recall20,
       mrr20: ev.mrr20,
@@ -363,11 +386,11 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
         (own > 0
           ? `${own} own rows a device (${(row.targetCoverage * 100).toFixed(1)}% of targets in them) `
           : `rows ${row.rows} (${row.newRows} new, ${schedule.untrained} untrained left; ${(row.targetCoverage * 100).toFixed(1)}% of targets announced) `) +
-        `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (clipped ${(row.clipped * 100).toFixed(0)}%)` +
+        `loss ${row.loss.toFixed(4)} ‖Δ‖ ${row.deltaNorm.toFixed(3)} (dense ${row.denseNorm.toFixed(3)}, rows ${row.rowNorm.toFixed(3)}; clipped ${(row.clipped * 100).toFixed(0)}%)` +
         (Number.isNaN(ev.recall20) ? '' : ` sample R@20 ${ev.recall20.toFixed(4)} MRR@20 ${ev.mrr20.toFixed(4)}`) +
         ` ε ${Number.isFinite(epsilon) ? epsilon.toFixed(2) : '∞'}` +
         (Number.isNaN(captured) ? '' : ` basis held ${(captured * 100).toFixed(1)}% of the rows' moment`) +
-        (own > 0 ? ` ${kept} own rows applied` : '') +
+        (own > 0 ? ` ${kept} own rows applied` : s.rowThreshold > 0 ? ` ${kept} of ${announced.length} rows applied` : '') +
         ` ${row.seconds.toFixed(1)} s/round ETA ${formatDuration((elapsed / round) * (s.rounds - round))}`,
     );
   }

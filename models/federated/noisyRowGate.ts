@@ -1,10 +1,11 @@
 // How the server applies the aggregators' noised sum of the devices' own rows (`privateRows`).
 // Under DP that sum holds noise on every row of the table (the aggregators cannot know which
 // rows were touched), so applying it row by row puts noise into every item; the gate applies a
-// row only where it stands above the noise. Everything here reads the released noisy sums only:
-// post-processing, free under DP (Dwork and Roth 2014, Prop. 2.1).
+// row only where it stands above the noise (`rowGateFactor`, the server's gate). Everything here
+// reads the released noisy sums only: post-processing, free under DP (Dwork and Roth 2014, Prop. 2.1).
 
 import { addGaussianNoise } from '../../src/federated/clipAndNoise';
+import { rowGateFactor } from '../../src/server/rowGate';
 import type { ServerOptimizer } from '../../src/server/serverOptimizer';
 
 /** What {@link NoisyRowGate} is configured with. */
@@ -69,9 +70,9 @@ export class NoisyRowGate {
         }
         let energy = 0;
         for (let c = 0; c < d; c++) energy += row[c]! ** 2;
-        const noiseEnergy = rounds * d * std ** 2;
-        if (energy <= noiseEnergy + this.o.threshold * Math.sqrt(2 * d) * rounds * std ** 2) continue;
-        f *= 1 - noiseEnergy / energy;
+        const g = rowGateFactor(energy, d, std ** 2, this.o.threshold, rounds);
+        if (g === 0) continue;
+        f *= g;
         if (this.pending) {
           this.pending.fill(0, r * d, r * d + d);
           this.pendingRounds![r] = 0;

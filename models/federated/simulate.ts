@@ -63,6 +63,13 @@ const OPTIONS: Array<[NumericSetting, string, number, number, string]> = [
   ['sketchBuckets', 'sketch-buckets', 0, 1e6, 'buckets of the item sketch in each upload (0 = none)'],
   ['sketchShare', 'sketch-share', 0, 0.99, "the sketch's share of the clip norm"],
   ['clipNorm', 'clip-norm', 1e-6, 1e6, 'L2 clip norm C of a device upload'],
+  [
+    'rowClipShare',
+    'row-clip-share',
+    0,
+    0.99,
+    'the rows clipped on their own to this share of C, the dense values to the rest (0 = one clip)',
+  ],
   ['delta', 'delta', 1e-12, 0.1, 'δ of the reported (ε, δ)'],
   ['localEpochs', 'local-epochs', 1, 1000, "local passes over a device's sessions per round"],
   ['localLr', 'local-lr', 1e-6, 100, 'local SGD learning rate'],
@@ -313,7 +320,7 @@ async function main(argv: string[]): Promise<void> {
     `backend ${backend}; ${data.train.length} training sessions: ${setup.first.length} first half (${setup.firstItems} items), ` +
       `${setup.devices.length} devices of ${s.sessionsPerDevice} second-half sessions; catalogue ${setup.numItems} items (${setup.numItems - setup.firstItems} new); ` +
       `${setup.cases.length} test cases, ${setup.newItemCases.length} of them new-item cases; per-round sample ${setup.sampleCases.length}; ` +
-      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}${s.privateRows > 0 ? `, ${s.privateRows} own rows per device` : ''}, C = ${s.clipNorm}, ` +
+      `rounds ${s.rounds} × ${s.clientsPerRound} devices (q = ${q.toPrecision(3)}), ${s.rowsPerRound} rows/round${s.rowDims > 0 ? ` (${s.rowDims} coordinates each)` : ''}${s.rowBasis > 0 ? ` (rank-${s.rowBasis} basis)` : ''}${s.privateRows > 0 ? `, ${s.privateRows} own rows per device` : ''}, C = ${s.clipNorm}${s.rowClipShare > 0 ? ` (rows clipped to ${s.rowClipShare} of it on their own)` : ''}, ` +
       `local ${s.localEpochs} × SGD lr ${s.localLr}, server lr ${s.serverLr}; DP runs: ${epsilons.map((e, i) => `ε ${e} → σ ${sigmas[i]!.toFixed(3)}`).join(', ') || 'none'}`,
   );
   if (s.privateRows > 0 && !child) {

@@ -54,6 +54,13 @@ export interface SimulationSettings {
   sketchShare: number;
   /** L2 clip norm C of a device's delta. */
   clipNorm: number;
+  /**
+   * 0 = one clip over a device's whole update (dense values and rows together). In (0, 1): the
+   * rows (announced or own) are clipped on their own to this share of the clip norm left after the
+   * sketch, the dense values to √(1 − share²) of it (`clipParts`): the update's norm bound, hence
+   * the noise and ε, is unchanged; what changes is how much of it the rows may take.
+   */
+  rowClipShare: number;
   /** δ of the reported (ε, δ). */
   delta: number;
   /** Local passes over a device's sessions per round. */
@@ -125,6 +132,7 @@ export const DEFAULT_SIMULATION: SimulationSettings = {
   sketchBuckets: 8192,
   sketchShare: 0.3,
   clipNorm: 0.5,
+  rowClipShare: 0,
   delta: 1e-6,
   localEpochs: 1,
   localLr: 0.5,

@@ -49,6 +49,10 @@ const HELP = `usage: edge-personalize serve [options]     (in a clone: npm run s
   --expected-weight F      expected weight per update, for the FedAvg denominator (default 1)
   --server-lr F            server learning rate (default 1)
   --row-server-lr F        server learning rate of the announced item rows (default: --server-lr)
+  --row-gate Z             under DP, move an announced row only where its noised change stands Z
+                           standard deviations above the noise, shrunk (James-Stein); the rest
+                           keep their value that round (default 0 = every row moves; 4 in the
+                           DIGINETICA simulation)
   --rows-per-round N       item-embedding rows each round trains (default: as many as fit one
                            upload of 256 KB as masked for secure aggregation, at most the
                            catalogue; 0 = none; more than fit is refused with the arithmetic)
@@ -112,6 +116,7 @@ const OPTIONS = [
   'expected-weight',
   'server-lr',
   'row-server-lr',
+  'row-gate',
   'rows-per-round',
   'sketch-buckets',
   'clip',
@@ -336,6 +341,7 @@ async function serve(argv: string[]): Promise<void> {
     expectedWeight: num('expected-weight', 1e-6, 1),
     serverLr: num('server-lr', 1e-9, 1e3),
     rowServerLr: num('row-server-lr', 1e-9, 1e6),
+    rowGate: num('row-gate', 0, 1000),
     rowsPerRound: int('rows-per-round', 0, 1e9),
     sketchBuckets: int('sketch-buckets', 0, 1e7),
     clipNorm: num('clip', 1e-9, 1e6),

@@ -886,11 +886,19 @@ export class RoundManager {
     // The same fixed denominator for the rows as for the dense tensors (see fedAvg.ts).
     const denominator = fedAvgDenominator(o.targetUpdates, o.expectedWeight);
     const next = applyFedAvg(trainable, sum, o.serverLr, denominator);
-    const applied = rowSums.apply(this.master.weights.items, o.rowServerLr / denominator);
-    const weights = { ...this.master.weights, items: applied.items, dense: withTrainable(this.master.weights.dense, next, this.config) };
     const summed = secure ? secure.summed : this.weights.length;
-    // The noise's share of a row's change: embedDim values, each the sum of `summed` devices' noise, scaled.
-    const noiseEnergy = this.config.embedDim * summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
+    // The noise's variance per value of a row's change: each value sums `summed` devices' noise
+    // (weighted: at most 1 each, so this bounds it), scaled like the row.
+    const noiseVar = summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
+    const noiseEnergy = this.config.embedDim * noiseVar;
+    const applied = rowSums.apply(
+      this.master.weights.items,
+      o.rowServerLr / denominator,
+      o.rowGate > 0 && noiseVar > 0 ? { z: o.rowGate, noiseVar } : undefined,
+    );
+    if (o.rowGate > 0 && noiseVar > 0)
+      o.log(`round ${id}: ${applied.applied} of ${rowSums.size} rows stood above the noise (row gate z ${o.rowGate})`);
+    const weights = { ...this.master.weights, items: applied.items, dense: withTrainable(this.master.weights.dense, next, this.config) };
     // Products added since the last version: appended, scheduled first from the next round.
     const grown = this.grow(weights, this.state.catalogue?.pending ?? []);
     // The sketch's estimates (never applied to the model) rank the rows of the rounds to come. They

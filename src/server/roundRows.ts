@@ -1,6 +1,7 @@
 import { sketchSeed, type SketchAnnouncement } from '../federated/announcedSketch';
 import { updateLayout, type UpdateLayout } from '../federated/modelUpdate';
 import type { ModelConfig } from '../model/plain/modelConfig';
+import { rowGateFactor } from './rowGate';
 import { RowSchedule, type RowScheduleState } from './rowSchedule';
 
 /**
@@ -178,21 +179,34 @@ export class RowSums {
 
   /**
    * `items[row] += k × sum[row]` for every row summed, on a copy of `items`; returns it with the
-   * rows (ascending) and the change applied to each.
+   * rows (ascending) and each row's change `k × sum[row]` as released (what the schedule observes).
+   * With a `gate` (z > 0 and the noise's variance per value of that change), a row moves only as
+   * far as {@link rowGateFactor} lets it: rows under the noise keep their value; `applied` counts
+   * the rows that moved.
    */
-  apply(items: Float32Array, k: number): { items: Float32Array; rows: Int32Array; delta: Float32Array } {
+  apply(
+    items: Float32Array,
+    k: number,
+    gate?: { z: number; noiseVar: number },
+  ): { items: Float32Array; rows: Int32Array; delta: Float32Array; applied: number } {
     const d = this._dim;
     const out = Float32Array.from(items);
     const rows = Int32Array.from(this._sums.keys()).sort();
     const delta = new Float32Array(rows.length * d);
+    let applied = 0;
     rows.forEach((r, i) => {
       const s = this._sums.get(r)!;
+      let energy = 0;
       for (let j = 0; j < d; j++) {
         const step = k * s[j]!;
         delta[i * d + j] = step;
-        out[r * d + j] = out[r * d + j]! + step;
+        energy += step * step;
       }
+      const f = gate ? rowGateFactor(energy, d, gate.noiseVar, gate.z) : 1;
+      if (f === 0) return;
+      applied++;
+      for (let j = 0; j < d; j++) out[r * d + j] = out[r * d + j]! + f * delta[i * d + j]!;
     });
-    return { items: out, rows, delta };
+    return { items: out, rows, delta, applied };
   }
 }

@@ -4,7 +4,8 @@ import { evaluate as evaluateCases } from '../../../models/eval/evaluate';
 import { scorerFromWeights } from '../../../models/eval/modelScorers';
 import type { ModelWeights } from '../../../src/node/modelDir';
 import { growItemTable, runFederated } from '../../../models/federated/federatedRun';
-import { dpfKeyBytes, ownRows, ownRowsCoverage, pickCoordinates } from '../../../models/federated/deviceRows';
+import { clipParts, dpfKeyBytes, ownRows, ownRowsCoverage, pickCoordinates } from '../../../models/federated/deviceRows';
+import { l2Norm } from '../../../src/federated/modelUpdate';
 import { DEFAULT_SIMULATION, type SimulationSettings } from '../../../models/federated/simulationSettings';
 import { trainableVector } from '../../../src/server/fedAvg';
 import { maxReportBytes } from '../../../src/server/secureAggregation/leaderShares';
@@ -210,6 +211,43 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
     await expect(runWith({ ...settings, privateRows: 2.5 }, start)).rejects.toThrow(/privateRows must be a non-negative integer/);
   });
 
+  it('clipParts clips the whole update, or the rows and the dense values each to their share', () => {
+    // Dense values of norm 5 (3, 4), rows of norm 13 (5, 12): whole norm √194.
+    const v = (): Float32Array => Float32Array.from([3, 4, 5, 12]);
+    const whole = v();
+    expect(clipParts(whole, 2, 1, 0)).toEqual({ dense: 5, rows: 13, norm: Math.hypot(5, 13), clipped: true });
+    expect(l2Norm(whole)).toBeCloseTo(1, 6);
+    // One clip keeps the parts' ratio: the rows get 13/√194 of the norm.
+    expect(l2Norm(whole.subarray(2))).toBeCloseTo(13 / Math.hypot(5, 13), 6);
+    const split = v();
+    expect(clipParts(split, 2, 1, 0.8).clipped).toBe(true);
+    expect(l2Norm(split.subarray(0, 2))).toBeCloseTo(0.6, 6);
+    expect(l2Norm(split.subarray(2))).toBeCloseTo(0.8, 6);
+    expect(l2Norm(split)).toBeCloseTo(1, 6);
+    // A part already under its share is left as it is; the whole stays within the clip.
+    const small = Float32Array.from([0.3, 0.4, 5, 12]);
+    clipParts(small, 2, 1, 0.6);
+    expect(Array.from(small.subarray(0, 2))).toEqual([Math.fround(0.3), Math.fround(0.4)]);
+    expect(l2Norm(small)).toBeLessThanOrEqual(1 + 1e-6);
+    const under = Float32Array.from([0.1, 0, 0, 0.1]);
+    expect(clipParts(under, 2, 1, 0.5).clipped).toBe(false);
+    expect(() => clipParts(v(), 2, 1, 1)).toThrow(/rowShare must be in \[0, 1\)/);
+  });
+
+  it('rowClipShare gives the rows a fixed share of the clip norm, with the same upload, and learns', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const settings = { ...SMALL, rounds: 12, rowsPerRound: 0, privateRows: 6 };
+    const plain = await runWith(settings, start);
+    const split = await runWith({ ...settings, rowClipShare: 0.9 }, start);
+    expect(split.updateBytes).toBe(plain.updateBytes);
+    // The norms before clipping are logged by part; the whole is their root sum of squares.
+    for (const r of split.rows) expect(r.deltaNorm).toBeCloseTo(Math.hypot(r.denseNorm, r.rowNorm), 1);
+    const moved = (w: Float32Array): number => l2Norm(w.map((x, i) => x - start.items[i]!));
+    // With 0.9 of the norm the rows move further than under one clip that gives them less.
+    expect(moved(split.weights.items)).toBeGreaterThan(moved(plain.weights.items));
+    expect((await evaluate(split.weights)).mrr20).toBeGreaterThan((await evaluate(start)).mrr20 + 0.05);
+  });
+
   it('under DP the noise moves every row, and rowThreshold leaves the rows of noise alone', async () => {
     const start = growItemTable({ config, items, dense }, NUM, 9);
     const settings = { ...SMALL, rounds: 1, clientsPerRound: 1, rowsPerRound: 0, privateRows: 6 };
@@ -239,6 +277,26 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
     for (const i of kept) expect(mine.has(i)).toBe(true);
     // At far more noise than signal nothing clears the bar.
     expect((await run(6, 50)).size).toBe(0);
-    await expect(runWith({ ...SMALL, rounds: 1, rowsPerRound: 20, rowThreshold: 3 }, start)).rejects.toThrow(/set privateRows too/);
+    await expect(runWith({ ...SMALL, rounds: 1, rowsPerRound: 20, rowThreshold: 3, rowAccumulate: 1 }, start)).rejects.toThrow(
+      /rowAccumulate applies to the own rows/,
+    );
+  });
+
+  it('rowThreshold gates the announced rows too: under DP only rows above the noise move', async () => {
+    const start = growItemTable({ config, items, dense }, NUM, 9);
+    const settings = { ...SMALL, rounds: 1, rowsPerRound: 20, exploitShare: 0 };
+    // One round announces 20 rows (the 10 new ones first); without the gate the noise moves all.
+    const plain = await runWith(settings, start, 0.5);
+    expect(movedRows(plain.weights.items, start.items, config.embedDim).size).toBe(20);
+    // With the gate and noise far above the signal, none.
+    const drowned = await runWith({ ...settings, rowThreshold: 6 }, start, 50);
+    expect(movedRows(drowned.weights.items, start.items, config.embedDim).size).toBe(0);
+    // Without noise the gate lets every row through, unshrunk: the same model as no gate.
+    const free = await runWith({ ...settings, rowThreshold: 6 }, start, 0);
+    expect(free.weights.items).toEqual((await runWith(settings, start, 0)).weights.items);
+    // At little noise the announced rows the devices moved most still move.
+    const some = movedRows((await runWith({ ...settings, rowThreshold: 6 }, start, 0.01)).weights.items, start.items, config.embedDim);
+    expect(some.size).toBeGreaterThan(0);
+    expect(some.size).toBeLessThanOrEqual(20);
   });
 });

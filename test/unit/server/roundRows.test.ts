@@ -99,6 +99,35 @@ describe('rounds with item rows', () => {
     expect(state.rows.schedule.usage[5]).toBeGreaterThan(100 * state.rows.schedule.usage[40]);
   }, 60_000);
 
+  it('under DP the row gate (rowGate) leaves the rows of noise alone; without it the noise moves every announced row', async () => {
+    const moved = async (rowGate: number, noiseMultiplier: number): Promise<{ rows: number; logs: string[] }> => {
+      const h = await startServer({ targetUpdates: 3, rowsPerRound: 64, noiseMultiplier, rowServerLr: 4, rowGate });
+      servers.push(h);
+      for (const sessions of SESSIONS) expect((await h.post((await deviceUpload(h.url, sessions)).bytes)).status).toBe(202);
+      const s = await h.status();
+      expect(s.roundsClosed).toBe(1);
+      const items = readModelDir(join(h.dataDir, 'versions', s.modelVersion, 'float')).weights.items;
+      let rows = 0;
+      for (let r = 0; r < 64; r++) if (items.subarray(r * d, r * d + d).some((v, j) => v !== base.items[r * d + j])) rows++;
+      return { rows, logs: h.logs };
+    };
+    // σ 50: each device's noise (σ·C/√3 a value) is far above what its training moves a row by.
+    expect((await moved(0, 50)).rows).toBe(64);
+    const gated = await moved(4, 50);
+    // A row of noise alone clears z = 4 with probability ~1e-3 or less: none or one of the 64.
+    expect(gated.rows).toBeLessThanOrEqual(1);
+    expect(gated.logs.some((l) => /round 1: [01] of 64 rows stood above the noise \(row gate z 4\)/.test(l))).toBe(true);
+    // Without noise the gate has nothing to tell apart: it stays off, and the rows the devices moved
+    // move. (The counts of two runs are compared loosely: each upload's int8 codes are rounded
+    // stochastically, so a row a device moved by less than one code step moves in one run and not
+    // in the other.)
+    const clean = (await moved(0, 0)).rows;
+    expect(clean).toBeGreaterThan(10);
+    const cleanGated = await moved(4, 0);
+    expect(cleanGated.logs.some((l) => /rows stood above the noise/.test(l))).toBe(false);
+    expect(Math.abs(cleanGated.rows - clean)).toBeLessThanOrEqual(Math.ceil(clean / 10));
+  }, 60_000);
+
   it('refuses an update built for another round’s rows; a stale update adds into its own round’s rows', async () => {
     const h = await startServer({ targetUpdates: 2, maxStaleness: 2, rowsPerRound: 32, noiseMultiplier: 0 });
     servers.push(h);
