@@ -159,6 +159,10 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
   if (basisRank > 0 && s.rowDims > 0) throw new RangeError('runFederated: rowBasis and rowDims are two ways to shrink a row; pick one');
   if (!Number.isInteger(own) || own < 0) throw new RangeError(`runFederated: privateRows must be a non-negative integer, got ${own}`);
   if (s.rowAccumulate > 0 && own === 0) throw new RangeError('runFederated: rowAccumulate applies to the own rows; set privateRows too');
+  // The oracle's per-row averaging rescales each row's noise by its own count, which the gate's
+  // single noise variance does not follow: refuse the pair rather than run without the gate.
+  if (s.rowThreshold > 0 && s.rowCountOracle > 0 && own === 0)
+    throw new RangeError('runFederated: rowThreshold cannot gate rows averaged by rowCountOracle; set one of them to 0');
   const gate =
     own > 0
       ? new NoisyRowGate({ numItems: config.numItems, rowSize: d, threshold: s.rowThreshold, accumulate: s.rowAccumulate > 0 })
@@ -312,7 +316,7 @@ export async function runFederated(o: FederatedRunOptions): Promise<{
     const fullRow = new Float32Array(d);
     // Under DP the announced rows go through the gate too (`rowThreshold`): in the w values a row
     // uploads, against the noise's variance per value of the averaged update (σ·C/cohort)².
-    const gateVar = touchers ? 0 : ((decay * o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
+    const gateVar = ((decay * o.noiseMultiplier * s.clipNorm) / cohort) ** 2;
     const gatedRow = new Float32Array(w);
     announced.forEach((r, j) => {
       // A copy: the schedule observes the rows' changes as released, before the gate.

@@ -891,13 +891,9 @@ export class RoundManager {
     // (weighted: at most 1 each, so this bounds it), scaled like the row.
     const noiseVar = summed * ((o.rowServerLr * o.noiseStd) / denominator) ** 2;
     const noiseEnergy = this.config.embedDim * noiseVar;
-    const applied = rowSums.apply(
-      this.master.weights.items,
-      o.rowServerLr / denominator,
-      o.rowGate > 0 && noiseVar > 0 ? { z: o.rowGate, noiseVar } : undefined,
-    );
-    if (o.rowGate > 0 && noiseVar > 0)
-      o.log(`round ${id}: ${applied.applied} of ${rowSums.size} rows stood above the noise (row gate z ${o.rowGate})`);
+    const gate = o.rowGate > 0 && noiseVar > 0 ? { z: o.rowGate, noiseVar } : undefined;
+    const applied = rowSums.apply(this.master.weights.items, o.rowServerLr / denominator, gate);
+    if (gate) o.log(`round ${id}: ${applied.applied} of ${rowSums.size} rows stood above the noise (row gate z ${o.rowGate})`);
     const weights = { ...this.master.weights, items: applied.items, dense: withTrainable(this.master.weights.dense, next, this.config) };
     // Products added since the last version: appended, scheduled first from the next round.
     const grown = this.grow(weights, this.state.catalogue?.pending ?? []);

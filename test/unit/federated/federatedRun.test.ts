@@ -280,6 +280,9 @@ describe("a device's own rows (privateRows, simulation of a sparse secure aggreg
     await expect(runWith({ ...SMALL, rounds: 1, rowsPerRound: 20, rowThreshold: 3, rowAccumulate: 1 }, start)).rejects.toThrow(
       /rowAccumulate applies to the own rows/,
     );
+    await expect(runWith({ ...SMALL, rounds: 1, rowsPerRound: 20, rowThreshold: 3, rowCountOracle: 1 }, start)).rejects.toThrow(
+      /cannot gate rows averaged by rowCountOracle/,
+    );
   });
 
   it('rowThreshold gates the announced rows too: under DP only rows above the noise move', async () => {
